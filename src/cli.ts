@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadDotEnv, parseConfig } from './config.ts';
+import { buildCore } from './core.ts';
+import { noticeText } from './domain/render-text.ts';
+import { HELP, Operations, type Reply } from './operations.ts';
+
+/**
+ * The operator CLI: the same engine and database as the bot, for operators with access to the host.
+ *   npm run cli -- setup x.fr [--service org/service] [--as U123] | status [x.fr] | list
+ *   npm run cli -- approve <run> --as <user> | reject <run> --as <user> | cancel x.fr | retry x.fr | tick [--all]
+ */
+const USAGE = `usage: npm run cli -- <command>
+  setup <domain> [--service <org>/<service>] [--as <user>]
+  status [domain] | list
+  approve <run> --as <user> | reject <run> --as <user>
+  cancel <domain> [--as <user>] | retry <domain> [--as <user>]
+  tick [--all]     look at due runs now (--all: every active run, due or not)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      as: { type: 'string' },
+      service: { type: 'string' },
+      all: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [command, arg] = positionals;
+  if (!command || values.help) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  loadDotEnv();
+  const core = buildCore(parseConfig(process.env));
+  const ops = new Operations(core);
+  const user = values.as ?? `cli:${process.env.USER ?? 'operator'}`;
+  const lastSeen = maxOutboxId(core);
+  let reply: Reply;
+  switch (command) {
+    case 'setup': {
+      const [org, service] = values.service?.split('/') ?? [];
+      reply = ops.setup({ domain: arg ?? '', user, channel: null, org, service });
+      break;
+    }
+    case 'status':
+      reply = ops.status(arg);
+      break;
+    case 'list':
+      reply = ops.list();
+      break;
+    case 'approve':
+    case 'reject': {
+      if (!values.as) return fail('--as <user> is required: approvals are recorded under a name');
+      const runId = Number(arg);
+      if (!Number.isInteger(runId) || runId <= 0) return fail('approve/reject take a run number');
+      reply = await ops.decideRun(runId, values.as, command === 'approve' ? 'approved' : 'rejected');
+      break;
+    }
+    case 'cancel':
+      reply = ops.cancel(arg, user);
+      break;
+    case 'retry':
+      reply = ops.retry(arg, user);
+      break;
+    case 'tick': {
+      const looked = await core.engine.tick({ all: values.all ?? false });
+      reply = { ok: true, text: `Looked at ${looked} run(s).` };
+      break;
+    }
+    case 'help':
+      reply = { ok: true, text: HELP };
+      break;
+    default:
+      return fail(`unknown command "${command}"\n${USAGE}`);
+  }
+  await core.engine.idle();
+  for (const line of newNotices(core, lastSeen)) console.log(line);
+  console.log(reply.text);
+  core.store.close();
+  return reply.ok ? 0 : 1;
+}
+
+function maxOutboxId(core: ReturnType<typeof buildCore>): number {
+  return (core.store.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM outbox').get() as { id: number }).id;
+}
+
+function newNotices(core: ReturnType<typeof buildCore>, after: number): string[] {
+  const rows = core.store.db.prepare('SELECT payload FROM outbox WHERE id > ? ORDER BY id').all(after) as {
+    payload: string;
+  }[];
+  return rows.map((r) => `  | ${noticeText(JSON.parse(r.payload)).replace(/\n/g, '\n  | ')}`);
+}
+
+function fail(message: string): number {
+  console.error(message);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error(error instanceof ConfigError ? error.message : `error: ${(error as Error).message}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,364 @@
+import { existsSync } from 'node:fs';
+import cron from 'node-cron';
+import { z } from 'zod';
+
+/** The environment contract (DESIGN §5). Every problem is collected and reported at once. */
+
+const SECRET_KEYS = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'OVH_APP_SECRET',
+  'OVH_CONSUMER_KEY',
+  'OVH_CLIENT_SECRET',
+  'VTEX_APP_TOKEN',
+  'OVH_BATCH_PASSPHRASE',
+  'SMTP_URL',
+] as const;
+
+const NAMED_OVH_ENDPOINTS = ['ovh-eu', 'ovh-ca', 'ovh-us'] as const;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .optional()
+      .transform((value) => (value === undefined ? fallback : ['true', '1', 'yes'].includes(value))),
+  );
+const integer = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+
+const slackUserOrGroup = /^[UWS][A-Z0-9]{2,}$/;
+const dnsServer = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(:\d{1,5})?$/;
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xoxb-'), 'must start with xoxb-'),
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), 'must start with xapp-'),
+  SLACK_SIGNING_SECRET: optionalString,
+  PORT: integer(3000, 0, 65535),
+  SLACK_API_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).default('https://slack.com/api/')),
+  DKIM_APPROVERS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (ids) => ids.every((id) => slackUserOrGroup.test(id)),
+        'must be Slack user ids (U…/W…) or group ids (S…)',
+      ),
+  ),
+  DKIM_ALLOW_SELF_APPROVAL: flag(false),
+  OVH_ENDPOINT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('ovh-eu')
+      .refine(
+        (v) => (NAMED_OVH_ENDPOINTS as readonly string[]).includes(v) || /^https:\/\/[^/\s]+(\/\S*)?$/.test(v),
+        'must be ovh-eu, ovh-ca, ovh-us or an https:// URL',
+      ),
+  ),
+  OVH_APP_KEY: optionalString,
+  OVH_APP_SECRET: optionalString,
+  OVH_CONSUMER_KEY: optionalString,
+  OVH_CLIENT_ID: optionalString,
+  OVH_CLIENT_SECRET: optionalString,
+  OVH_TOKEN_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).optional()),
+  OVH_RATE_LIMIT_PER_MIN: integer(60, 1, 6000),
+  OVH_TIMEOUT_MS: integer(10000, 100, 120000),
+  VTEX_ACCOUNT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/i, 'must be a VTEX account name')
+      .optional(),
+  ),
+  VTEX_ENVIRONMENT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'must be a host part such as vtexcommercestable')
+      .default('vtexcommercestable'),
+  ),
+  VTEX_APP_KEY: optionalString,
+  VTEX_APP_TOKEN: optionalString,
+  VTEX_BASE_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).optional()),
+  OVH_BATCH_ACCOUNT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[a-z]{2}\d+-ovh$/i, 'must look like xx1234-ovh')
+      .optional(),
+  ),
+  OVH_BATCH_PASSPHRASE: optionalString,
+  OVH_BATCH_LIVE: flag(false),
+  OVH_BATCH_AUTOPAYMENT: flag(true),
+  SMTP_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^smtps?:\/\/\S+$/, 'must be smtp://… or smtps://…')
+      .optional(),
+  ),
+  BATCH_FROM: z.preprocess(blankToUndefined, z.email({ message: 'must be an email address' }).optional()),
+  DATABASE_PATH: z.preprocess(blankToUndefined, z.string().default('./data/dkim-bot.sqlite')),
+  POLL_CRON: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('* * * * *')
+      .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
+  ),
+  DNS_SERVERS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((s) => dnsServer.test(s)), 'must be a comma list of ip[:port]'),
+  ),
+  RECHECK_MAX_SECONDS: integer(300, 1, 86400),
+  APPROVAL_TTL_HOURS: integer(24, 1, 24 * 30),
+  WAIT_DEADLINE_HOURS: integer(48, 1, 24 * 30),
+  LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export type OvhCredentials =
+  | { kind: 'application'; appKey: string; appSecret: string; consumerKey: string }
+  | { kind: 'oauth2'; clientId: string; clientSecret: string; tokenUrl?: string };
+
+export interface OvhConfig {
+  endpoint: string;
+  credentials: OvhCredentials;
+  ratePerMinute: number;
+  timeoutMs: number;
+}
+
+export interface Config {
+  slack: {
+    botToken?: string;
+    appToken?: string;
+    signingSecret?: string;
+    port: number;
+    apiUrl: string;
+  };
+  approvers: string[];
+  allowSelfApproval: boolean;
+  /** Undefined when OVH credentials are missing: OVH work is switched off with a clear reply. */
+  ovh?: OvhConfig;
+  ovhDisabledReason?: string;
+  vtex?: { baseUrl: string; appKey: string; appToken: string };
+  vtexDisabledReason?: string;
+  batch?: { account: string; passphrase: string; live: boolean; autopayment: boolean; smtpUrl: string; from: string };
+  batchDisabledReason?: string;
+  databasePath: string;
+  pollCron: string;
+  dnsServers: string[];
+  recheckMaxSeconds: number;
+  approvalTtlHours: number;
+  waitDeadlineHours: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `.env` into process.env when present (values already set win), as documented in the README. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems = crossFieldProblems(e);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const ovh = ovhConfig(e);
+  const vtex = vtexConfig(e);
+  const batch = batchConfig(e);
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      port: e.PORT,
+      apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+    },
+    approvers: e.DKIM_APPROVERS,
+    allowSelfApproval: e.DKIM_ALLOW_SELF_APPROVAL,
+    ovh: ovh.config,
+    ovhDisabledReason: ovh.reason,
+    vtex: vtex.config,
+    vtexDisabledReason: vtex.reason,
+    batch: batch.config,
+    batchDisabledReason: batch.reason,
+    databasePath: e.DATABASE_PATH,
+    pollCron: e.POLL_CRON,
+    dnsServers: e.DNS_SERVERS,
+    recheckMaxSeconds: e.RECHECK_MAX_SECONDS,
+    approvalTtlHours: e.APPROVAL_TTL_HOURS,
+    waitDeadlineHours: e.WAIT_DEADLINE_HOURS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function crossFieldProblems(e: Env): string[] {
+  const problems: string[] = [];
+  const appKeyParts = [e.OVH_APP_KEY, e.OVH_APP_SECRET, e.OVH_CONSUMER_KEY].filter(Boolean).length;
+  const oauthParts = [e.OVH_CLIENT_ID, e.OVH_CLIENT_SECRET].filter(Boolean).length;
+  if (appKeyParts > 0 && oauthParts > 0) {
+    problems.push('OVH_APP_KEY/OVH_APP_SECRET/OVH_CONSUMER_KEY and OVH_CLIENT_ID/OVH_CLIENT_SECRET: choose one');
+  }
+  if (appKeyParts > 0 && appKeyParts < 3) {
+    problems.push('OVH_APP_KEY, OVH_APP_SECRET and OVH_CONSUMER_KEY: all three are needed together');
+  }
+  if (oauthParts === 1) problems.push('OVH_CLIENT_ID and OVH_CLIENT_SECRET: both are needed together');
+  if (oauthParts === 2 && e.OVH_ENDPOINT.startsWith('https://') && !e.OVH_TOKEN_URL) {
+    problems.push('OVH_TOKEN_URL: required for OAuth2 when OVH_ENDPOINT is a URL');
+  }
+  if ((e.VTEX_APP_KEY || e.VTEX_APP_TOKEN) && !(e.VTEX_APP_KEY && e.VTEX_APP_TOKEN)) {
+    problems.push('VTEX_APP_KEY and VTEX_APP_TOKEN: both are needed together');
+  }
+  if ((e.VTEX_APP_KEY || e.VTEX_APP_TOKEN) && !e.VTEX_ACCOUNT && !e.VTEX_BASE_URL) {
+    problems.push('VTEX_ACCOUNT: required with a VTEX key (or set VTEX_BASE_URL)');
+  }
+  return problems;
+}
+
+function ovhConfig(e: Env): { config?: OvhConfig; reason?: string } {
+  const common = { endpoint: e.OVH_ENDPOINT, ratePerMinute: e.OVH_RATE_LIMIT_PER_MIN, timeoutMs: e.OVH_TIMEOUT_MS };
+  if (e.OVH_APP_KEY && e.OVH_APP_SECRET && e.OVH_CONSUMER_KEY) {
+    return {
+      config: {
+        ...common,
+        credentials: {
+          kind: 'application',
+          appKey: e.OVH_APP_KEY,
+          appSecret: e.OVH_APP_SECRET,
+          consumerKey: e.OVH_CONSUMER_KEY,
+        },
+      },
+    };
+  }
+  if (e.OVH_CLIENT_ID && e.OVH_CLIENT_SECRET) {
+    return {
+      config: {
+        ...common,
+        credentials: {
+          kind: 'oauth2',
+          clientId: e.OVH_CLIENT_ID,
+          clientSecret: e.OVH_CLIENT_SECRET,
+          tokenUrl: e.OVH_TOKEN_URL,
+        },
+      },
+    };
+  }
+  return {
+    reason:
+      'OVH is not configured: set OVH_APP_KEY, OVH_APP_SECRET and OVH_CONSUMER_KEY (or OVH_CLIENT_ID and OVH_CLIENT_SECRET).',
+  };
+}
+
+function vtexConfig(e: Env): { config?: Config['vtex']; reason?: string } {
+  if (!e.VTEX_APP_KEY || !e.VTEX_APP_TOKEN) {
+    return { reason: 'VTEX is not configured: set VTEX_ACCOUNT, VTEX_APP_KEY and VTEX_APP_TOKEN.' };
+  }
+  const baseUrl = (e.VTEX_BASE_URL ?? `https://${e.VTEX_ACCOUNT}.${e.VTEX_ENVIRONMENT}.com`).replace(/\/+$/, '');
+  return { config: { baseUrl, appKey: e.VTEX_APP_KEY, appToken: e.VTEX_APP_TOKEN } };
+}
+
+function batchConfig(e: Env): { config?: Config['batch']; reason?: string } {
+  const missing = (['OVH_BATCH_ACCOUNT', 'OVH_BATCH_PASSPHRASE', 'SMTP_URL', 'BATCH_FROM'] as const).filter(
+    (k) => !e[k],
+  );
+  if (missing.length > 0) return { reason: `Batch orders are not configured: set ${missing.join(', ')}.` };
+  return {
+    config: {
+      account: e.OVH_BATCH_ACCOUNT!,
+      passphrase: e.OVH_BATCH_PASSPHRASE!,
+      live: e.OVH_BATCH_LIVE,
+      autopayment: e.OVH_BATCH_AUTOPAYMENT,
+      smtpUrl: e.SMTP_URL!,
+      from: e.BATCH_FROM!,
+    },
+  };
+}
+
+/** The secret values of an environment, for redaction. */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  const values: string[] = [];
+  for (const key of SECRET_KEYS) {
+    const value = env[key]?.trim();
+    if (value && value.length >= 4) values.push(value);
+  }
+  const smtpPassword = env.SMTP_URL ? safeUrlPassword(env.SMTP_URL) : undefined;
+  if (smtpPassword && smtpPassword.length >= 4) values.push(smtpPassword, encodeURIComponent(smtpPassword));
+  return values;
+}
+
+function safeUrlPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configuration with every secret replaced, for printing. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const hidden = (v: string | undefined) => (v ? '[set]' : '[unset]');
+  return {
+    slack: {
+      mode: config.slack.appToken ? 'socket' : 'http',
+      botToken: hidden(config.slack.botToken),
+      appToken: hidden(config.slack.appToken),
+      signingSecret: hidden(config.slack.signingSecret),
+      port: config.slack.port,
+      apiUrl: config.slack.apiUrl,
+    },
+    approvers: config.approvers,
+    allowSelfApproval: config.allowSelfApproval,
+    ovh: config.ovh
+      ? { endpoint: config.ovh.endpoint, auth: config.ovh.credentials.kind, ratePerMinute: config.ovh.ratePerMinute }
+      : config.ovhDisabledReason,
+    vtex: config.vtex ? { baseUrl: config.vtex.baseUrl } : config.vtexDisabledReason,
+    batch: config.batch
+      ? { account: config.batch.account, live: config.batch.live, from: config.batch.from }
+      : config.batchDisabledReason,
+    databasePath: config.databasePath,
+    pollCron: config.pollCron,
+    dnsServers: config.dnsServers,
+  };
+}

@@ -1,0 +1,71 @@
+import { type Clock, systemClock } from './clock.ts';
+import { type Config, secretValues } from './config.ts';
+import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
+import { tickIntervalMs } from './poller.ts';
+import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
+import { type OvhApi, type OvhCall, OvhTransport } from './providers/ovh.ts';
+import { RateLimiter } from './providers/ratelimit.ts';
+import type { RetryPolicy } from './providers/retry.ts';
+import { Store } from './store/index.ts';
+import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
+import { Engine } from './workflows/engine.ts';
+import { exchangeWorkflow } from './workflows/exchange.ts';
+
+/** Everything but the Slack face: config → db → adapters → engine. Shared by main, the CLI, the demo and tests. */
+export interface Core {
+  config: Config;
+  store: Store;
+  engine: Engine;
+  limiter: RateLimiter;
+  ovh?: OvhApi;
+  log: Logger;
+  redact: Redactor;
+  clock: Clock;
+  pollIntervalMs: number;
+}
+
+export interface CoreOverrides {
+  clock?: Clock;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  directory?: ApproverDirectory;
+  dns?: DnsChecker;
+  store?: Store;
+  retry?: RetryPolicy;
+  random?: () => number;
+  onOvhCall?: (call: OvhCall) => void;
+  concurrency?: number;
+}
+
+export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
+  const clock = overrides.clock ?? systemClock;
+  const redact = makeRedactor(secretValues(overrides.env ?? process.env));
+  const log = overrides.log ?? createLogger({ level: config.logLevel, redact, now: () => clock.now() });
+  const store = overrides.store ?? Store.open(config.databasePath);
+  const limiter = new RateLimiter(config.ovh?.ratePerMinute ?? 60, clock);
+  const ovh = config.ovh
+    ? new OvhTransport({
+        config: config.ovh,
+        limiter,
+        clock,
+        retry: overrides.retry,
+        random: overrides.random,
+        onCall: overrides.onOvhCall,
+      })
+    : undefined;
+  const pollIntervalMs = tickIntervalMs(config.pollCron);
+  const engine = new Engine({
+    store,
+    clock,
+    log,
+    workflows: [exchangeWorkflow],
+    approvers: new ApproverPolicy(config.approvers, config.allowSelfApproval, overrides.directory ?? noDirectory),
+    providers: { ovh, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
+    approvalTtlMs: config.approvalTtlHours * 3_600_000,
+    waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
+    firstRecheckMs: pollIntervalMs,
+    recheckMaxMs: config.recheckMaxSeconds * 1000,
+    concurrency: overrides.concurrency,
+  });
+  return { config, store, engine, limiter, ovh, log, redact, clock, pollIntervalMs };
+}

@@ -1,0 +1,84 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
+
+/** One normaliser for every entry point: lower case, trailing dot dropped, IDN to punycode, labels checked. */
+
+export interface DomainName {
+  /** The ASCII (punycode) form every API call uses. */
+  ascii: string;
+  /** The Unicode form shown to people. */
+  unicode: string;
+}
+
+export type DomainResult = { ok: true; domain: DomainName } | { ok: false; error: string };
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_INPUT = 300;
+
+export function parseDomain(input: unknown): DomainResult {
+  if (typeof input !== 'string') return fail('a domain name is required, e.g. example.fr');
+  if (input.length > MAX_INPUT) return fail('that is far too long for a domain name (253 characters at most)');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(input))
+    return fail('a domain name cannot contain control characters or line breaks');
+  const raw = input.trim();
+  if (raw === '') return fail('a domain name is required, e.g. example.fr');
+  if (/\s/.test(raw)) return fail('a domain name cannot contain spaces');
+  if (/[<>"'`&|;$\\/(){}[\]*?!#%^=+,@:~]/.test(raw)) {
+    return fail(`"${printable(raw)}" is not a domain name: only letters, digits, hyphens and dots are allowed`);
+  }
+  const withoutDot = raw.endsWith('.') ? raw.slice(0, -1) : raw;
+  const ascii = domainToASCII(withoutDot.toLowerCase());
+  if (ascii === '') return fail(`"${printable(raw)}" is not a valid domain name`);
+  const problem = labelProblem(ascii);
+  if (problem) return fail(`"${printable(raw)}" is not a valid domain name: ${problem}`);
+  return { ok: true, domain: { ascii, unicode: domainToUnicode(ascii) } };
+}
+
+function labelProblem(ascii: string): string | undefined {
+  if (ascii.length > 253) return 'longer than 253 characters';
+  const labels = ascii.split('.');
+  if (labels.length < 2) return 'it needs at least two labels, e.g. example.fr';
+  for (const label of labels) {
+    if (label === '') return 'it has an empty label (two dots in a row, or a leading dot)';
+    if (label.length > 63) return `the label "${label.slice(0, 20)}…" is longer than 63 characters`;
+    if (!LABEL.test(label)) return `the label "${label}" must be letters, digits or inner hyphens`;
+  }
+  if (/^\d+$/.test(labels.at(-1)!)) return 'the top-level label cannot be all digits';
+  return undefined;
+}
+
+/** "café.fr (xn--caf-dma.fr)" for IDNs, the plain name otherwise. */
+export function showDomain(domain: DomainName): string {
+  return domain.unicode === domain.ascii ? domain.ascii : `${domain.unicode} (${domain.ascii})`;
+}
+
+export function domainFromAscii(ascii: string): DomainName {
+  return { ascii, unicode: domainToUnicode(ascii) };
+}
+
+/** Quotes user input back safely: control characters shown escaped, long input cut. */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > 60 ? `${escaped.slice(0, 57)}…` : escaped;
+}
+
+function fail(error: string): DomainResult {
+  return { ok: false, error };
+}
+
+/** The name relative to a zone: "sel._domainkey" for "sel._domainkey.x.fr" in zone "x.fr"; "" for the apex. */
+export function relativeName(fqdn: string, zone: string): string | undefined {
+  const name = stripDot(fqdn).toLowerCase();
+  const z = stripDot(zone).toLowerCase();
+  if (name === z) return '';
+  return name.endsWith(`.${z}`) ? name.slice(0, -(z.length + 1)) : undefined;
+}
+
+export function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+export function absolute(name: string): string {
+  return name.endsWith('.') ? name : `${name}.`;
+}

@@ -1,0 +1,30 @@
+import { type Notice, zoneFileLine } from './notices.ts';
+import { type RunState, STATE_LABELS } from './runs.ts';
+
+/** A notice as plain text, for the CLI and the logs of a face without Slack. */
+export function noticeText(notice: Notice): string {
+  switch (notice.type) {
+    case 'parent':
+    case 'parent_update': {
+      const s = notice.summary;
+      const label = STATE_LABELS[s.state as RunState] ?? s.state;
+      return `[run #${s.runId}] ${s.kind} ${s.domain}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
+    }
+    case 'reply':
+      return `${notice.mention ? '@requester ' : ''}${notice.text}`;
+    case 'records':
+      return [
+        notice.text,
+        ...notice.records.flatMap((r) => [`  ${zoneFileLine(r)}`, `  (name in a web form: ${r.relative})`]),
+      ].join('\n');
+    case 'approval_request':
+      return [
+        `APPROVAL #${notice.approvalId}: ${notice.title}`,
+        ...notice.lines.map((l) => `  ${l}`),
+        ...(notice.preview ? [notice.preview] : []),
+        `  Approvers: ${notice.approvers.join(', ') || 'nobody configured'}; expires ${new Date(notice.expiresAt).toISOString()}`,
+      ].join('\n');
+    case 'approval_decided':
+      return `Approval #${notice.approvalId} ${notice.decision}${notice.by ? ` by ${notice.by}` : ''}`;
+  }
+}

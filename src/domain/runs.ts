@@ -1,0 +1,71 @@
+/** Run kinds and states, shared by the workflows, the store and the faces (Slack, CLI). */
+
+export type RunKind = 'exchange' | 'vtex' | 'batch';
+
+export const FINISHED_STATES = ['done', 'failed', 'cancelled', 'rejected'] as const;
+export type FinishedState = (typeof FINISHED_STATES)[number];
+
+export type RunState =
+  | 'discovering'
+  | 'creating_keys'
+  | 'publishing'
+  | 'waiting_ready'
+  | 'awaiting_approval'
+  | 'enabling'
+  | 'stalled'
+  | 'needs_attention'
+  | FinishedState;
+
+export function isFinished(state: string): state is FinishedState {
+  return (FINISHED_STATES as readonly string[]).includes(state);
+}
+
+export interface Run<P = Record<string, unknown>, F = Record<string, unknown>> {
+  id: number;
+  kind: RunKind;
+  domain: string;
+  state: RunState;
+  params: P;
+  facts: F;
+  requestedBy: string;
+  channelId: string | null;
+  threadTs: string | null;
+  nextCheckAt: number | null;
+  deadlineAt: number | null;
+  lastError: string | null;
+  waitStreak: number;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded';
+
+export interface Approval<S = Record<string, unknown>> {
+  id: number;
+  runId: number;
+  action: string;
+  snapshot: S;
+  status: ApprovalStatus;
+  requestedBy: string;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export const STATE_LABELS: Record<RunState, string> = {
+  discovering: 'Looking up the Exchange service and the DNS zone',
+  creating_keys: 'Creating the DKIM keys',
+  publishing: 'Publishing the DNS records',
+  waiting_ready: 'Waiting for OVH to see the records',
+  awaiting_approval: 'Waiting for approval',
+  enabling: 'Enabling DKIM',
+  stalled: 'Stalled',
+  needs_attention: 'Needs attention',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  rejected: 'Rejected',
+};

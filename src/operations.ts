@@ -1,0 +1,114 @@
+import type { Core } from './core.ts';
+import { domainFromAscii, parseDomain, showDomain } from './domain/names.ts';
+import { isFinished, type Run, STATE_LABELS } from './domain/runs.ts';
+
+/**
+ * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
+ * written or called; every answer is a short text for that person alone.
+ */
+export interface Reply {
+  ok: boolean;
+  text: string;
+  run?: Run;
+}
+
+export const HELP = [
+  '*dkim-bot* turns DKIM provisioning into one command.',
+  '`/dkim setup example.fr` — provision DKIM for an OVH Hosted Exchange domain, end to end',
+  '`/dkim status [example.fr]` — where a run stands (all active runs without a domain)',
+  '`/dkim list` — active runs and the latest finished ones',
+  '`/dkim cancel example.fr` — stop the active run of a domain',
+  '`/dkim retry example.fr` — resume a stalled or failed run, or post a fresh approval card',
+  '`/dkim help` — this text',
+].join('\n');
+
+export class Operations {
+  constructor(private readonly core: Core) {}
+
+  setup(input: { domain: string; user: string; channel: string | null; org?: string; service?: string }): Reply {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
+    const params = input.org && input.service ? { org: input.org, service: input.service } : {};
+    const result = this.core.engine.start({
+      kind: 'exchange',
+      domain: parsed.domain.ascii,
+      params,
+      requestedBy: input.user,
+      channelId: input.channel,
+    });
+    if (!result.ok) {
+      return {
+        ok: false,
+        text: `A setup for ${showDomain(parsed.domain)} is already running (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Follow it in its thread; nothing new was started.`,
+        run: result.existing,
+      };
+    }
+    return {
+      ok: true,
+      text: `Started DKIM setup for ${showDomain(parsed.domain)} (run #${result.run.id}).`,
+      run: result.run,
+    };
+  }
+
+  status(domainText?: string): Reply {
+    if (!domainText) {
+      const active = this.core.store.runs.listActive();
+      if (active.length === 0) return { ok: true, text: 'No active runs.' };
+      return { ok: true, text: active.map(describeRun).join('\n') };
+    }
+    const parsed = parseDomain(domainText);
+    if (!parsed.ok) return { ok: false, text: parsed.error };
+    const run = this.core.store.runs.latestForDomain(parsed.domain.ascii);
+    if (!run) return { ok: true, text: `No run for ${showDomain(parsed.domain)} yet.` };
+    return { ok: true, text: describeRun(run), run };
+  }
+
+  list(): Reply {
+    const active = this.core.store.runs.listActive();
+    const finished = this.core.store.runs.listFinished(10);
+    const lines = [
+      `*Active runs* (${active.length})`,
+      ...(active.length ? active.map(describeRun) : ['none']),
+      '*Latest finished runs*',
+      ...(finished.length ? finished.map(describeRun) : ['none']),
+    ];
+    return { ok: true, text: lines.join('\n') };
+  }
+
+  cancel(domainText: string | undefined, user: string): Reply {
+    const parsed = parseDomain(domainText);
+    if (!parsed.ok) return { ok: false, text: parsed.error };
+    const result = this.core.engine.cancel(undefined, parsed.domain.ascii, user);
+    return { ok: result.ok, text: result.message, run: result.run };
+  }
+
+  retry(domainText: string | undefined, user: string): Reply {
+    const parsed = parseDomain(domainText);
+    if (!parsed.ok) return { ok: false, text: parsed.error };
+    const result = this.core.engine.retry(undefined, parsed.domain.ascii, user);
+    return { ok: result.ok, text: result.message, run: result.run };
+  }
+
+  /** Decides on the pending approval of a run (the CLI names runs; Slack buttons carry the approval id). */
+  async decideRun(runId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
+    const approval = this.core.store.approvals.latestForRun(runId);
+    if (!approval) return { ok: false, text: `Run #${runId} has no approval request.` };
+    return this.decide(approval.id, user, decision);
+  }
+
+  async decide(approvalId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
+    const result = await this.core.engine.decide(approvalId, user, decision);
+    return { ok: result.ok, text: result.message, run: result.run };
+  }
+}
+
+export function describeRun(run: Run): string {
+  const domain = showDomain(domainFromAscii(run.domain));
+  const parts = [`#${run.id} ${run.kind} ${domain}: ${STATE_LABELS[run.state]}`];
+  if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);
+  const observation = run.facts.lastObservation;
+  if (typeof observation === 'string' && !isFinished(run.state)) parts.push(observation);
+  if (run.lastError) parts.push(`last error: ${run.lastError}`);
+  return parts.join(' — ');
+}

@@ -1,0 +1,43 @@
+import { promises as dns } from 'node:dns';
+
+/** DNS look-ups for the self-checks. They cost no OVH budget, so they decide when an OVH status check is worth it. */
+
+export type CnameAnswer = { kind: 'cname'; target: string } | { kind: 'none'; reason: 'no-name' | 'no-cname' };
+
+export interface DnsChecker {
+  cname(name: string): Promise<CnameAnswer>;
+  /** TXT strings of a name, each record's chunks joined with no separator; [] when there is none. */
+  txt(name: string): Promise<string[]>;
+}
+
+export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecker {
+  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
+  if (servers.length > 0) resolver.setServers(servers);
+  return {
+    async cname(name) {
+      try {
+        const [target] = await resolver.resolveCname(name);
+        return target ? { kind: 'cname', target: target.toLowerCase() } : { kind: 'none', reason: 'no-cname' };
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'ENOTFOUND') return { kind: 'none', reason: 'no-name' };
+        if (code === 'ENODATA') return { kind: 'none', reason: 'no-cname' };
+        throw error;
+      }
+    },
+    async txt(name) {
+      try {
+        return (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
+        throw error;
+      }
+    },
+  };
+}
+
+/** A DKIM key record with a non-empty public key. */
+export function hasDkimKey(txt: string[]): boolean {
+  return txt.some((record) => /(^|;)\s*v=DKIM1\s*(;|$)/i.test(record) && /(^|;)\s*p=[A-Za-z0-9+/=]+/.test(record));
+}

@@ -1,0 +1,159 @@
+import ovh, { type OvhClient, type OvhClientOptions } from '@ovhcloud/node-ovh';
+import type { z } from 'zod';
+import type { Clock } from '../clock.ts';
+import type { OvhConfig } from '../config.ts';
+import { ProviderError } from './errors.ts';
+import type { RateLimiter } from './ratelimit.ts';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** One OVH call as seen by the audit trail. Paths never carry secrets. */
+export interface OvhCall {
+  method: HttpMethod;
+  path: string;
+  status: 'ok' | number | 'network' | 'unexpected-shape';
+  attempts: number;
+}
+
+/** The OVH API as the workflows see it: typed calls, errors sorted into transient and terminal. */
+export interface OvhApi {
+  get<T>(path: string, schema: z.ZodType<T>, query?: Record<string, string>): Promise<T>;
+  post<T>(path: string, body: Record<string, unknown> | undefined, schema: z.ZodType<T>): Promise<T>;
+  put<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T>): Promise<T>;
+}
+
+export interface OvhTransportOptions {
+  config: OvhConfig;
+  limiter: RateLimiter;
+  clock: Clock;
+  retry?: RetryPolicy;
+  random?: () => number;
+  onCall?: (call: OvhCall) => void;
+}
+
+/** Options for node-ovh from the configured endpoint: a named one, or https://host:port/basePath. */
+export function clientOptions(config: OvhConfig): OvhClientOptions {
+  const credentials =
+    config.credentials.kind === 'application'
+      ? {
+          appKey: config.credentials.appKey,
+          appSecret: config.credentials.appSecret,
+          consumerKey: config.credentials.consumerKey,
+        }
+      : {
+          clientID: config.credentials.clientId,
+          clientSecret: config.credentials.clientSecret,
+          ...(config.credentials.tokenUrl ? { tokenURL: config.credentials.tokenUrl } : {}),
+        };
+  const common = { ...credentials, timeout: config.timeoutMs, warn: () => undefined };
+  if (!config.endpoint.startsWith('https://')) return { ...common, endpoint: config.endpoint };
+  const url = new URL(config.endpoint);
+  return {
+    ...common,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 443,
+    basePath: url.pathname === '/' ? '/1.0' : url.pathname.replace(/\/+$/, ''),
+  };
+}
+
+/**
+ * The real OVH API over node-ovh. Every call waits for the shared rate limiter. Reads are retried on transient
+ * errors; a mutating call is retried only when OVH certainly did not act on it (429, connection refused), because
+ * after an ambiguous failure the workflow must read the state again before repeating it.
+ */
+export class OvhTransport implements OvhApi {
+  private readonly client: OvhClient;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly options: OvhTransportOptions) {
+    this.client = ovh(clientOptions(options.config));
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  get<T>(path: string, schema: z.ZodType<T>, query?: Record<string, string>): Promise<T> {
+    return this.call('GET', path, query ? { ...query } : undefined, schema);
+  }
+
+  post<T>(path: string, body: Record<string, unknown> | undefined, schema: z.ZodType<T>): Promise<T> {
+    return this.call('POST', path, body ? { ...body } : undefined, schema);
+  }
+
+  put<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T>): Promise<T> {
+    return this.call('PUT', path, { ...body }, schema);
+  }
+
+  private async call<T>(
+    method: HttpMethod,
+    path: string,
+    params: Record<string, unknown> | undefined,
+    schema: z.ZodType<T>,
+  ): Promise<T> {
+    if (path.includes('{')) throw new Error(`OVH path with a placeholder: ${path}`);
+    let attempts = 0;
+    const safe = method === 'GET';
+    try {
+      const raw = await withRetry(
+        async () => {
+          attempts++;
+          await this.options.limiter.acquire();
+          try {
+            // node-ovh mutates the params object: give it a fresh copy each time.
+            return await this.client.requestPromised(method, path, params ? { ...params } : {});
+          } catch (rejection) {
+            throw toProviderError(rejection, method, path);
+          }
+        },
+        {
+          policy: this.retry,
+          clock: this.options.clock,
+          random: this.options.random,
+          retryable: (error) =>
+            error instanceof ProviderError &&
+            error.kind === 'transient' &&
+            (safe || error.status === 429 || error.details.call === 'not-sent'),
+        },
+      );
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        throw new ProviderError('ovh', 'terminal', `OVH answered ${method} ${path} with an unexpected shape`, {
+          call: `${method} ${path}`,
+        });
+      }
+      this.options.onCall?.({ method, path, status: 'ok', attempts });
+      return parsed.data;
+    } catch (error) {
+      const status =
+        error instanceof ProviderError
+          ? (error.status ?? (error.kind === 'terminal' ? 'unexpected-shape' : 'network'))
+          : 'network';
+      this.options.onCall?.({ method, path, status, attempts });
+      throw error;
+    }
+  }
+}
+
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', -111, -3008, -3001]);
+
+export function toProviderError(rejection: unknown, method: string, path: string): ProviderError {
+  const call = `${method} ${path}`;
+  const { error, message } = (rejection ?? {}) as { error?: unknown; message?: unknown };
+  if (typeof error === 'number' && error >= 100 && error < 600) {
+    const text = typeof message === 'string' && message ? message : `HTTP ${error}`;
+    const kind = error === 429 || error >= 500 || error === 408 ? 'transient' : 'terminal';
+    return new ProviderError('ovh', kind, `OVH ${call} → ${error}: ${text}`, { status: error, call });
+  }
+  const code = errorCode(error) ?? errorCode(rejection);
+  if (code !== undefined && NOT_SENT.has(code)) {
+    return new ProviderError('ovh', 'transient', `OVH ${call} failed: cannot connect (${code})`, { call: 'not-sent' });
+  }
+  const text =
+    typeof error === 'string' ? error : error instanceof Error ? error.message : `network error ${String(code ?? '')}`;
+  return new ProviderError('ovh', 'transient', `OVH ${call} failed: ${text}`, { call });
+}
+
+function errorCode(value: unknown): string | number | undefined {
+  if (typeof value === 'number') return value;
+  if (value && typeof value === 'object' && 'code' in value) return (value as { code?: string }).code;
+  return undefined;
+}

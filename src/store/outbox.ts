@@ -1,0 +1,114 @@
+import type { Notice } from '../domain/notices.ts';
+import type { Db } from './db.ts';
+
+export interface OutboxMessage {
+  id: number;
+  runId: number;
+  notice: Notice;
+  channel: string | null;
+  attempts: number;
+  nextAttemptAt: number;
+  sentAt: number | null;
+  resultTs: string | null;
+  lastError: string | null;
+}
+
+interface OutboxRow {
+  id: number;
+  run_id: number;
+  payload: string;
+  channel: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  sent_at: number | null;
+  result_ts: string | null;
+  last_error: string | null;
+}
+
+function toMessage(row: OutboxRow): OutboxMessage {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    notice: JSON.parse(row.payload),
+    channel: row.channel,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    sentAt: row.sent_at,
+    resultTs: row.result_ts,
+    lastError: row.last_error,
+  };
+}
+
+/** Messages waiting for Slack. A dedupe key makes writing the same message twice a no-op. */
+export class OutboxRepository {
+  constructor(private readonly db: Db) {}
+
+  add(runId: number, notice: Notice, channel: string | null, dedupeKey: string, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO outbox (run_id, op, channel, payload, dedupe_key, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      )
+      .run(runId, notice.type, channel, JSON.stringify(notice), dedupeKey, now, now);
+  }
+
+  /**
+   * Per run with something unsent, its oldest unsent message, if it is due: delivery stays in order within a thread.
+   */
+  nextPerRun(now: number, limit: number): OutboxMessage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT o.* FROM outbox o
+         JOIN (SELECT run_id, MIN(id) AS id FROM outbox WHERE sent_at IS NULL AND channel IS NOT NULL GROUP BY run_id) h
+           ON h.id = o.id
+         WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?`,
+      )
+      .all(now, limit) as OutboxRow[];
+    return rows.map(toMessage);
+  }
+
+  forRun(runId: number): OutboxMessage[] {
+    return (this.db.prepare('SELECT * FROM outbox WHERE run_id = ? ORDER BY id').all(runId) as OutboxRow[]).map(
+      toMessage,
+    );
+  }
+
+  /** Unsent parent updates of a run older than `id`: only the newest edit needs to go out. */
+  supersededUpdates(runId: number, beforeId: number): number[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT id FROM outbox WHERE run_id = ? AND op = 'parent_update' AND sent_at IS NULL AND id < ? ORDER BY id`,
+        )
+        .all(runId, beforeId) as { id: number }[]
+    ).map((r) => r.id);
+  }
+
+  newerUpdateExists(runId: number, afterId: number): boolean {
+    return (
+      this.db
+        .prepare(`SELECT 1 FROM outbox WHERE run_id = ? AND op = 'parent_update' AND id > ? LIMIT 1`)
+        .get(runId, afterId) !== undefined
+    );
+  }
+
+  markSent(id: number, resultTs: string | null, now: number): void {
+    this.db
+      .prepare('UPDATE outbox SET sent_at = ?, result_ts = ?, last_error = NULL WHERE id = ?')
+      .run(now, resultTs, id);
+  }
+
+  markFailed(id: number, error: string, nextAttemptAt: number): void {
+    this.db
+      .prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?')
+      .run(error, nextAttemptAt, id);
+  }
+
+  pendingCount(): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND channel IS NOT NULL').get() as {
+        n: number;
+      }
+    ).n;
+  }
+}

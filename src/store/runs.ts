@@ -1,0 +1,194 @@
+import { FINISHED_STATES, type Run, type RunKind, type RunState } from '../domain/runs.ts';
+import type { Db } from './db.ts';
+
+interface RunRow {
+  id: number;
+  kind: RunKind;
+  domain: string;
+  state: RunState;
+  params: string;
+  facts: string;
+  requested_by: string;
+  channel_id: string | null;
+  thread_ts: string | null;
+  next_check_at: number | null;
+  deadline_at: number | null;
+  last_error: string | null;
+  wait_streak: number;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    kind: row.kind,
+    domain: row.domain,
+    state: row.state,
+    params: JSON.parse(row.params),
+    facts: JSON.parse(row.facts),
+    requestedBy: row.requested_by,
+    channelId: row.channel_id,
+    threadTs: row.thread_ts,
+    nextCheckAt: row.next_check_at,
+    deadlineAt: row.deadline_at,
+    lastError: row.last_error,
+    waitStreak: row.wait_streak,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const ACTIVE = `state NOT IN (${FINISHED_STATES.map((s) => `'${s}'`).join(', ')})`;
+
+export interface NewRun {
+  kind: RunKind;
+  domain: string;
+  state: RunState;
+  params: object;
+  requestedBy: string;
+  channelId: string | null;
+  nextCheckAt: number | null;
+  deadlineAt: number | null;
+}
+
+export interface RunChange {
+  state: RunState;
+  facts: object;
+  nextCheckAt: number | null;
+  deadlineAt: number | null;
+  lastError: string | null;
+  waitStreak: number;
+}
+
+export class RunRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a run; undefined when an active run of this kind already exists for the domain. */
+  insert(run: NewRun, now: number): Run | undefined {
+    const result = this.db
+      .prepare(
+        `INSERT INTO runs (kind, domain, state, params, facts, requested_by, channel_id, next_check_at, deadline_at,
+                           created_at, updated_at)
+         VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+      )
+      .run(
+        run.kind,
+        run.domain,
+        run.state,
+        JSON.stringify(run.params),
+        run.requestedBy,
+        run.channelId,
+        run.nextCheckAt,
+        run.deadlineAt,
+        now,
+        now,
+      );
+    return result.changes === 1 ? this.get(Number(result.lastInsertRowid)) : undefined;
+  }
+
+  get(id: number): Run | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  active(kind: RunKind, domain: string): Run | undefined {
+    const row = this.db.prepare(`SELECT * FROM runs WHERE kind = ? AND domain = ? AND ${ACTIVE}`).get(kind, domain) as
+      | RunRow
+      | undefined;
+    return row && toRun(row);
+  }
+
+  latestForDomain(domain: string, kind?: RunKind): Run | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM runs WHERE domain = ? AND (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT 1')
+      .get(domain, kind ?? null, kind ?? null) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  listActive(limit = 200): Run[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE ${ACTIVE} ORDER BY id LIMIT ?`).all(limit) as RunRow[]).map(
+      toRun,
+    );
+  }
+
+  listFinished(limit = 10): Run[] {
+    return (
+      this.db.prepare(`SELECT * FROM runs WHERE NOT ${ACTIVE} ORDER BY updated_at DESC LIMIT ?`).all(limit) as RunRow[]
+    ).map(toRun);
+  }
+
+  /** Ids of active runs whose next check is due and that no live lease holds. */
+  due(now: number, limit: number): number[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT id FROM runs WHERE next_check_at IS NOT NULL AND next_check_at <= ? AND ${ACTIVE}
+             AND (lease_until IS NULL OR lease_until < ?)
+           ORDER BY next_check_at LIMIT ?`,
+        )
+        .all(now, now, limit) as { id: number }[]
+    ).map((r) => r.id);
+  }
+
+  nextDueAt(): number | undefined {
+    const row = this.db.prepare(`SELECT MIN(next_check_at) AS at FROM runs WHERE ${ACTIVE}`).get() as {
+      at: number | null;
+    };
+    return row.at ?? undefined;
+  }
+
+  /** Takes the run for `owner` until `until`, unless someone else holds a live lease. */
+  claim(id: number, owner: string, now: number, until: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE runs SET lease_owner = ?, lease_until = ?
+           WHERE id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
+        )
+        .run(owner, until, id, now, owner).changes === 1
+    );
+  }
+
+  release(id: number, owner: string): void {
+    this.db
+      .prepare('UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?')
+      .run(id, owner);
+  }
+
+  /** Compare-and-set on the run's version: false when the run moved since it was read. */
+  update(id: number, expectedVersion: number, change: RunChange, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE runs SET state = ?, facts = ?, next_check_at = ?, deadline_at = ?, last_error = ?, wait_streak = ?,
+                           version = version + 1, updated_at = ?
+           WHERE id = ? AND version = ?`,
+        )
+        .run(
+          change.state,
+          JSON.stringify(change.facts),
+          change.nextCheckAt,
+          change.deadlineAt,
+          change.lastError,
+          change.waitStreak,
+          now,
+          id,
+          expectedVersion,
+        ).changes === 1
+    );
+  }
+
+  setThread(id: number, channelId: string, threadTs: string): void {
+    this.db
+      .prepare('UPDATE runs SET channel_id = ?, thread_ts = ? WHERE id = ? AND thread_ts IS NULL')
+      .run(channelId, threadTs, id);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,383 @@
+import { absolute, domainFromAscii, relativeName, showDomain, stripDot } from '../domain/names.ts';
+import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
+import type { Run, RunState } from '../domain/runs.ts';
+import { ProviderError } from '../providers/errors.ts';
+import { type Dkim, ExchangeApi, type ExchangeLocation, exchangeDomainPath, ZoneApi } from '../providers/ovh-api.ts';
+import { checkCname } from './dns-check.ts';
+import type { StepContext, StepOutcome, Workflow } from './types.ts';
+
+/** OVH Hosted Exchange DKIM (DESIGN §2.1) as reconcile steps, one `switch` over the stored state. */
+
+export interface ExchangeParams {
+  org?: string;
+  service?: string;
+}
+
+export interface KeyRecord {
+  name: string;
+  target: string;
+}
+
+export interface ExchangeFacts {
+  org?: string;
+  service?: string;
+  /** The OVH zone holding the domain's records; null when the zone is elsewhere. */
+  zone?: string | null;
+  /** [signing, spare]. */
+  selectors?: string[];
+  /** Selectors whose keys exist at OVH (created by us or found). */
+  keys?: string[];
+  reused?: string[];
+  records?: Record<string, KeyRecord>;
+  /** Selectors whose CNAME is in the OVH zone. */
+  published?: string[];
+  refreshPending?: boolean;
+  recordsHandedOver?: boolean;
+  lastObservation?: string;
+  looks?: number;
+  enablePostedAt?: number;
+  approvedBy?: string;
+  [key: string]: unknown;
+}
+
+const RECORD_TTL = 3600;
+/** Without a good DNS answer, OVH is still asked every this many looks, in case our resolvers lag. */
+const OVH_LOOK_EVERY = 5;
+/** An enable that left the status `ready` with no task pending is repeated after this long. */
+const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
+
+type Facts = ExchangeFacts;
+
+export const exchangeWorkflow: Workflow = {
+  kind: 'exchange',
+  firstState: 'discovering',
+  waitingStates: ['publishing', 'waiting_ready', 'enabling'],
+  beforeApproval: 'waiting_ready',
+  afterApproval: 'enabling',
+
+  async step(run, ctx) {
+    const facts = run.facts as Facts;
+    const apis = ovhApis(ctx);
+    switch (run.state) {
+      case 'discovering':
+        return discover(run, facts, apis);
+      case 'creating_keys':
+        return createKeys(run, facts, apis);
+      case 'publishing':
+        return publish(run, facts, apis);
+      case 'waiting_ready':
+        return waitForReady(run, facts, apis, ctx);
+      case 'enabling':
+        return enable(run, facts, apis, ctx);
+      default:
+        return { state: run.state, facts, next: 'none' };
+    }
+  },
+
+  async recheckApproval(run, approval, ctx) {
+    const facts = run.facts as Facts;
+    const snapshot = approval.snapshot as { selector: string; target: string };
+    const dkim = await ovhApis(ctx).exchange.dkim(location(facts), run.domain, snapshot.selector);
+    if (dkim.status !== 'ready') {
+      return `the key is no longer ready at OVH (status is now ${dkim.status}).`;
+    }
+    if (stripDot(dkim.targetRecord ?? '') !== stripDot(snapshot.target)) {
+      return `the target changed since the card was posted (now ${dkim.targetRecord}).`;
+    }
+    return undefined;
+  },
+};
+
+interface Apis {
+  exchange: ExchangeApi;
+  zones: ZoneApi;
+}
+
+function ovhApis(ctx: StepContext): Apis {
+  if (!ctx.ovh) throw new ProviderError('ovh', 'terminal', 'OVH is not configured on this bot.');
+  return { exchange: new ExchangeApi(ctx.ovh), zones: new ZoneApi(ctx.ovh) };
+}
+
+function location(facts: Facts): ExchangeLocation {
+  return { org: facts.org!, service: facts.service! };
+}
+
+function show(run: Run): string {
+  return showDomain(domainFromAscii(run.domain));
+}
+
+function go(state: RunState, facts: Facts, notices: Notice[] = []): StepOutcome {
+  return { state, facts, next: 'now', notices };
+}
+
+function wait(run: Run, facts: Facts, observation: string, notices: Notice[] = []): StepOutcome {
+  return { state: run.state, facts: { ...facts, lastObservation: observation }, next: 'wait', notices };
+}
+
+function fail(facts: Facts, state: RunState, message: string): StepOutcome {
+  return {
+    state: 'failed',
+    facts: { ...facts, failedIn: state },
+    next: 'none',
+    lastError: message,
+    notices: [
+      { type: 'reply', level: 'error', mention: true, text: message },
+      { type: 'reply', text: 'Fix the cause, then `/dkim retry` resumes from this step.' },
+    ],
+  };
+}
+
+async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
+  const params = run.params as ExchangeParams;
+  const at =
+    params.org && params.service ? { org: params.org, service: params.service } : await exchange.locate(run.domain);
+  if (!at) {
+    return fail(
+      facts,
+      run.state,
+      `No Hosted Exchange service of this OVH account has ${show(run)}. Add the domain to the Exchange service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account), then \`/dkim retry\`.`,
+    );
+  }
+  const zone = longestZone(await zones.zones(), run.domain);
+  const where = zone
+    ? `its DNS zone *${zone}* is at OVH, so the bot will write the records itself`
+    : 'its DNS zone is not at OVH, so you will be given the records to add at your DNS host';
+  return go('creating_keys', { ...facts, ...at, zone }, [
+    { type: 'reply', text: `Found ${show(run)} on Exchange service \`${at.org}/${at.service}\`; ${where}.` },
+  ]);
+}
+
+function longestZone(zones: string[], domain: string): string | null {
+  const matches = zones
+    .map((z) => z.toLowerCase())
+    .filter((z) => domain === z || domain.endsWith(`.${z}`))
+    .sort((a, b) => b.length - a.length);
+  return matches[0] ?? null;
+}
+
+async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<StepOutcome> {
+  const at = location(facts);
+  const selectors = facts.selectors ?? (await exchange.selectors(at, run.domain)).slice(0, 2);
+  if (selectors.length === 0) {
+    return fail(facts, run.state, `OVH offers no DKIM selector for ${show(run)}; DKIM cannot be set up for it.`);
+  }
+  let keys = facts.keys;
+  let reused = facts.reused;
+  if (!keys) {
+    const existing = await exchange.existingDkim(at, run.domain);
+    keys = selectors.filter((s) => existing.includes(s));
+    reused = keys;
+  }
+  const missing = selectors.find((s) => !keys.includes(s));
+  if (missing) {
+    const result = await exchange.createDkim(at, run.domain, missing);
+    return {
+      state: run.state,
+      facts: { ...facts, selectors, reused, keys: [...keys, missing] },
+      next: 'now',
+      events: [{ type: 'dkim_key', detail: { selector: missing, result } }],
+    };
+  }
+  const [signing, spare] = selectors;
+  const roles = [`\`${signing}\` (for signing)`, ...(spare ? [`\`${spare}\` (the spare, for rotation)`] : [])];
+  const reusedText = reused && reused.length > 0 ? ` Reused existing keys: ${reused.join(', ')}.` : '';
+  return go('publishing', { ...facts, selectors, keys, reused }, [
+    { type: 'reply', text: `DKIM keys exist at OVH for ${roles.join(' and ')}.${reusedText}` },
+  ]);
+}
+
+async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
+  const at = location(facts);
+  const selectors = facts.selectors!;
+  const records = { ...(facts.records ?? {}) };
+  for (const selector of selectors) {
+    if (records[selector]) continue;
+    const dkim = await exchange.dkim(at, run.domain, selector);
+    if (!dkim.customerRecord || !dkim.targetRecord) {
+      return wait(
+        run,
+        { ...facts, records },
+        `OVH is still generating the key for ${selector} (status ${dkim.status}).`,
+      );
+    }
+    records[selector] = { name: dkim.customerRecord, target: dkim.targetRecord };
+  }
+  const withRecords = { ...facts, records };
+  if (!facts.zone) return handOverRecords(run, withRecords, records, selectors);
+
+  const zone = facts.zone;
+  const published = [...(facts.published ?? [])];
+  for (const selector of selectors) {
+    if (published.includes(selector)) continue;
+    const record = records[selector]!;
+    const subDomain = relativeName(record.name, zone);
+    if (subDomain === undefined) {
+      return fail(withRecords, run.state, `OVH's record name ${record.name} is not inside the zone ${zone}.`);
+    }
+    const existing = await zones.records(zone, 'CNAME', subDomain);
+    const wanted = absolute(record.target).toLowerCase();
+    if (existing.some((r) => absoluteTarget(r.target, zone) === wanted)) {
+      published.push(selector);
+      continue;
+    }
+    if (existing.length > 0) {
+      const seen = existing.map((r) => absoluteTarget(r.target, zone)).join(', ');
+      const relative = existing.some((r) => stripDot(r.target).toLowerCase() === stripDot(wanted));
+      const why = relative
+        ? `it was written without the final dot, so it points to ${seen}`
+        : `it points to ${seen}, not to ${wanted}`;
+      return fail(
+        { ...withRecords, published },
+        run.state,
+        `A CNAME for ${subDomain} already exists in zone ${zone}, but ${why}. The bot does not overwrite records it did not write: fix or delete it in the zone, then \`/dkim retry\`.`,
+      );
+    }
+    await zones.createRecord(zone, { fieldType: 'CNAME', subDomain, target: wanted, ttl: RECORD_TTL });
+    return {
+      state: run.state,
+      facts: { ...withRecords, published: [...published, selector], refreshPending: true },
+      next: 'now',
+      events: [{ type: 'record_created', detail: { zone, subDomain, target: wanted } }],
+    };
+  }
+  if (facts.refreshPending) await zones.refresh(zone);
+  const names = selectors.map((s) => `\`${relativeName(records[s]!.name, zone)}\``).join(' and ');
+  const action = facts.refreshPending ? 'published in' : 'already present in';
+  return go('waiting_ready', { ...withRecords, published, refreshPending: false }, [
+    {
+      type: 'reply',
+      text: `CNAME records ${names} ${action} zone *${zone}*${facts.refreshPending ? ' and the zone refreshed' : ''}. OVH's robot checks about every 5 minutes; activation can take from 30 minutes to 24 hours.`,
+    },
+  ]);
+}
+
+/** A zone record's target as DNS will serve it: relative targets get the zone appended. */
+function absoluteTarget(target: string, zone: string): string {
+  const t = target.toLowerCase();
+  return t.endsWith('.') ? t : `${t}.${zone}.`;
+}
+
+function handOverRecords(
+  run: Run,
+  facts: Facts,
+  records: Record<string, { name: string; target: string }>,
+  selectors: string[],
+) {
+  if (facts.recordsHandedOver) return go('waiting_ready', facts);
+  const zone = run.domain;
+  const toAdd: DnsRecordToAdd[] = selectors.map((s) => ({
+    name: absolute(records[s]!.name),
+    relative: relativeName(records[s]!.name, zone) ?? stripDot(records[s]!.name),
+    type: 'CNAME',
+    target: absolute(records[s]!.target),
+    ttl: RECORD_TTL,
+  }));
+  return go('waiting_ready', { ...facts, recordsHandedOver: true }, [
+    {
+      type: 'records',
+      text: `The DNS zone of ${show(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
+      records: toAdd,
+    },
+  ]);
+}
+
+async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+  const [signing] = facts.selectors!;
+  const record = facts.records![signing!]!;
+  const looks = (facts.looks ?? 0) + 1;
+  const dns = await checkCname(ctx.dns, record.name, record.target, { zone: facts.zone, expectDkimKey: true });
+  const next = { ...facts, looks };
+  const notices: Notice[] =
+    !dns.ok && looks > 1 && dns.observation !== facts.lastObservation
+      ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
+      : [];
+  if (!dns.ok && looks % OVH_LOOK_EVERY !== 1) return wait(run, next, dns.observation, notices);
+
+  const dkim = await exchange.dkim(location(facts), run.domain, signing!);
+  switch (dkim.status) {
+    case 'ready':
+      return approvalRequest(run, next, dkim);
+    case 'inProduction':
+      return done(next, `DKIM was already in production for ${show(run)} with \`${signing}\`: nothing to enable.`);
+    case 'enabling':
+      return go('enabling', next, [
+        { type: 'reply', text: 'Someone already asked OVH to enable DKIM; waiting for it.' },
+      ]);
+    case 'todo':
+    case 'waitingRecord':
+      return wait(run, next, `OVH status ${dkim.status}. DNS: ${dns.observation}`, notices);
+    default:
+      return fail(next, run.state, `The key \`${signing}\` is being ${dkim.status} at OVH; the bot leaves it alone.`);
+  }
+}
+
+function approvalRequest(run: Run, facts: Facts, dkim: Dkim): StepOutcome {
+  const [signing, spare] = facts.selectors!;
+  const target = dkim.targetRecord!;
+  const call = `POST ${exchangeDomainPath(location(facts), run.domain)}/dkim/${signing}/enable`;
+  return {
+    state: 'awaiting_approval',
+    facts: { ...facts, lastObservation: 'OVH status ready; DNS record verified.' },
+    next: 'none',
+    notices: [
+      {
+        type: 'reply',
+        level: 'success',
+        mention: true,
+        text: `The DKIM keys for ${show(run)} are ready: OVH sees the record and DNS serves the key. Enabling needs an approval.`,
+      },
+    ],
+    approval: {
+      action: 'enable',
+      snapshot: { selector: signing!, target, status: dkim.status },
+      title: `Enable DKIM signing for ${show(run)}?`,
+      lines: [
+        `Selector: \`${signing}\``,
+        `Record: \`${stripDot(dkim.customerRecord ?? '')}\` CNAME \`${absolute(target)}\``,
+        `OVH call: \`${call}\``,
+        ...(spare ? [`The spare selector \`${spare}\` stays ready for rotation and is not enabled.`] : []),
+      ],
+    },
+  };
+}
+
+async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+  const [signing] = facts.selectors!;
+  const at = location(facts);
+  const dkim = await exchange.dkim(at, run.domain, signing!);
+  switch (dkim.status) {
+    case 'inProduction':
+      return done(facts, `DKIM is in production for ${show(run)}: mail is now signed with \`${signing}\`.`);
+    case 'enabling':
+      return wait(run, facts, 'OVH is enabling DKIM (status enabling).');
+    case 'ready': {
+      const posted = facts.enablePostedAt;
+      const takenOrPending = posted !== undefined && (dkim.taskPendingId || ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
+      if (takenOrPending) return wait(run, facts, 'Enable requested; OVH has not started it yet.');
+      const result = await exchange.enable(at, run.domain, signing!);
+      if (result === 'refused') {
+        return fail(facts, run.state, `OVH refused to enable \`${signing}\`.`);
+      }
+      return {
+        state: run.state,
+        facts: { ...facts, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
+        next: 'wait',
+        events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
+        notices: [{ type: 'reply', text: `Asked OVH to enable \`${signing}\` (approved by <@${facts.approvedBy}>).` }],
+      };
+    }
+    default:
+      return fail(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
+  }
+}
+
+function done(facts: Facts, text: string): StepOutcome {
+  const spare = facts.selectors?.[1];
+  const spareText = spare ? ` The spare selector \`${spare}\` has its key and record, ready for rotation.` : '';
+  return {
+    state: 'done',
+    facts: { ...facts, lastObservation: 'DKIM in production.' },
+    next: 'none',
+    notices: [{ type: 'reply', level: 'success', mention: true, text: `${text}${spareText}` }],
+  };
+}

@@ -1,0 +1,58 @@
+import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
+import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
+import type { DnsChecker } from '../providers/dns.ts';
+import type { OvhApi } from '../providers/ovh.ts';
+
+/** What a step may use of the world. A provider is undefined when its feature is not configured. */
+export interface StepContext {
+  now: number;
+  ovh?: OvhApi;
+  dns: DnsChecker;
+}
+
+/** When to look at the run again. */
+export type Next =
+  /** Right away, in the same pass: the step did one thing and the next one is ready. */
+  | 'now'
+  /** Not yet: look again with backoff (one poller tick, doubling, up to RECHECK_MAX_SECONDS). */
+  | 'wait'
+  /** Only when someone acts (an approval, a retry). */
+  | 'none';
+
+export interface ApprovalRequest {
+  action: string;
+  snapshot: Record<string, unknown>;
+  title: string;
+  lines: string[];
+  preview?: string;
+}
+
+export interface StepOutcome {
+  state: RunState;
+  facts: Record<string, unknown>;
+  next: Next;
+  notices?: Notice[];
+  /** Audit events besides the outside calls, which the engine records itself. */
+  events?: { type: string; detail: Record<string, unknown> }[];
+  /** What went wrong, shown on the parent message; cleared when omitted. */
+  lastError?: string | null;
+  approval?: ApprovalRequest;
+  /** Close the run's pending approval as expired, in the same transaction. */
+  expirePending?: boolean;
+}
+
+export interface Workflow {
+  kind: RunKind;
+  firstState: RunState;
+  /** States in which the run waits on the outside world; the deadline turns them into `stalled`. */
+  waitingStates: readonly RunState[];
+  /** The state to go back to when a fresh approval card is wanted. */
+  beforeApproval: RunState;
+  afterApproval: RunState;
+  /** Observe, do at most one side effect, say what is true now and when to look again. */
+  step(run: Run, ctx: StepContext): Promise<StepOutcome>;
+  /** Looked at when Approve is clicked: a reason to refuse, or undefined when the card still holds. */
+  recheckApproval(run: Run, approval: Approval, ctx: StepContext): Promise<string | undefined>;
+}
+
+export type { DnsRecordToAdd };
