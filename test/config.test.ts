@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, describeConfig, parseConfig, secretValues } from '../src/config.ts';
+
+test('defaults of the contract', () => {
+  const config = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1' });
+  assert.equal(config.slack.port, 3000);
+  assert.equal(config.slack.apiUrl, 'https://slack.com/api/');
+  assert.deepEqual(config.approvers, []);
+  assert.equal(config.allowSelfApproval, false);
+  assert.equal(config.ovh, undefined);
+  assert.match(config.ovhDisabledReason ?? '', /OVH_APP_KEY/);
+  assert.equal(config.databasePath, './data/dkim-bot.sqlite');
+  assert.equal(config.pollCron, '* * * * *');
+  assert.equal(config.recheckMaxSeconds, 300);
+  assert.equal(config.approvalTtlHours, 24);
+  assert.equal(config.batch, undefined);
+});
+
+test('every problem is named at once', () => {
+  const env = {
+    SLACK_BOT_TOKEN: 'not-a-token',
+    PORT: 'eighty',
+    DKIM_APPROVERS: 'U123,bob',
+    OVH_ENDPOINT: 'http://insecure',
+    OVH_APP_KEY: 'k',
+    POLL_CRON: 'every minute',
+    DNS_SERVERS: '1.1.1.1,dns.example',
+  };
+  assert.throws(
+    () => parseConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      for (const name of ['SLACK_BOT_TOKEN', 'PORT', 'DKIM_APPROVERS', 'OVH_ENDPOINT', 'POLL_CRON', 'DNS_SERVERS']) {
+        assert.match(error.message, new RegExp(name), `${name} missing from ${error.message}`);
+      }
+      return true;
+    },
+  );
+});
+
+test('half-given credentials are refused, OVH endpoint URLs accepted', () => {
+  assert.throws(() => parseConfig({ OVH_APP_KEY: 'a', OVH_APP_SECRET: 'b' }), /all three/);
+  assert.throws(() => parseConfig({ OVH_APP_KEY: 'a', OVH_CLIENT_ID: 'c', OVH_CLIENT_SECRET: 'd' }), /choose one/);
+  const config = parseConfig({
+    OVH_ENDPOINT: 'https://127.0.0.1:8443/1.0',
+    OVH_APP_KEY: 'a',
+    OVH_APP_SECRET: 'b',
+    OVH_CONSUMER_KEY: 'c',
+  });
+  assert.equal(config.ovh?.endpoint, 'https://127.0.0.1:8443/1.0');
+  assert.equal(config.ovh?.ratePerMinute, 60);
+});
+
+test('secrets never appear in the printed configuration or in errors', () => {
+  const env = {
+    SLACK_BOT_TOKEN: 'xoxb-secret-bot-token',
+    SLACK_SIGNING_SECRET: 'signing-secret-value',
+    OVH_APP_KEY: 'appkey',
+    OVH_APP_SECRET: 'ovh-app-secret-value',
+    OVH_CONSUMER_KEY: 'ovh-consumer-key-value',
+    OVH_BATCH_ACCOUNT: 'ab1234-ovh',
+    OVH_BATCH_PASSPHRASE: 'batch passphrase value',
+    SMTP_URL: 'smtp://user:smtp-password@127.0.0.1:2525',
+    BATCH_FROM: 'bot@example.fr',
+  };
+  const printed = JSON.stringify(describeConfig(parseConfig(env)));
+  for (const secret of secretValues(env)) assert.ok(!printed.includes(secret), `leaked ${secret}`);
+  assert.ok(secretValues(env).includes('smtp-password'));
+  const badEnv = { ...env, PORT: 'x' };
+  assert.throws(
+    () => parseConfig(badEnv),
+    (error: Error) => secretValues(env).every((s) => !error.message.includes(s)),
+  );
+});

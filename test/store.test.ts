@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Store } from '../src/store/index.ts';
+
+function freshStore(): Store {
+  return Store.open(join(mkdtempSync(join(tmpdir(), 'dkim-store-')), 'nested', 'db.sqlite'));
+}
+
+const newRun = {
+  kind: 'exchange' as const,
+  domain: 'example.fr',
+  state: 'discovering' as const,
+  params: {},
+  requestedBy: 'U1',
+  channelId: 'C1',
+  nextCheckAt: 0,
+  deadlineAt: null,
+};
+
+test('migrations set WAL, foreign keys and the schema version, and create the folder', () => {
+  const store = freshStore();
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+  assert.ok((store.db.pragma('user_version', { simple: true }) as number) >= 1);
+  assert.ok((store.db.pragma('busy_timeout', { simple: true }) as number) >= 1000);
+});
+
+test('one active run per kind and domain; a finished one does not block', () => {
+  const store = freshStore();
+  const first = store.runs.insert(newRun, 1);
+  assert.ok(first);
+  assert.equal(store.runs.insert(newRun, 2), undefined);
+  assert.ok(store.runs.insert({ ...newRun, kind: 'vtex' }, 3));
+  const base = { facts: {}, nextCheckAt: null, deadlineAt: null, lastError: null, waitStreak: 0 };
+  assert.ok(store.runs.update(first.id, first.version, { ...base, state: 'done' }, 4));
+  assert.ok(store.runs.insert(newRun, 5));
+});
+
+test('a run update is a compare-and-set on its version', () => {
+  const store = freshStore();
+  const run = store.runs.insert(newRun, 1)!;
+  const change = {
+    state: 'creating_keys' as const,
+    facts: {},
+    nextCheckAt: 1,
+    deadlineAt: null,
+    lastError: null,
+    waitStreak: 0,
+  };
+  assert.equal(store.runs.update(run.id, run.version, change, 2), true);
+  assert.equal(store.runs.update(run.id, run.version, change, 3), false);
+});
+
+test('an approval is consumed exactly once and not after it expires', () => {
+  const store = freshStore();
+  const run = store.runs.insert(newRun, 1)!;
+  const input = { runId: run.id, action: 'enable', snapshot: { selector: 's1' }, requestedBy: 'U1', expiresAt: 100 };
+  const approval = store.approvals.create(input, 1);
+  assert.equal(store.approvals.decide(approval.id, 'approved', 'U2', 10), true);
+  assert.equal(store.approvals.decide(approval.id, 'approved', 'U3', 11), false);
+  assert.equal(store.approvals.decide(approval.id, 'rejected', 'U3', 11), false);
+  const late = store.approvals.create(input, 1);
+  assert.equal(store.approvals.decide(late.id, 'approved', 'U2', 100), false);
+  assert.equal(store.approvals.get(approval.id)?.decidedBy, 'U2');
+});
+
+test('outbox: a dedupe key writes once; delivery order is per run, oldest first', () => {
+  const store = freshStore();
+  const a = store.runs.insert(newRun, 1)!;
+  const b = store.runs.insert({ ...newRun, domain: 'other.fr' }, 1)!;
+  const reply = (text: string) => ({ type: 'reply' as const, text });
+  store.outbox.add(a.id, reply('a1'), 'C1', 'k1', 1);
+  store.outbox.add(a.id, reply('a1 again'), 'C1', 'k1', 1);
+  store.outbox.add(a.id, reply('a2'), 'C1', 'k2', 1);
+  store.outbox.add(b.id, reply('b1'), 'C1', 'k3', 1);
+  store.outbox.add(b.id, reply('local only'), null, 'k4', 1);
+  const heads = store.outbox.nextPerRun(10, 10);
+  assert.deepEqual(
+    heads.map((m) => (m.notice.type === 'reply' ? m.notice.text : '')),
+    ['a1', 'b1'],
+  );
+  store.outbox.markSent(heads[0]!.id, '1.1', 2);
+  assert.deepEqual(
+    store.outbox.nextPerRun(10, 10).map((m) => (m.notice.type === 'reply' ? m.notice.text : '')),
+    ['a2', 'b1'],
+  );
+});
