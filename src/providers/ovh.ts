@@ -46,7 +46,8 @@ export function clientOptions(config: OvhConfig): OvhClientOptions {
           clientSecret: config.credentials.clientSecret,
           ...(config.credentials.tokenUrl ? { tokenURL: config.credentials.tokenUrl } : {}),
         };
-  const common = { ...credentials, timeout: config.timeoutMs, warn: () => undefined };
+  // No `timeout` here: node-ovh adds a 'timeout' listener to every reused keep-alive socket, a leak; see withTimeout.
+  const common = { ...credentials, warn: () => undefined };
   if (!config.endpoint.startsWith('https://')) return { ...common, endpoint: config.endpoint };
   const url = new URL(config.endpoint);
   return {
@@ -99,7 +100,10 @@ export class OvhTransport implements OvhApi {
           await this.options.limiter.acquire();
           try {
             // node-ovh mutates the params object: give it a fresh copy each time.
-            return await this.client.requestPromised(method, path, params ? { ...params } : {});
+            return await withTimeout(
+              this.client.requestPromised(method, path, params ? { ...params } : {}),
+              this.options.config.timeoutMs,
+            );
           } catch (rejection) {
             throw toProviderError(rejection, method, path);
           }
@@ -131,6 +135,17 @@ export class OvhTransport implements OvhApi {
       throw error;
     }
   }
+}
+
+class OvhTimeout extends Error {}
+
+/** Real time, whatever the engine's clock: a timeout is about the network. The late answer is ignored. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject({ error: new OvhTimeout(`timed out after ${ms} ms`) }), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', -111, -3008, -3001]);

@@ -1,0 +1,612 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../../src/clock.ts';
+import { type DnsRecord, type DnsRecordType, type DnsServer, startDnsServer } from './dns.ts';
+import {
+  type DkimStatus,
+  OvhModel,
+  type PublishedRecord,
+  SimError,
+  type Timing,
+  type ZoneRecord,
+} from './ovh-model.ts';
+import { dispatch, dkimView, ovhRoutes, type ParsedRequest } from './ovh-routes.ts';
+import { makeTestCertificate, type TestCertificate } from './tls.ts';
+
+export type { DkimStatus, PublishedRecord, ZoneRecord } from './ovh-model.ts';
+
+export interface OvhCredentials {
+  appKey: string;
+  appSecret: string;
+  consumerKey: string;
+}
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+}
+
+export const SIM_CREDENTIALS: OvhCredentials = {
+  appKey: 'sim-app-key',
+  appSecret: 'sim-app-secret',
+  consumerKey: 'sim-consumer-key',
+};
+
+export const SIM_OAUTH_CLIENT: OAuthClient = { clientId: 'sim-client-id', clientSecret: 'sim-client-secret' };
+
+/** Probabilities in [0, 1]; the same seed and the same requests give the same faults. */
+export interface OvhSimFaults {
+  error5xxRate?: number;
+  rate429?: number;
+  slowMs?: number;
+  slowRate?: number;
+  /** Mutating calls only: the change is made, then a 500 is answered (the ambiguous case). */
+  afterEffectFailRate?: number;
+  seed?: number;
+}
+
+export interface SimRequestInfo {
+  method: string;
+  /** Without `/1.0` and without the query. */
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+}
+
+export interface RecordedRequest extends SimRequestInfo {
+  at: number;
+  /** 0 while unanswered (or never answered: "hang"). */
+  status: number;
+  injected: boolean;
+}
+
+/** Runs before the fault injection and the handler; returning (or resolving to) "hang" leaves the call unanswered. */
+export type RequestHook = (request: SimRequestInfo) => unknown;
+export type AfterEffectHook = (request: SimRequestInfo) => void | Promise<void>;
+
+export interface OvhSimOptions {
+  /** Milliseconds; default Date.now. */
+  clock?: Pick<Clock, 'now'>;
+  credentials?: OvhCredentials[];
+  oauthClients?: OAuthClient[];
+  /** How long a DKIM task (creation, deletion) stays `todo`. Default 0. */
+  taskDelayMs?: number;
+  /** How long a correct published CNAME must be seen before `waitingRecord` turns `ready`. Default 0. */
+  robotDelayMs?: number;
+  /** How long `enabling` (and `disabling`) lasts. Default 0. */
+  enableDelayMs?: number;
+  rateLimit?: { perMinute: number };
+  faults?: OvhSimFaults;
+  /** A created zone record is answered with `id: 0` (it is stored with its real id). */
+  createdIdZero?: boolean;
+  /**
+   * Largest accepted gap between X-Ovh-Timestamp and the sim clock. Default 300 with the system clock and Infinity
+   * with a custom clock: node-ovh adds the offset it measured once to Date.now(), so a moved fake clock would fail.
+   */
+  timestampToleranceSeconds?: number;
+  onRequest?: RequestHook;
+  afterEffect?: AfterEffectHook;
+}
+
+export interface ExchangeDomainSetup {
+  org: string;
+  service: string;
+  domain: string;
+  selectorPrefix?: string;
+  /** Create an OVH DNS zone named after the domain. */
+  zone?: boolean;
+  /** DKIM that already exists, by selector name. */
+  dkim?: Record<string, DkimStatus>;
+}
+
+export interface ExchangeDomainInfo {
+  org: string;
+  service: string;
+  domain: string;
+  selectors: [string, string];
+  zone: string | null;
+}
+
+export interface SelectorView {
+  selectorName: string;
+  customerRecord: string;
+  targetRecord: string;
+  recordType: string;
+  status: DkimStatus;
+  cnameIsValid: boolean;
+  taskPendingId: number;
+  lastUpdate: string;
+  header: string;
+  configureDkim: boolean;
+  autoEnable: boolean;
+}
+
+const BASE_PATH = '/1.0';
+const TOKEN_PATH = '/auth/oauth2/token';
+const RATE_WINDOW_MS = 60_000;
+const MUTATING = new Set(['POST', 'PUT', 'DELETE']);
+
+interface FaultDraw {
+  error5xx: boolean;
+  tooMany: boolean;
+  slow: boolean;
+  afterEffectFail: boolean;
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorBody(error: SimError): Record<string, string> {
+  return {
+    class: error.errorClass,
+    message: error.message,
+    ...(error.errorCode ? { errorCode: error.errorCode } : {}),
+  };
+}
+
+function parseJson(raw: string): unknown {
+  if (raw === '') return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new SimError(400, 'Client::BadRequest', 'Invalid JSON received');
+  }
+}
+
+function decodeSegments(path: string): string[] {
+  try {
+    return path.slice(1).split('/').map(decodeURIComponent);
+  } catch {
+    throw new SimError(400, 'Client::BadRequest', 'Invalid URL encoding');
+  }
+}
+
+function sha1Hex(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+function decodeFormCredential(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, '%20'));
+}
+
+function basicCredentials(req: IncomingMessage): { id: string; secret: string } | undefined {
+  const match = /^Basic (.+)$/i.exec(header(req, 'authorization') ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { id: decodeFormCredential(decoded.slice(0, colon)), secret: decodeFormCredential(decoded.slice(colon + 1)) };
+}
+
+const INTERNAL_ERROR = new SimError(500, 'Server::InternalServerError', 'Internal server error');
+const TOO_MANY = new SimError(429, 'Client::TooManyRequests', 'Too many requests');
+
+/**
+ * The OVH API (Exchange DKIM and DNS zones) over HTTPS on loopback, with the DNS those zones publish, the DKIM robot,
+ * OVH's request signatures, a rate limit and seeded fault injection.
+ */
+export class OvhSim {
+  readonly requests: RecordedRequest[] = [];
+  readonly host = '127.0.0.1';
+  readonly basePath = BASE_PATH;
+  readonly timing: Timing;
+  rateLimited429s = 0;
+  rateLimit: { perMinute: number } | undefined;
+  createdIdZero: boolean;
+  timestampToleranceSeconds: number;
+  onRequest: RequestHook | undefined;
+  afterEffect: AfterEffectHook | undefined;
+  port = 0;
+  dnsServer = '';
+
+  private readonly model: OvhModel;
+  private readonly routes: ReturnType<typeof ovhRoutes>;
+  private readonly credentialList: OvhCredentials[];
+  private readonly oauthClients: OAuthClient[];
+  private readonly tokens = new Set<string>();
+  private readonly sockets = new Set<Socket>();
+  private readonly closing = new AbortController();
+  private readonly server: Server;
+  private dns: DnsServer | undefined;
+  private acceptedTimes: number[] = [];
+  private faultSettings: OvhSimFaults = {};
+  private random = mulberry32(0);
+  private queryCounter = 0;
+
+  private constructor(
+    options: OvhSimOptions,
+    private readonly certificate: TestCertificate,
+  ) {
+    const clock = options.clock ?? { now: () => Date.now() };
+    this.timing = {
+      now: () => clock.now(),
+      taskDelayMs: options.taskDelayMs ?? 0,
+      robotDelayMs: options.robotDelayMs ?? 0,
+      enableDelayMs: options.enableDelayMs ?? 0,
+    };
+    this.model = new OvhModel(this.timing);
+    this.routes = ovhRoutes(this.model, { createdIdZero: () => this.createdIdZero });
+    this.credentialList = options.credentials ?? [SIM_CREDENTIALS];
+    this.oauthClients = options.oauthClients ?? [SIM_OAUTH_CLIENT];
+    this.rateLimit = options.rateLimit;
+    this.createdIdZero = options.createdIdZero ?? false;
+    this.timestampToleranceSeconds = options.timestampToleranceSeconds ?? (options.clock ? Infinity : 300);
+    this.onRequest = options.onRequest;
+    this.afterEffect = options.afterEffect;
+    this.faults = options.faults ?? {};
+    this.server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
+      this.handle(req, res).catch(() => this.answerRaw(res, 500, errorBody(INTERNAL_ERROR)));
+    });
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(options: OvhSimOptions = {}): Promise<OvhSim> {
+    const sim = new OvhSim(options, await makeTestCertificate());
+    await sim.listen();
+    return sim;
+  }
+
+  // ----- connection details -----
+
+  /** `https://127.0.0.1:PORT/1.0`, the form OVH_ENDPOINT accepts. */
+  get endpoint(): string {
+    return `https://${this.host}:${this.port}${BASE_PATH}`;
+  }
+
+  /** node-ovh's `tokenURL` (it posts to tokenURL + "oauth2/token"). */
+  get tokenUrl(): string {
+    return `https://${this.host}:${this.port}/auth/`;
+  }
+
+  get caFile(): string {
+    return this.certificate.caFile;
+  }
+
+  get certPem(): string {
+    return this.certificate.certPem;
+  }
+
+  get credentials(): OvhCredentials {
+    return this.credentialList[0]!;
+  }
+
+  get oauthClient(): OAuthClient {
+    return this.oauthClients[0]!;
+  }
+
+  /** Options for `ovh(...)` from @ovhcloud/node-ovh, with the first application credentials. */
+  clientOptions(): { host: string; port: number; basePath: string } & OvhCredentials {
+    return { host: this.host, port: this.port, basePath: BASE_PATH, ...this.credentials };
+  }
+
+  now(): number {
+    return this.timing.now();
+  }
+
+  get faults(): OvhSimFaults {
+    return this.faultSettings;
+  }
+
+  /** Replaces the fault settings and restarts the random sequence from the seed. */
+  set faults(faults: OvhSimFaults) {
+    this.faultSettings = { ...faults };
+    this.random = mulberry32(faults.seed ?? 1);
+  }
+
+  // ----- setup -----
+
+  addExchangeDomain(setup: ExchangeDomainSetup): ExchangeDomainInfo {
+    const entry = this.model.addExchangeDomain(setup.org, setup.service, setup.domain, setup.selectorPrefix);
+    const zone = setup.zone ? this.model.addZone(entry.domain).name : null;
+    for (const [selector, status] of Object.entries(setup.dkim ?? {})) {
+      this.model.setSelectorStatus(entry.domain, selector, status);
+    }
+    return { org: entry.org, service: entry.service, domain: entry.domain, selectors: [...entry.selectors], zone };
+  }
+
+  addZone(name: string): void {
+    this.model.addZone(name);
+  }
+
+  /** Writes a record straight into a zone, published at once unless `refresh` is false. */
+  addZoneRecord(
+    zone: string,
+    record: { fieldType: string; subDomain?: string; target: string; ttl?: number },
+    options: { refresh?: boolean } = {},
+  ): ZoneRecord {
+    const target = this.model.zone(zone);
+    const created = this.model.createRecord(target, {
+      fieldType: record.fieldType,
+      subDomain: record.subDomain ?? '',
+      target: record.target,
+      ttl: record.ttl ?? 0,
+    });
+    if (options.refresh ?? true) this.model.refresh(target);
+    return { ...created };
+  }
+
+  setSelectorStatus(domain: string, selector: string, status: DkimStatus): void {
+    this.model.setSelectorStatus(domain, selector, status);
+  }
+
+  /** A record at a DNS host other than OVH; replaces the records of that type at that name. */
+  setExternalRecord(name: string, type: DnsRecordType, value: string, ttl?: number): void {
+    this.model.setExternalRecord(name, type, value, ttl);
+  }
+
+  removeExternalRecord(name: string, type?: DnsRecordType): void {
+    this.model.removeExternalRecord(name, type);
+  }
+
+  /** One pass of OVH's robot over every selector waiting for its record. */
+  runRobot(): void {
+    this.model.runRobot();
+  }
+
+  // ----- inspection -----
+
+  zoneRecords(zone: string): ZoneRecord[] {
+    return [...this.model.zone(zone).records.values()].map((record) => ({ ...record }));
+  }
+
+  publishedRecords(zone: string): PublishedRecord[] {
+    return this.model.zone(zone).published.map((record) => ({ ...record }));
+  }
+
+  /** The selector's DKIM as GET .../dkim/{selector} shows it (without running the robot), or undefined. */
+  selector(domain: string, name: string): SelectorView | undefined {
+    this.model.settle();
+    const state = this.model.domains.get(domain.toLowerCase())?.dkim.get(name);
+    if (!state) return undefined;
+    return { ...dkimView(this.model, state), configureDkim: state.configureDkim, autoEnable: state.autoEnable };
+  }
+
+  /** What DNS answers for a name (null: NXDOMAIN), without CNAME chasing. */
+  resolve(name: string): DnsRecord[] | null {
+    this.model.settle();
+    return this.model.lookup(name);
+  }
+
+  count(method: string, pathPattern: RegExp | string): number {
+    const pattern = typeof pathPattern === 'string' ? new RegExp(pathPattern) : pathPattern;
+    return this.requests.filter((request) => request.method === method && pattern.test(request.path)).length;
+  }
+
+  get injectedFaults(): number {
+    return this.requests.filter((request) => request.injected).length;
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([closed, this.dns?.close()]);
+  }
+
+  // ----- serving -----
+
+  private async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, this.host, () => resolve());
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('OvhSim: no port');
+    this.port = address.port;
+    this.dns = await startDnsServer((name) => {
+      this.model.settle();
+      return this.model.lookup(name);
+    });
+    this.dnsServer = this.dns.address;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Ovh-Queryid', this.nextQueryId());
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'https://sim.invalid');
+    const method = req.method ?? 'GET';
+    if (url.pathname === TOKEN_PATH && method === 'POST') return this.issueToken(req, raw, res);
+    if (!url.pathname.startsWith(`${BASE_PATH}/`)) {
+      return this.answerRaw(
+        res,
+        404,
+        errorBody(new SimError(404, 'Client::NotFound', 'Got an invalid (or empty) URL')),
+      );
+    }
+    const record: RecordedRequest = {
+      at: this.now(),
+      method,
+      path: url.pathname.slice(BASE_PATH.length),
+      query: Object.fromEntries(url.searchParams),
+      body: null,
+      status: 0,
+      injected: false,
+    };
+    this.requests.push(record);
+    const answer = (status: number, body: unknown, injected = false) => {
+      record.status = status;
+      record.injected = injected;
+      this.answerRaw(res, status, body);
+    };
+    if (method === 'GET' && record.path === '/auth/time') return answer(200, Math.floor(this.now() / 1000));
+    try {
+      record.body = parseJson(raw);
+      await this.serve(req, raw, record, answer);
+    } catch (error) {
+      const simError = error instanceof SimError ? error : INTERNAL_ERROR;
+      answer(simError.status, errorBody(simError));
+    }
+  }
+
+  private async serve(
+    req: IncomingMessage,
+    raw: string,
+    record: RecordedRequest,
+    answer: (status: number, body: unknown, injected?: boolean) => void,
+  ): Promise<void> {
+    this.authenticate(req, raw);
+    if (this.overRateLimit()) {
+      this.rateLimited429s++;
+      return answer(429, errorBody(TOO_MANY));
+    }
+    const info: SimRequestInfo = { method: record.method, path: record.path, query: record.query, body: record.body };
+    if ((await this.onRequest?.(info)) === 'hang') return;
+    const fault = this.drawFaults();
+    if (fault.slow && !(await this.pause(this.faultSettings.slowMs ?? 0))) return;
+    if (fault.error5xx) return answer(500, errorBody(INTERNAL_ERROR), true);
+    if (fault.tooMany) return answer(429, errorBody(TOO_MANY), true);
+    const request: ParsedRequest = { ...info, segments: decodeSegments(record.path) };
+    const body = dispatch(this.routes, request);
+    if (MUTATING.has(record.method)) {
+      await this.afterEffect?.(info);
+      if (fault.afterEffectFail) return answer(500, errorBody(INTERNAL_ERROR), true);
+    }
+    answer(200, body);
+  }
+
+  private authenticate(req: IncomingMessage, raw: string): void {
+    const bearer = /^Bearer (.+)$/i.exec(header(req, 'authorization') ?? '');
+    if (bearer) {
+      if (this.tokens.has(bearer[1]!)) return;
+      throw new SimError(401, 'Client::Unauthorized', 'The provided access token is invalid', 'INVALID_TOKEN');
+    }
+    const appKey = header(req, 'x-ovh-application');
+    const ofApplication = this.credentialList.filter((credential) => credential.appKey === appKey);
+    if (ofApplication.length === 0) {
+      throw new SimError(403, 'Client::Forbidden', 'This application key is invalid', 'INVALID_KEY');
+    }
+    const consumerKey = header(req, 'x-ovh-consumer');
+    if (!consumerKey) throw new SimError(401, 'Client::Unauthorized', 'You must login first', 'NOT_CREDENTIAL');
+    const credential = ofApplication.find((candidate) => candidate.consumerKey === consumerKey);
+    if (!credential) {
+      throw new SimError(403, 'Client::Forbidden', 'This credential does not exist', 'INVALID_CREDENTIAL');
+    }
+    this.checkSignature(req, raw, credential);
+    this.checkTimestamp(header(req, 'x-ovh-timestamp'));
+  }
+
+  private checkSignature(req: IncomingMessage, raw: string, credential: OvhCredentials): void {
+    const hostname = new URL(`https://${header(req, 'host') ?? this.host}`).hostname;
+    const parts = [
+      credential.appSecret,
+      credential.consumerKey,
+      req.method,
+      `https://${hostname}${req.url}`,
+      raw,
+      header(req, 'x-ovh-timestamp') ?? '',
+    ];
+    if (header(req, 'x-ovh-signature') !== `$1$${sha1Hex(parts.join('+'))}`) {
+      throw new SimError(400, 'Client::BadRequest', 'Invalid signature', 'INVALID_SIGNATURE');
+    }
+  }
+
+  private checkTimestamp(value: string | undefined): void {
+    const timestamp = Number(value);
+    const drift = Math.abs(timestamp - this.now() / 1000);
+    if (value === undefined || !Number.isFinite(timestamp) || drift > this.timestampToleranceSeconds) {
+      throw new SimError(400, 'Client::BadRequest', 'Invalid timestamp', 'INVALID_TIMESTAMP');
+    }
+  }
+
+  private overRateLimit(): boolean {
+    if (!this.rateLimit) return false;
+    const now = this.now();
+    const windowStart = now - RATE_WINDOW_MS;
+    this.acceptedTimes = this.acceptedTimes.filter((at) => at > windowStart);
+    if (this.acceptedTimes.length >= this.rateLimit.perMinute) return true;
+    this.acceptedTimes.push(now);
+    return false;
+  }
+
+  private drawFaults(): FaultDraw {
+    const settings = this.faultSettings;
+    const [error5xx, tooMany, slow, afterEffectFail] = [this.random(), this.random(), this.random(), this.random()];
+    return {
+      error5xx: error5xx! < (settings.error5xxRate ?? 0),
+      tooMany: tooMany! < (settings.rate429 ?? 0),
+      slow: slow! < (settings.slowRate ?? 0),
+      afterEffectFail: afterEffectFail! < (settings.afterEffectFailRate ?? 0),
+    };
+  }
+
+  /** Waits in real time; false when the simulator closed meanwhile. */
+  private async pause(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.closing.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private issueToken(req: IncomingMessage, raw: string, res: ServerResponse): void {
+    const form = new URLSearchParams(raw);
+    const { status, body } = this.tokenAnswer(req, form);
+    this.requests.push({
+      at: this.now(),
+      method: 'POST',
+      path: TOKEN_PATH,
+      query: {},
+      body: Object.fromEntries([...form].filter(([key]) => key !== 'client_secret')),
+      status,
+      injected: false,
+    });
+    this.answerRaw(res, status, body);
+  }
+
+  private tokenAnswer(req: IncomingMessage, form: URLSearchParams): { status: number; body: unknown } {
+    if (form.get('grant_type') !== 'client_credentials') {
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'Only client_credentials' } };
+    }
+    const basic = basicCredentials(req);
+    const id = basic?.id ?? form.get('client_id');
+    const secret = basic?.secret ?? form.get('client_secret');
+    const known = this.oauthClients.some((client) => client.clientId === id && client.clientSecret === secret);
+    if (!known)
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } };
+    const token = randomBytes(24).toString('hex');
+    this.tokens.add(token);
+    const scope = form.get('scope') ?? 'all';
+    return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600, scope } };
+  }
+
+  private answerRaw(res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  }
+
+  private nextQueryId(): string {
+    this.queryCounter++;
+    return `EU.ext-sim.${randomBytes(4).toString('hex')}.${process.pid}.${this.queryCounter}`;
+  }
+}
