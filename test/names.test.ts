@@ -10,7 +10,10 @@ test('hostile and malformed domain strings each get a clear error', () => {
     assert.equal(result.ok, false, `accepted ${JSON.stringify(input)}`);
     if (!result.ok) {
       assert.ok(result.error.length > 10, `vague error for ${JSON.stringify(input)}`);
-      assert.doesNotMatch(result.error, /[\n\r\u0000]/, 'errors never echo control characters');
+      assert.ok(
+        !/[\n\r]/.test(result.error) && !result.error.includes('\u0000'),
+        'errors never echo control characters',
+      );
     }
   }
 });
