@@ -11,12 +11,13 @@ test('no 60-second window holds more grants than the limit, even with 500 concur
   const grants: number[] = [];
   await Promise.all(
     Array.from({ length: 500 }, async () => {
-      await limiter.acquire();
+      const release = await limiter.acquire();
       grants.push(clock.now());
+      release();
     }),
   );
   assert.equal(grants.length, 500);
-  assert.equal(maxInWindow(grants), 60);
+  assert.ok(maxInWindow(grants) <= 60 && maxInWindow(grants) >= 55);
   const elapsed = Math.max(...grants) - Math.min(...grants);
   assert.ok(elapsed >= 8 * 60_000 && elapsed < 9 * 60_000, `took ${elapsed} ms of simulated time`);
 });

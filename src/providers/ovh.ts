@@ -97,7 +97,7 @@ export class OvhTransport implements OvhApi {
       const raw = await withRetry(
         async () => {
           attempts++;
-          await this.options.limiter.acquire();
+          const release = await this.options.limiter.acquire();
           try {
             // node-ovh mutates the params object: give it a fresh copy each time.
             return await withTimeout(
@@ -106,6 +106,8 @@ export class OvhTransport implements OvhApi {
             );
           } catch (rejection) {
             throw toProviderError(rejection, method, path);
+          } finally {
+            release();
           }
         },
         {

@@ -1,13 +1,17 @@
 import type { Clock } from '../clock.ts';
 
 /**
- * A sliding-window limiter: at most `perMinute` grants in any half-open 60-second window. Waiters are served in
- * arrival order and only the head of the queue sleeps, so a simulated clock advances monotonically.
+ * At most `perMinute` requests in any 60-second window *as the server counts them, on arrival*. A request holds its
+ * slot from the moment it is granted until 60 s after its answer came back: whatever the network's delay, two
+ * requests that arrive within one window were both holding a slot when the later one was granted.
+ * Waiters are served in arrival order and only the head of the queue waits, so a simulated clock moves monotonically.
  */
 export class RateLimiter {
-  private readonly grants: number[] = [];
+  private readonly finished: number[] = [];
+  private inFlight = 0;
   private queue: Promise<void> = Promise.resolve();
   private waiting = 0;
+  private wake?: () => void;
 
   constructor(
     private readonly perMinute: number,
@@ -15,29 +19,53 @@ export class RateLimiter {
     private readonly windowMs = 60_000,
   ) {}
 
-  acquire(): Promise<void> {
+  /** Resolves with the function to call once the request's answer (or failure) is in. */
+  acquire(): Promise<() => void> {
     this.waiting++;
     const turn = this.queue.then(() => this.takeSlot());
-    this.queue = turn.catch(() => undefined);
-    return turn.finally(() => {
-      this.waiting--;
-    });
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn
+      .then(
+        () => this.releaser(),
+        (error) => {
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.waiting--;
+      });
   }
 
-  /** Requests waiting for a slot: a figure for the App Home and the benchmark. */
+  /** Requests waiting for a slot. */
   get queued(): number {
     return this.waiting;
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      this.finished.push(this.clock.now());
+      this.wake?.();
+    };
   }
 
   private async takeSlot(): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      while (this.grants.length > 0 && this.grants[0]! <= now - this.windowMs) this.grants.shift();
-      if (this.grants.length < this.perMinute) {
-        this.grants.push(now);
+      while (this.finished.length > 0 && this.finished[0]! <= now - this.windowMs) this.finished.shift();
+      if (this.inFlight + this.finished.length < this.perMinute) {
+        this.inFlight++;
         return;
       }
-      await this.clock.sleep(this.grants[0]! + this.windowMs - now);
+      if (this.finished.length > 0) await this.clock.sleep(this.finished[0]! + this.windowMs - now);
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
     }
   }
 }

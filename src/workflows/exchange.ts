@@ -31,7 +31,7 @@ export interface ExchangeFacts {
   records?: Record<string, KeyRecord>;
   /** Selectors whose CNAME is in the OVH zone. */
   published?: string[];
-  refreshPending?: boolean;
+  createdRecords?: boolean;
   recordsHandedOver?: boolean;
   lastObservation?: string;
   looks?: number;
@@ -235,18 +235,20 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
     await zones.createRecord(zone, { fieldType: 'CNAME', subDomain, target: wanted, ttl: RECORD_TTL });
     return {
       state: run.state,
-      facts: { ...withRecords, published: [...published, selector], refreshPending: true },
+      facts: { ...withRecords, published: [...published, selector], createdRecords: true },
       next: 'now',
       events: [{ type: 'record_created', detail: { zone, subDomain, target: wanted } }],
     };
   }
-  if (facts.refreshPending) await zones.refresh(zone);
+  // Always refresh once before waiting: a record created by a call whose answer was lost is found by the listing
+  // above, indistinguishable from an old one, and must still be applied. A second refresh is harmless.
+  await zones.refresh(zone);
   const names = selectors.map((s) => `\`${relativeName(records[s]!.name, zone)}\``).join(' and ');
-  const action = facts.refreshPending ? 'published in' : 'already present in';
-  return go('waiting_ready', { ...withRecords, published, refreshPending: false }, [
+  const action = facts.createdRecords ? 'published in' : 'already present in';
+  return go('waiting_ready', { ...withRecords, published }, [
     {
       type: 'reply',
-      text: `CNAME records ${names} ${action} zone *${zone}*${facts.refreshPending ? ' and the zone refreshed' : ''}. OVH's robot checks about every 5 minutes; activation can take from 30 minutes to 24 hours.`,
+      text: `CNAME records ${names} ${action} zone *${zone}*, and the zone refreshed. OVH's robot checks about every 5 minutes; activation can take from 30 minutes to 24 hours.`,
     },
   ]);
 }

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../src/clock.ts';
-import { type DnsRecord, type DnsRecordType, type DnsServer, startDnsServer } from './dns.ts';
+import { type DnsRecord, type DnsRecordType, type DnsServer, normalizeName, startDnsServer } from './dns.ts';
 import {
   type DkimStatus,
   OvhModel,
@@ -60,7 +60,10 @@ export interface RecordedRequest extends SimRequestInfo {
   at: number;
   /** 0 while unanswered (or never answered: "hang"). */
   status: number;
+  /** Answered by an injected fault before the handler ran: nothing changed. */
   injected: boolean;
+  /** The change was made, then an injected 500 was answered (afterEffectFailRate). */
+  failedAfterEffect: boolean;
 }
 
 /** Runs before the fault injection and the handler; returning (or resolving to) "hang" leaves the call unanswered. */
@@ -128,6 +131,8 @@ const BASE_PATH = '/1.0';
 const TOKEN_PATH = '/auth/oauth2/token';
 const RATE_WINDOW_MS = 60_000;
 const MUTATING = new Set(['POST', 'PUT', 'DELETE']);
+
+type Fault = 'none' | 'before' | 'after';
 
 interface FaultDraw {
   error5xx: boolean;
@@ -384,7 +389,7 @@ export class OvhSim {
   /** The selector's DKIM as GET .../dkim/{selector} shows it (without running the robot), or undefined. */
   selector(domain: string, name: string): SelectorView | undefined {
     this.model.settle();
-    const state = this.model.domains.get(domain.toLowerCase())?.dkim.get(name);
+    const state = this.model.domains.get(normalizeName(domain))?.dkim.get(name);
     if (!state) return undefined;
     return { ...dkimView(this.model, state), configureDkim: state.configureDkim, autoEnable: state.autoEnable };
   }
@@ -400,8 +405,13 @@ export class OvhSim {
     return this.requests.filter((request) => request.method === method && pattern.test(request.path)).length;
   }
 
+  /** Faults answered before the handler (no side effect); after-effect failures are counted apart. */
   get injectedFaults(): number {
     return this.requests.filter((request) => request.injected).length;
+  }
+
+  get afterEffectFailures(): number {
+    return this.requests.filter((request) => request.failedAfterEffect).length;
   }
 
   async close(): Promise<void> {
@@ -450,11 +460,13 @@ export class OvhSim {
       body: null,
       status: 0,
       injected: false,
+      failedAfterEffect: false,
     };
     this.requests.push(record);
-    const answer = (status: number, body: unknown, injected = false) => {
+    const answer = (status: number, body: unknown, fault: Fault = 'none') => {
       record.status = status;
-      record.injected = injected;
+      record.injected = fault === 'before';
+      record.failedAfterEffect = fault === 'after';
       this.answerRaw(res, status, body);
     };
     if (method === 'GET' && record.path === '/auth/time') return answer(200, Math.floor(this.now() / 1000));
@@ -471,7 +483,7 @@ export class OvhSim {
     req: IncomingMessage,
     raw: string,
     record: RecordedRequest,
-    answer: (status: number, body: unknown, injected?: boolean) => void,
+    answer: (status: number, body: unknown, fault?: Fault) => void,
   ): Promise<void> {
     this.authenticate(req, raw);
     if (this.overRateLimit()) {
@@ -482,13 +494,13 @@ export class OvhSim {
     if ((await this.onRequest?.(info)) === 'hang') return;
     const fault = this.drawFaults();
     if (fault.slow && !(await this.pause(this.faultSettings.slowMs ?? 0))) return;
-    if (fault.error5xx) return answer(500, errorBody(INTERNAL_ERROR), true);
-    if (fault.tooMany) return answer(429, errorBody(TOO_MANY), true);
+    if (fault.error5xx) return answer(500, errorBody(INTERNAL_ERROR), 'before');
+    if (fault.tooMany) return answer(429, errorBody(TOO_MANY), 'before');
     const request: ParsedRequest = { ...info, segments: decodeSegments(record.path) };
     const body = dispatch(this.routes, request);
     if (MUTATING.has(record.method)) {
       await this.afterEffect?.(info);
-      if (fault.afterEffectFail) return answer(500, errorBody(INTERNAL_ERROR), true);
+      if (fault.afterEffectFail) return answer(500, errorBody(INTERNAL_ERROR), 'after');
     }
     answer(200, body);
   }
@@ -579,6 +591,7 @@ export class OvhSim {
       body: Object.fromEntries([...form].filter(([key]) => key !== 'client_secret')),
       status,
       injected: false,
+      failedAfterEffect: false,
     });
     this.answerRaw(res, status, body);
   }

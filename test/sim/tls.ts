@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { generate } from 'selfsigned';
 
 export interface TestCertificate {
@@ -47,10 +47,15 @@ async function generateCertificate(): Promise<TestCertificate> {
   return { certPem: pems.cert, keyPem: pems.private, caFile };
 }
 
-/** Makes `https.globalAgent` (the agent node-ovh uses) trust the certificate, besides the usual roots. */
+const trustedInProcess: string[] = [];
+
+/**
+ * Makes `https.globalAgent` (the agent node-ovh uses) trust the certificate besides the usual roots. The secure
+ * context is built once: with only `ca` set, every new connection would parse all the root certificates again.
+ */
 export function trustInProcess(certPem: string): void {
-  const current = https.globalAgent.options.ca;
-  const trusted = current === undefined ? [...rootCertificates] : [current].flat();
-  if (trusted.some((ca) => ca.toString() === certPem)) return;
-  https.globalAgent.options.ca = [...trusted.map((ca) => ca.toString()), certPem];
+  if (trustedInProcess.includes(certPem)) return;
+  trustedInProcess.push(certPem);
+  https.globalAgent.options.ca = [...trustedInProcess];
+  https.globalAgent.options.secureContext = createSecureContext({ ca: [...rootCertificates, ...trustedInProcess] });
 }
