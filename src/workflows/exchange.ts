@@ -35,14 +35,23 @@ export interface ExchangeFacts {
   recordsHandedOver?: boolean;
   lastObservation?: string;
   looks?: number;
+  statusChecks?: number;
+  lastStatusAt?: number;
+  lastStatus?: string;
+  /** The last DNS diagnosis posted in the thread: each is posted once. */
+  postedDns?: string;
   enablePostedAt?: number;
   approvedBy?: string;
   [key: string]: unknown;
 }
 
 const RECORD_TTL = 3600;
-/** Without a good DNS answer, OVH is still asked every this many looks, in case our resolvers lag. */
-const OVH_LOOK_EVERY = 5;
+/**
+ * DNS looks are free; OVH status reads spend the rate budget. While DNS looks right, OVH is asked again after one
+ * minute, then two, four… up to this spacing; while DNS looks wrong, only at this spacing (in case our resolvers lag).
+ */
+const STATUS_MAX_SPACING_MS = 30 * 60_000;
+const STATUS_FIRST_SPACING_MS = 60_000;
 /** An enable that left the status `ready` with no task pending is repeated after this long. */
 const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
 
@@ -288,14 +297,26 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
   const record = facts.records![signing!]!;
   const looks = (facts.looks ?? 0) + 1;
   const dns = await checkCname(ctx.dns, record.name, record.target, { zone: facts.zone, expectDkimKey: true });
-  const next = { ...facts, looks };
-  const notices: Notice[] =
-    !dns.ok && looks > 1 && dns.observation !== facts.lastObservation
-      ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
-      : [];
-  if (!dns.ok && looks % OVH_LOOK_EVERY !== 1) return wait(run, next, dns.observation, notices);
-
+  const diagnose = !dns.ok && looks > 1 && dns.observation !== facts.postedDns;
+  const notices: Notice[] = diagnose
+    ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
+    : [];
+  const postedDns = diagnose ? dns.observation : facts.postedDns;
+  if (!statusCheckDue(facts, dns.ok, ctx.now)) {
+    const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
+    return wait(run, { ...facts, looks, postedDns }, `${seen}${dns.observation}`, notices);
+  }
   const dkim = await exchange.dkim(location(facts), run.domain, signing!);
+  const statusChecks = (facts.statusChecks ?? 0) + 1;
+  const next = {
+    ...facts,
+    looks,
+    statusChecks,
+    lastStatusAt: ctx.now,
+    lastStatus: dkim.status,
+    lastDns: dns.observation,
+  };
+
   switch (dkim.status) {
     case 'ready':
       return approvalRequest(run, next, dkim);
@@ -311,6 +332,14 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
     default:
       return fail(next, run.state, `The key \`${signing}\` is being ${dkim.status} at OVH; the bot leaves it alone.`);
   }
+}
+
+function statusCheckDue(facts: Facts, dnsOk: boolean, now: number): boolean {
+  if (facts.lastStatusAt === undefined) return true;
+  const spacing = dnsOk
+    ? Math.min(STATUS_FIRST_SPACING_MS * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), STATUS_MAX_SPACING_MS)
+    : STATUS_MAX_SPACING_MS;
+  return now - facts.lastStatusAt >= spacing;
 }
 
 function approvalRequest(run: Run, facts: Facts, dkim: Dkim): StepOutcome {

@@ -210,6 +210,7 @@ function basicCredentials(req: IncomingMessage): { id: string; secret: string } 
 
 const INTERNAL_ERROR = new SimError(500, 'Server::InternalServerError', 'Internal server error');
 const TOO_MANY = new SimError(429, 'Client::TooManyRequests', 'Too many requests');
+const INVALID_URL = new SimError(404, 'Client::NotFound', 'Got an invalid (or empty) URL');
 
 /**
  * The OVH API (Exchange DKIM and DNS zones) over HTTPS on loopback, with the DNS those zones publish, the DKIM robot,
@@ -446,11 +447,7 @@ export class OvhSim {
     const method = req.method ?? 'GET';
     if (url.pathname === TOKEN_PATH && method === 'POST') return this.issueToken(req, raw, res);
     if (!url.pathname.startsWith(`${BASE_PATH}/`)) {
-      return this.answerRaw(
-        res,
-        404,
-        errorBody(new SimError(404, 'Client::NotFound', 'Got an invalid (or empty) URL')),
-      );
+      return this.answerRaw(res, 404, errorBody(INVALID_URL));
     }
     const record: RecordedRequest = {
       at: this.now(),
