@@ -153,6 +153,22 @@ export class RunRepository {
     );
   }
 
+  leaseOwner(id: number): string | null {
+    const row = this.db.prepare('SELECT lease_owner FROM runs WHERE id = ?').get(id) as
+      | { lease_owner: string | null }
+      | undefined;
+    return row?.lease_owner ?? null;
+  }
+
+  /** Takes over a lease from a holder known to be dead (compare-and-set on the holder). */
+  takeOver(id: number, deadOwner: string, owner: string, until: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner = ?')
+        .run(owner, until, id, deadOwner).changes === 1
+    );
+  }
+
   release(id: number, owner: string): void {
     this.db
       .prepare('UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?')

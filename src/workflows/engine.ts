@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Notice, RunSummary } from '../domain/notices.ts';
@@ -46,7 +47,7 @@ export class Engine {
 
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
-    this.owner = o.owner ?? `engine-${randomUUID().slice(0, 8)}`;
+    this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
   get store(): Store {
@@ -105,7 +106,7 @@ export class Engine {
     if (this.inFlight.has(runId)) return;
     const { store, clock } = this.o;
     const leaseMs = this.o.leaseMs ?? 5 * 60_000;
-    if (!store.runs.claim(runId, this.owner, clock.now(), clock.now() + leaseMs)) return;
+    if (!this.claim(runId, clock.now() + leaseMs)) return;
     this.inFlight.add(runId);
     try {
       for (let i = 0; i < MAX_STEPS_PER_PASS; i++) {
@@ -122,6 +123,19 @@ export class Engine {
       this.inFlight.delete(runId);
       store.runs.release(runId, this.owner);
     }
+  }
+
+  /**
+   * A lease held by a process of this host that no longer exists (killed, crashed) is taken over at once instead of
+   * waiting for it to expire; holders on other hosts are waited for.
+   */
+  private claim(runId: number, until: number): boolean {
+    const { runs } = this.o.store;
+    if (runs.claim(runId, this.owner, this.o.clock.now(), until)) return true;
+    const holder = runs.leaseOwner(runId);
+    if (!holder || !holderIsDead(holder)) return false;
+    this.o.log.warn('taking over the lease of a dead process', { runId, holder });
+    return runs.takeOver(runId, holder, this.owner, until);
   }
 
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
@@ -466,6 +480,18 @@ export class Engine {
 }
 
 class RunMoved extends Error {}
+
+function holderIsDead(holder: string): boolean {
+  const [host, pidText] = holder.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 function recording(ovh: OvhApi | undefined, calls: OvhCall[]): OvhApi | undefined {
   if (!ovh) return undefined;

@@ -41,6 +41,7 @@ export interface ExchangeFacts {
   /** The last DNS diagnosis posted in the thread: each is posted once. */
   postedDns?: string;
   enablePostedAt?: number;
+  enablingSeen?: boolean;
   approvedBy?: string;
   [key: string]: unknown;
 }
@@ -377,10 +378,24 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
   const at = location(facts);
   const dkim = await exchange.dkim(at, run.domain, signing!);
   switch (dkim.status) {
-    case 'inProduction':
-      return done(facts, `DKIM is in production for ${show(run)}: mail is now signed with \`${signing}\`.`);
-    case 'enabling':
-      return wait(run, facts, 'OVH is enabling DKIM (status enabling).');
+    case 'inProduction': {
+      const finished = done(facts, `DKIM is in production for ${show(run)}: mail is now signed with \`${signing}\`.`);
+      if (facts.enablePostedAt !== undefined || facts.enablingSeen) return finished;
+      const note = `Enabling \`${signing}\` at OVH: the request went through (approved by <@${facts.approvedBy}>).`;
+      return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
+    }
+    case 'enabling': {
+      if (facts.enablePostedAt !== undefined || facts.enablingSeen) {
+        return wait(run, facts, 'OVH is enabling DKIM (status enabling).');
+      }
+      // The enable went through but its answer was lost (a crash, a timeout): say so once, never send it again.
+      return wait(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
+        {
+          type: 'reply',
+          text: `Enabling \`${signing}\` at OVH: OVH shows it enabling (approved by <@${facts.approvedBy}>).`,
+        },
+      ]);
+    }
     case 'ready': {
       const posted = facts.enablePostedAt;
       const takenOrPending = posted !== undefined && (dkim.taskPendingId || ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
@@ -394,7 +409,9 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
         facts: { ...facts, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
         next: 'wait',
         events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
-        notices: [{ type: 'reply', text: `Asked OVH to enable \`${signing}\` (approved by <@${facts.approvedBy}>).` }],
+        notices: [
+          { type: 'reply', text: `Enabling \`${signing}\` at OVH: request sent (approved by <@${facts.approvedBy}>).` },
+        ],
       };
     }
     default:

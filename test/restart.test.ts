@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type { Notice } from '../src/domain/notices.ts';
+import { APPROVER, REQUESTER, testEnv } from './harness.ts';
+import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
+
+/**
+ * The bot killed (SIGKILL, not a clean shutdown) at every step boundary: right before each OVH call that follows a
+ * side effect, and right after each side effect took effect at OVH but before its answer arrived. Started again on
+ * the same database, it must complete with no duplicate record, no second enable and no lost message.
+ */
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const DOMAIN = 'restart.fr';
+const MUTATING = new Set(['POST', 'PUT', 'DELETE']);
+
+interface KillPoint {
+  at: number;
+  when: 'before' | 'after';
+}
+
+interface Outcome {
+  state: string;
+  kills: number;
+  records: number;
+  enables: number;
+  notices: Notice[];
+  requests: SimRequestInfo[];
+}
+
+let reference: Outcome;
+before(async () => {
+  reference = await runWithKill(undefined);
+});
+
+async function runWithKill(kill: KillPoint | undefined): Promise<Outcome> {
+  const sim = await OvhSim.start();
+  sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: DOMAIN, zone: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...testEnv(sim),
+    NODE_EXTRA_CA_CERTS: sim.caFile,
+    LOG_LEVEL: 'error',
+  };
+  let child: ChildProcess | undefined;
+  let seen = 0;
+  let kills = 0;
+  let enables = 0;
+  const requests: SimRequestInfo[] = [];
+  const killNow = () => {
+    kills++;
+    child?.kill('SIGKILL');
+    return 'hang' as const;
+  };
+  sim.onRequest = (request) => {
+    requests.push(request);
+    seen++;
+    if (kill?.when === 'before' && seen === kill.at && kills === 0) return killNow();
+  };
+  sim.afterEffect = (request) => {
+    if (request.path.endsWith('/enable')) enables++;
+    if (kill?.when === 'after' && seen === kill.at && kills === 0) killNow();
+  };
+  try {
+    for (let round = 0; round < 12; round++) {
+      const run = readRun(env.DATABASE_PATH!);
+      if (run?.state === 'done' || run?.state === 'failed') break;
+      const args = !run
+        ? ['setup', DOMAIN, '--as', REQUESTER]
+        : run.state === 'awaiting_approval' && run.pendingApproval
+          ? ['approve', String(run.id), '--as', APPROVER]
+          : ['tick', '--all'];
+      child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((resolve) => child!.on('exit', resolve));
+    }
+    const db = new Database(env.DATABASE_PATH!, { readonly: true });
+    const notices = (db.prepare('SELECT payload FROM outbox ORDER BY id').all() as { payload: string }[]).map(
+      (r) => JSON.parse(r.payload) as Notice,
+    );
+    db.close();
+    return {
+      state: readRun(env.DATABASE_PATH!)?.state ?? 'none',
+      kills,
+      records: sim.zoneRecords(DOMAIN).filter((r) => r.fieldType === 'CNAME').length,
+      enables,
+      notices,
+      requests,
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+function readRun(path: string): { id: number; state: string; pendingApproval: boolean } | undefined {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const run = db.prepare('SELECT id, state FROM runs ORDER BY id DESC LIMIT 1').get() as
+      | { id: number; state: string }
+      | undefined;
+    if (!run) return undefined;
+    const pending = db.prepare(`SELECT 1 FROM approvals WHERE run_id = ? AND status = 'pending'`).get(run.id);
+    return { ...run, pendingApproval: pending !== undefined };
+  } finally {
+    db.close();
+  }
+}
+
+/** Before every call that follows a side effect (a step boundary), and after every side effect. */
+function killPoints(requests: SimRequestInfo[]): KillPoint[] {
+  const points: KillPoint[] = [];
+  requests.forEach((request, i) => {
+    const at = i + 1;
+    if (MUTATING.has(request.method)) points.push({ at, when: 'before' }, { at, when: 'after' });
+    else if (i > 0 && MUTATING.has(requests[i - 1]!.method)) points.push({ at, when: 'before' });
+  });
+  return points;
+}
+
+/** Messages compared by their opening words: after a crash a step may honestly word its news differently. */
+const texts = (notices: Notice[]) => notices.flatMap((n) => (n.type === 'reply' ? [n.text.slice(0, 24)] : []));
+
+test('the reference run completes in separate processes', () => {
+  assert.equal(reference.state, 'done');
+  assert.equal(reference.records, 2);
+  assert.equal(reference.enables, 1);
+  assert.ok(killPoints(reference.requests).length >= 10);
+});
+
+test('killed at every step boundary, the bot completes: no duplicate record, no second enable, no lost message', async () => {
+  const expected = texts(reference.notices);
+  const points = killPoints(reference.requests);
+  for (const point of points) {
+    const outcome = await runWithKill(point);
+    const label = `killed ${point.when} request #${point.at} (${reference.requests[point.at - 1]!.method} ${reference.requests[point.at - 1]!.path})`;
+    assert.equal(outcome.kills, 1, `${label}: the kill happened`);
+    assert.equal(outcome.state, 'done', label);
+    assert.equal(outcome.records, 2, `${label}: one record per selector`);
+    assert.equal(outcome.enables, 1, `${label}: exactly one enable`);
+    assert.equal(outcome.notices.filter((n) => n.type === 'parent').length, 1, `${label}: one parent message`);
+    const got = texts(outcome.notices);
+    for (const text of expected) {
+      if (text.startsWith('Trouble talking')) continue;
+      assert.ok(got.includes(text), `${label}: lost message "${text}"`);
+    }
+    for (const text of got) assert.equal(got.filter((t) => t === text).length, 1, `${label}: "${text}" twice`);
+  }
+});
+
+after(() => undefined);
