@@ -63,8 +63,9 @@ export class RateLimiter {
         this.inFlight++;
         return;
       }
-      if (this.finished.length > 0) await this.clock.sleep(this.finished[0]! + this.windowMs - now);
-      else await new Promise<void>((resolve) => (this.wake = resolve));
+      // Full: let the requests in flight come back first (their slots' expiry depends on when), then sleep.
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.wake = resolve));
+      else await this.clock.sleep(this.finished[0]! + this.windowMs - now);
       this.wake = undefined;
     }
   }
