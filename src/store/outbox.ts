@@ -67,6 +67,18 @@ export class OutboxRepository {
     return rows.map(toMessage);
   }
 
+  /** When the next message at the head of a thread's queue may be tried. */
+  nextAttemptAt(): number | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT MIN(o.next_attempt_at) AS at FROM outbox o
+         JOIN (SELECT MIN(id) AS id FROM outbox WHERE sent_at IS NULL AND channel IS NOT NULL GROUP BY run_id) h
+           ON h.id = o.id`,
+      )
+      .get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
   forRun(runId: number): OutboxMessage[] {
     return (this.db.prepare('SELECT * FROM outbox WHERE run_id = ? ORDER BY id').all(runId) as OutboxRow[]).map(
       toMessage,
@@ -96,6 +108,13 @@ export class OutboxRepository {
     this.db
       .prepare('UPDATE outbox SET sent_at = ?, result_ts = ?, last_error = NULL WHERE id = ?')
       .run(now, resultTs, id);
+  }
+
+  /** Out of the queue without being delivered (a terminal Slack error): kept, with the reason, for the audit. */
+  markAbandoned(id: number, reason: string, now: number): void {
+    this.db
+      .prepare('UPDATE outbox SET sent_at = ?, result_ts = NULL, last_error = ? WHERE id = ?')
+      .run(now, `abandoned: ${reason}`, id);
   }
 
   markFailed(id: number, error: string, nextAttemptAt: number): void {

@@ -44,6 +44,7 @@ export class Engine {
   private readonly owner: string;
   private readonly inFlight = new Set<number>();
   private readonly kicked = new Set<Promise<unknown>>();
+  private readonly outboxListeners: (() => void)[] = [];
 
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
@@ -140,8 +141,16 @@ export class Engine {
 
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
-    const work = this.advance(runId).finally(() => this.kicked.delete(work));
+    // Deferred: a Slack listener that started this acks before any outside call is made.
+    const work = new Promise((resolve) => setImmediate(resolve))
+      .then(() => this.advance(runId))
+      .finally(() => this.kicked.delete(work));
     this.kicked.add(work);
+  }
+
+  /** Called (after the writing transaction) whenever messages were written to the outbox. */
+  onOutbox(listener: () => void): void {
+    this.outboxListeners.push(listener);
   }
 
   async idle(): Promise<void> {
@@ -286,7 +295,18 @@ export class Engine {
     };
   }
 
-  async decide(approvalId: number, userId: string, decision: 'approved' | 'rejected'): Promise<ActionResult> {
+  /** Approve or reject. Tracked like a kick, so that `idle()` also waits for decisions in progress. */
+  decide(approvalId: number, userId: string, decision: 'approved' | 'rejected'): Promise<ActionResult> {
+    const work = this.decideNow(approvalId, userId, decision).finally(() => this.kicked.delete(work));
+    this.kicked.add(work);
+    return work;
+  }
+
+  private async decideNow(
+    approvalId: number,
+    userId: string,
+    decision: 'approved' | 'rejected',
+  ): Promise<ActionResult> {
     const { store, clock } = this.o;
     const approval = store.approvals.get(approvalId);
     if (!approval) return { ok: false, message: `There is no approval #${approvalId}.` };
@@ -476,6 +496,11 @@ export class Engine {
     notices.forEach((notice, i) => {
       this.o.store.outbox.add(run.id, notice, run.channelId, `${run.id}:${key}:${i}`, now);
     });
+    if (notices.length > 0 && run.channelId) {
+      setImmediate(() => {
+        for (const listener of this.outboxListeners) listener();
+      });
+    }
   }
 }
 

@@ -1,0 +1,48 @@
+import type { App, RespondFn } from '@slack/bolt';
+import { parseDomain } from '../../domain/names.ts';
+import type { Run } from '../../domain/runs.ts';
+import { HELP, type Operations } from '../../operations.ts';
+
+/** `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. */
+export function register(app: App, ops: Operations): void {
+  app.command('/dkim', async ({ command, ack, respond }) => {
+    const [sub = 'help', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
+    const user = command.user_id;
+    switch (sub.toLowerCase()) {
+      case 'setup': {
+        const checked = parseDomain(args[0]);
+        if (!checked.ok || args.length > 1) {
+          const why = checked.ok ? 'setup takes one domain, e.g. `/dkim setup example.fr`' : checked.error;
+          return ack(ephemeral(`Not started: ${why}.`));
+        }
+        const reply = ops.setup({ domain: args[0]!, user, channel: command.channel_id });
+        if (reply.ok) return ack(ephemeral(`${reply.text} Follow it in the thread below.`));
+        return ack(ephemeral(reply.run ? `${reply.text} ${threadLink(reply.run)}` : reply.text));
+      }
+      case 'status':
+        return ack(ephemeral(ops.status(args[0]).text));
+      case 'list':
+        return ack(ephemeral(ops.list().text));
+      case 'cancel':
+        return ack(ephemeral(ops.cancel(args[0], user).text));
+      case 'retry':
+        return ack(ephemeral(ops.retry(args[0], user).text));
+      case 'help':
+        return ack(ephemeral(HELP));
+      default:
+        return ack(ephemeral(`Unknown command \`${sub.slice(0, 30)}\`.\n${HELP}`));
+    }
+  });
+}
+
+function ephemeral(text: string) {
+  return { response_type: 'ephemeral' as const, text };
+}
+
+/** A link to a run's thread, built without a call to Slack. */
+export function threadLink(run: Run): string {
+  if (!run.channelId || !run.threadTs) return '';
+  return `<https://slack.com/archives/${run.channelId}/p${run.threadTs.replace('.', '')}|Open its thread>`;
+}
+
+export type { RespondFn };

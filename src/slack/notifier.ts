@@ -1,0 +1,169 @@
+import type { WebClient } from '@slack/web-api';
+import type { Clock } from '../clock.ts';
+import type { Notice } from '../domain/notices.ts';
+import type { Logger } from '../log.ts';
+import { backoffMs } from '../providers/retry.ts';
+import type { Store } from '../store/index.ts';
+import type { OutboxMessage } from '../store/outbox.ts';
+import { decidedCard, parentMessage, replyMessage } from './views/blocks.ts';
+
+/** Slack errors that will not get better by retrying the same message. */
+const TERMINAL_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'msg_too_long',
+  'invalid_blocks',
+  'invalid_arguments',
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'restricted_action',
+]);
+
+const RETRY = { attempts: Number.POSITIVE_INFINITY, baseMs: 2_000, maxMs: 5 * 60_000 };
+const MAX_ATTEMPTS = 50;
+
+/**
+ * Drains the outbox to Slack: the parent message first (its ts becomes the run's thread), then every later message
+ * as a threaded reply, in order within a thread. Retried with backoff on errors and after Retry-After on 429;
+ * a message is marked sent only once Slack said ok, so nothing is lost across restarts.
+ */
+export class Notifier {
+  private draining?: Promise<number>;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly client: WebClient,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Delivers what is due; a call during a drain makes the drain go round once more. */
+  drain(): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainLoop(): Promise<number> {
+    let sent = 0;
+    do {
+      this.again = false;
+      for (;;) {
+        if (this.closed) break;
+        const batch = this.store.outbox.nextPerRun(this.clock.now(), 20);
+        if (batch.length === 0) break;
+        const results = await Promise.all(batch.map((message) => this.deliver(message)));
+        sent += results.filter(Boolean).length;
+        if (!results.some(Boolean)) break;
+      }
+    } while (this.again);
+    return sent;
+  }
+
+  /** Stops delivering (before the database closes); waits for the drain under way. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.draining;
+  }
+
+  /** True when the message left the queue (sent, superseded or given up). */
+  private async deliver(message: OutboxMessage): Promise<boolean> {
+    const run = this.store.runs.get(message.runId);
+    if (!run || !message.channel) return false;
+    const now = () => this.clock.now();
+    try {
+      const notice = message.notice;
+      if (notice.type === 'parent') {
+        const posted = await this.client.chat.postMessage({
+          channel: message.channel,
+          ...parentMessage(notice.summary),
+        });
+        this.store.transaction(() => {
+          this.store.runs.setThread(run.id, posted.channel ?? message.channel!, posted.ts!);
+          this.store.outbox.markSent(message.id, posted.ts ?? null, now());
+        });
+        return true;
+      }
+      if (!run.threadTs || !run.channelId)
+        return this.giveUp(message, 'the run has no thread (its parent message failed)');
+      if (notice.type === 'parent_update') {
+        if (this.store.outbox.newerUpdateExists(run.id, message.id)) {
+          this.store.outbox.markSent(message.id, null, now());
+          return true;
+        }
+        await this.client.chat.update({ channel: run.channelId, ts: run.threadTs, ...parentMessage(notice.summary) });
+        this.store.outbox.markSent(message.id, run.threadTs, now());
+        return true;
+      }
+      if (notice.type === 'approval_decided') {
+        const card = this.cardOf(run.id, notice.approvalId);
+        if (card)
+          await this.client.chat.update({ channel: run.channelId, ts: card.ts, ...decidedCard(card.notice, notice) });
+        this.store.outbox.markSent(message.id, card?.ts ?? null, now());
+        return true;
+      }
+      const posted = await this.client.chat.postMessage({
+        channel: run.channelId,
+        thread_ts: run.threadTs,
+        ...replyMessage(notice, run.requestedBy),
+      });
+      this.store.outbox.markSent(message.id, posted.ts ?? null, now());
+      return true;
+    } catch (error) {
+      return this.failed(message, error);
+    }
+  }
+
+  private cardOf(runId: number, approvalId: number) {
+    for (const m of this.store.outbox.forRun(runId)) {
+      const n: Notice = m.notice;
+      if (n.type === 'approval_request' && n.approvalId === approvalId && m.resultTs) {
+        return { ts: m.resultTs, notice: n };
+      }
+    }
+    return undefined;
+  }
+
+  private failed(message: OutboxMessage, error: unknown): boolean {
+    const { code, reason, retryAfterMs } = describeSlackError(error);
+    if (TERMINAL_ERRORS.has(reason) || message.attempts + 1 >= MAX_ATTEMPTS) {
+      return this.giveUp(message, reason);
+    }
+    const wait = Math.max(retryAfterMs ?? 0, backoffMs(message.attempts, RETRY));
+    this.store.outbox.markFailed(message.id, reason, this.clock.now() + wait);
+    this.log.warn('slack delivery failed; will retry', { outboxId: message.id, code, reason, retryInMs: wait });
+    return false;
+  }
+
+  private giveUp(message: OutboxMessage, reason: string): boolean {
+    this.log.error('slack delivery abandoned', { outboxId: message.id, runId: message.runId, reason });
+    this.store.outbox.markAbandoned(message.id, reason, this.clock.now());
+    return true;
+  }
+}
+
+export function describeSlackError(error: unknown): { code: string; reason: string; retryAfterMs?: number } {
+  const e = error as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number };
+  const code = e?.code ?? 'unknown';
+  if (code === 'slack_webapi_rate_limited_error') {
+    return { code, reason: 'ratelimited', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
+  }
+  if (code === 'slack_webapi_platform_error') return { code, reason: e.data?.error ?? 'platform_error' };
+  if (code === 'slack_webapi_http_error') return { code, reason: `http_${e.statusCode ?? 'error'}` };
+  return { code, reason: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,184 @@
+import type { KnownBlock } from '@slack/types';
+import { domainFromAscii, showDomain } from '../../domain/names.ts';
+import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
+import { type Run, type RunState, STATE_LABELS } from '../../domain/runs.ts';
+import { describeApprovers } from '../../workflows/approvers.ts';
+
+/** Block Kit, built by pure functions: what the bot shows in Slack. */
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export const APPROVE_ACTION = 'dkim_approve';
+export const REJECT_ACTION = 'dkim_reject';
+
+const KIND_LABELS: Record<string, string> = {
+  exchange: 'OVH Exchange DKIM',
+  vtex: 'VTEX / Amazon SES DKIM',
+  batch: 'OVH batch order',
+};
+
+const STATE_EMOJI: Partial<Record<RunState, string>> = {
+  done: ':white_check_mark:',
+  failed: ':x:',
+  stalled: ':warning:',
+  needs_attention: ':warning:',
+  cancelled: ':no_entry_sign:',
+  rejected: ':no_entry_sign:',
+  awaiting_approval: ':raised_hand:',
+};
+
+/** Slack's date formatting: every reader sees their own time zone. */
+export function slackDate(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
+}
+
+function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 2900) } };
+}
+
+function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 2900) }] };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The run's parent message: posted once, edited in place at every state change. */
+export function parentMessage(summary: RunSummary): SlackMessage {
+  const state = summary.state as RunState;
+  const label = STATE_LABELS[state] ?? summary.state;
+  const emoji = STATE_EMOJI[state] ?? ':hourglass_flowing_sand:';
+  const kind = KIND_LABELS[summary.kind] ?? summary.kind;
+  const lines = [`${emoji} *${kind}* for *${summary.domain}* — ${label}`];
+  const facts = [`Requested by <@${summary.requestedBy}>`, `run #${summary.runId}`];
+  if (summary.nextCheckAt && !['done', 'failed', 'cancelled', 'rejected'].includes(state)) {
+    facts.push(`next check ${slackDate(summary.nextCheckAt)}`);
+  }
+  const blocks: KnownBlock[] = [section(lines[0]!), context(facts.join(' · '))];
+  if (summary.detail && !['done', 'cancelled', 'rejected'].includes(state)) blocks.push(context(summary.detail));
+  if (summary.lastError) blocks.push(section(`:warning: ${summary.lastError}`));
+  return { text: `${kind} for ${summary.domain}: ${label}`, blocks };
+}
+
+/** A threaded reply. */
+export function replyMessage(notice: Notice, requester: string): SlackMessage {
+  switch (notice.type) {
+    case 'reply': {
+      const icon = { info: '', success: ':white_check_mark: ', warning: ':warning: ', error: ':x: ' }[
+        notice.level ?? 'info'
+      ];
+      const text = `${notice.mention ? `<@${requester}> ` : ''}${icon}${notice.text}`;
+      return { text, blocks: [section(text)] };
+    }
+    case 'records': {
+      const lines = notice.records.map((r) => zoneFileLine(r));
+      const forms = notice.records.map((r) => `• name \`${r.relative}\`, type ${r.type}, target \`${r.target}\``);
+      return {
+        text: `${notice.text}\n${lines.join('\n')}`,
+        blocks: [
+          section(notice.text),
+          section(`\`\`\`${lines.join('\n')}\`\`\``),
+          context(`In a web form: \n${forms.join('\n')}`),
+        ],
+      };
+    }
+    case 'approval_request':
+      return approvalCard(notice);
+    default:
+      return { text: '', blocks: [] };
+  }
+}
+
+/** The approval card: what will happen, who may approve, Approve (with a confirm dialog) and Reject. */
+export function approvalCard(notice: Extract<Notice, { type: 'approval_request' }>): SlackMessage {
+  const value = String(notice.approvalId);
+  const blocks: KnownBlock[] = [
+    section(`:raised_hand: *${notice.title}*\n${notice.lines.join('\n')}`),
+    ...(notice.preview ? [section(`\`\`\`${truncate(notice.preview, 2800)}\`\`\``)] : []),
+    context(
+      `Who may approve: ${describeApprovers(notice.approvers)} · the card expires ${slackDate(notice.expiresAt)}`,
+    ),
+    {
+      type: 'actions',
+      block_id: `approval-${value}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: APPROVE_ACTION,
+          text: { type: 'plain_text', text: 'Approve' },
+          style: 'primary',
+          value,
+          confirm: {
+            title: { type: 'plain_text', text: 'Approve?' },
+            text: { type: 'mrkdwn', text: truncate(notice.title, 290) },
+            confirm: { type: 'plain_text', text: 'Approve' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+        {
+          type: 'button',
+          action_id: REJECT_ACTION,
+          text: { type: 'plain_text', text: 'Reject' },
+          style: 'danger',
+          value,
+        },
+      ],
+    },
+  ];
+  return { text: notice.title, blocks };
+}
+
+/** The card once decided: the same facts, the buttons replaced by who decided and when. */
+export function decidedCard(
+  card: Extract<Notice, { type: 'approval_request' }>,
+  decision: Extract<Notice, { type: 'approval_decided' }>,
+): SlackMessage {
+  const outcome =
+    decision.decision === 'approved'
+      ? `:white_check_mark: Approved by <@${decision.by}> at ${slackDate(decision.at)}`
+      : decision.decision === 'rejected'
+        ? `:no_entry_sign: Rejected by <@${decision.by}> at ${slackDate(decision.at)}`
+        : ':hourglass: Expired. `/dkim retry` posts a fresh card.';
+  return {
+    text: `${card.title} ${outcome}`,
+    blocks: [
+      section(`*${card.title}*\n${card.lines.join('\n')}`),
+      ...(card.preview ? [section(`\`\`\`${truncate(card.preview, 2800)}\`\`\``)] : []),
+      section(outcome),
+    ],
+  };
+}
+
+/** The App Home tab: every active run, then the latest finished ones. */
+export function homeView(active: Run[], finished: Run[], now: number): { type: 'home'; blocks: KnownBlock[] } {
+  const line = (run: Run) => {
+    const parts = [
+      `*${showDomain(domainFromAscii(run.domain))}* · ${KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
+      `age ${age(now - run.createdAt)}`,
+    ];
+    if (run.nextCheckAt) parts.push(`next check ${slackDate(run.nextCheckAt)}`);
+    if (run.lastError) parts.push(`last error: ${run.lastError}`);
+    return parts.join(' · ');
+  };
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'DKIM runs' } },
+    section(`*Active runs* (${active.length})`),
+    ...(active.length ? active.slice(0, 40).map((r) => section(line(r))) : [context('No active runs.')]),
+    { type: 'divider' },
+    section('*Latest finished runs*'),
+    ...(finished.length ? finished.slice(0, 5).map((r) => context(line(r))) : [context('None yet.')]),
+  ];
+  return { type: 'home', blocks };
+}
+
+function age(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} d`;
+}
