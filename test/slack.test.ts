@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, OUTSIDER, REQUESTER } from './harness.ts';
-import { messageLines, type StoredMessage } from './sim/slack.ts';
+import { eventCallbackBody, messageLines, type StoredMessage, sendToBot } from './sim/slack.ts';
 import { latestRun, type SlackHarness, startSlackHarness } from './slack-harness.ts';
 
 const text = (m: StoredMessage) => messageLines(m).join('\n');
@@ -213,6 +213,30 @@ test('health answers 200 JSON once the listener is up', async () => {
     const response = await fetch(`http://127.0.0.1:${h.bot.port}/healthz`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { ok: true, activeRuns: 0 });
+  } finally {
+    await h.close();
+  }
+});
+
+test('a member of an approver user group approves (usergroups.users.list); App Home lists the runs', async () => {
+  const h = await startSlackHarness({ slack: { usergroups: { SAPPROVERS: ['UGROUPIE'] } } });
+  try {
+    const { run, parentTs } = await readyThread(h, 'group.fr');
+    await h.click(card(h, 'C1', parentTs), APPROVE_ACTION, 'UGROUPIE');
+    assert.equal((await h.drive(isState('done'), run.id)).state, 'done');
+    assert.ok(h.slack.callsOf('usergroups.users.list').length >= 1);
+
+    h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'pending.fr', zone: true });
+    await h.command('setup pending.fr');
+    await h.drive(isState('awaiting_approval'), latestRun(h).id);
+    const opened = eventCallbackBody({ type: 'app_home_opened', user: APPROVER, channel: 'D1', tab: 'home' });
+    assert.equal((await sendToBot(h.url, h.secret, opened)).status, 200);
+    const home = await h.slack.waitFor(() => h.slack.homeView(APPROVER));
+    const homeText = JSON.stringify(home);
+    assert.match(homeText, /pending\.fr/);
+    assert.match(homeText, /Waiting for approval/);
+    assert.match(homeText, /Latest finished runs/);
+    assert.match(homeText, /group\.fr/);
   } finally {
     await h.close();
   }

@@ -1,11 +1,11 @@
-import type { App, RespondFn } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { parseDomain } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { HELP, type Operations } from '../../operations.ts';
 
 /** `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. */
 export function register(app: App, ops: Operations): void {
-  app.command('/dkim', async ({ command, ack, respond }) => {
+  app.command('/dkim', async ({ command, ack }) => {
     const [sub = 'help', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
     const user = command.user_id;
     switch (sub.toLowerCase()) {
@@ -44,5 +44,3 @@ export function threadLink(run: Run): string {
   if (!run.channelId || !run.threadTs) return '';
   return `<https://slack.com/archives/${run.channelId}/p${run.threadTs.replace('.', '')}|Open its thread>`;
 }
-
-export type { RespondFn };
