@@ -18,7 +18,7 @@ export interface EngineOptions {
   workflows: Workflow[];
   approvers: ApproverPolicy;
   /** Providers for the steps; `ovh` is wrapped per step so every call lands in the audit trail. */
-  providers: Omit<StepContext, 'now'>;
+  providers: Omit<StepContext, 'now' | 'timing'>;
   approvalTtlMs: number;
   waitDeadlineMs: number;
   /** The first wait between two looks at a waiting run (one poller tick). */
@@ -49,6 +49,10 @@ export class Engine {
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  private get timing() {
+    return { firstRecheckMs: this.o.firstRecheckMs, recheckMaxMs: this.o.recheckMaxMs };
   }
 
   get store(): Store {
@@ -167,7 +171,12 @@ export class Engine {
     } else if (run.deadlineAt !== null && now >= run.deadlineAt && workflow.waitingStates.includes(run.state)) {
       outcome = stalled(run);
     } else {
-      const ctx: StepContext = { ...this.o.providers, now, ovh: recording(this.o.providers.ovh, calls) };
+      const ctx: StepContext = {
+        ...this.o.providers,
+        now,
+        timing: this.timing,
+        ovh: recording(this.o.providers.ovh, calls),
+      };
       try {
         outcome = await workflow.step(run, ctx);
       } catch (error) {
@@ -371,6 +380,7 @@ export class Engine {
       return await workflow.recheckApproval(run, approval, {
         ...this.o.providers,
         now,
+        timing: this.timing,
         ovh: recording(this.o.providers.ovh, calls),
       });
     } catch (error) {

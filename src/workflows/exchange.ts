@@ -49,10 +49,10 @@ export interface ExchangeFacts {
 const RECORD_TTL = 3600;
 /**
  * DNS looks are free; OVH status reads spend the rate budget. While DNS looks right, OVH is asked again after one
- * minute, then two, four… up to this spacing; while DNS looks wrong, only at this spacing (in case our resolvers lag).
+ * poller tick, then two, four… up to six times RECHECK_MAX_SECONDS (30 min by default); while DNS looks wrong, only at
+ * that longest spacing (in case our resolvers lag).
  */
-const STATUS_MAX_SPACING_MS = 30 * 60_000;
-const STATUS_FIRST_SPACING_MS = 60_000;
+const STATUS_SPACING_FACTOR = 6;
 /** An enable that left the status `ready` with no task pending is repeated after this long. */
 const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
 
@@ -303,7 +303,7 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
     ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
     : [];
   const postedDns = diagnose ? dns.observation : facts.postedDns;
-  if (!statusCheckDue(facts, dns.ok, ctx.now)) {
+  if (!statusCheckDue(facts, dns.ok, ctx)) {
     const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
     return wait(run, { ...facts, looks, postedDns }, `${seen}${dns.observation}`, notices);
   }
@@ -335,11 +335,12 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
   }
 }
 
-function statusCheckDue(facts: Facts, dnsOk: boolean, now: number): boolean {
+function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepContext): boolean {
   if (facts.lastStatusAt === undefined) return true;
+  const longest = timing.recheckMaxMs * STATUS_SPACING_FACTOR;
   const spacing = dnsOk
-    ? Math.min(STATUS_FIRST_SPACING_MS * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), STATUS_MAX_SPACING_MS)
-    : STATUS_MAX_SPACING_MS;
+    ? Math.min(timing.firstRecheckMs * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), longest)
+    : longest;
   return now - facts.lastStatusAt >= spacing;
 }
 

@@ -6,6 +6,8 @@ import type { OvhApi } from '../providers/ovh.ts';
 /** What a step may use of the world. A provider is undefined when its feature is not configured. */
 export interface StepContext {
   now: number;
+  /** The engine's wait bounds: one poller tick, and RECHECK_MAX_SECONDS. */
+  timing: { firstRecheckMs: number; recheckMaxMs: number };
   ovh?: OvhApi;
   dns: DnsChecker;
 }
