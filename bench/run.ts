@@ -1,3 +1,4 @@
+import { benchAck } from './ack.ts';
 import { benchMemory } from './memory.ts';
 import { benchProvisioning } from './provisioning.ts';
 
@@ -21,7 +22,15 @@ async function main(): Promise<void> {
   console.log(`   most calls in any 60 s:    ${p.maxInAnyWindow} (limit ${p.ratePerMinute})`);
   console.log(`   wall time:                 ${fmt(p.wallSeconds)} s\n`);
 
-  console.log('2. Memory and start-up with 10,000 runs stored');
+  console.log('2. Slash-command ack latency, 100 concurrent /dkim setup commands (OVH answering in 200 ms)');
+  const a = await benchAck(100);
+  console.log(`   statuses:                  ${JSON.stringify(a.statuses)}`);
+  console.log(
+    `   ack p50 / p99 / max:       ${fmt(a.p50Ms)} / ${fmt(a.p99Ms)} / ${fmt(a.maxMs)} ms (Slack's deadline 3000 ms; p99 uses ${fmt((a.p99Ms / 3000) * 100)}% of it)`,
+  );
+  console.log(`   bot start-up (HTTP mode):  ${fmt(a.startupMs)} ms\n`);
+
+  console.log('3. Memory and start-up with 10,000 runs stored');
   const m = benchMemory(10_000);
   console.log(`   runs stored / active:      ${m.runs} / ${m.activeRuns}`);
   console.log(`   RSS after one poll cycle:  ${fmt(m.rssMiB)} MiB (heap used ${fmt(m.heapMiB)} MiB)`);

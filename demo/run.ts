@@ -59,7 +59,11 @@ async function main(): Promise<void> {
       return parent && slack.thread('CDEMO', parent.ts).find((m) => messageLines(m).join(' ').includes('[Approve]'));
     }, 45_000);
     say(`the approval card is posted; <@${APPROVER}> clicks Approve`);
-    await sendToBot(url, SECRET, buttonClickBody(card, APPROVE_ACTION, { userId: APPROVER, responseUrl: slack.responseUrl('click') }));
+    await sendToBot(
+      url,
+      SECRET,
+      buttonClickBody(card, APPROVE_ACTION, { userId: APPROVER, responseUrl: slack.responseUrl('click') }),
+    );
     await until(() => bot.core.store.runs.latestForDomain(DOMAIN)?.state === 'done', 45_000);
     await until(() => bot.core.store.outbox.pendingCount() === 0, 10_000);
     say(`DKIM is in production (${sim.requests.length} OVH calls, ${slack.calls.length} Slack calls)\n`);

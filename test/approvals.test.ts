@@ -123,3 +123,39 @@ test('reject ends the run rejected; an expired card cannot be used and retry pos
     await h.close();
   }
 });
+
+test('a retry while enabling never sends a second enable', async () => {
+  const h = await startHarness({ sim: { enableDelayMs: 60 * 60_000 } });
+  try {
+    const { runId, approvalId } = await readyRun(h, 'retrying.fr');
+    assert.ok((await h.ops.decide(approvalId, APPROVER, 'approved')).ok);
+    await h.drive((run) => run.facts.enablePostedAt !== undefined, runId);
+    assert.ok(h.ops.retry('retrying.fr', REQUESTER).ok);
+    assert.equal((await h.drive(isState('done', 'failed'), runId)).state, 'done');
+    assert.equal(h.sim.count('POST', /\/enable$/), 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a cancel during a step: the step is dropped, but what it did at OVH is recorded and said', async () => {
+  const h = await startHarness();
+  try {
+    const { runId, approvalId } = await readyRun(h, 'cancelled.fr');
+    h.sim.onRequest = ({ method, path }) => {
+      if (method === 'POST' && path.endsWith('/enable')) h.ops.cancel('cancelled.fr', REQUESTER);
+    };
+    assert.ok((await h.ops.decide(approvalId, APPROVER, 'approved')).ok);
+    await h.core.engine.idle();
+    assert.equal(h.core.store.runs.get(runId)?.state, 'cancelled');
+    const events = h.core.store.events.forRun(runId);
+    assert.ok(events.some((e) => e.type === 'ovh_call' && String(e.detail.path).endsWith('/enable')));
+    const said = h.core.store.outbox.forRun(runId).map((m) => (m.notice.type === 'reply' ? m.notice.text : ''));
+    assert.ok(
+      said.some((t) => /already been carried out at OVH: `POST .*\/enable`/.test(t)),
+      said.join('\n'),
+    );
+  } finally {
+    await h.close();
+  }
+});

@@ -1,4 +1,5 @@
 import { promises as dns } from 'node:dns';
+import { ProviderError } from './errors.ts';
 
 /** DNS look-ups for the self-checks. They cost no OVH budget, so they decide when an OVH status check is worth it. */
 
@@ -22,7 +23,7 @@ export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecke
         const code = (error as { code?: string }).code;
         if (code === 'ENOTFOUND') return { kind: 'none', reason: 'no-name' };
         if (code === 'ENODATA') return { kind: 'none', reason: 'no-cname' };
-        throw error;
+        throw resolverTrouble(name, error);
       }
     },
     async txt(name) {
@@ -31,10 +32,16 @@ export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecke
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
-        throw error;
+        throw resolverTrouble(name, error);
       }
     },
   };
+}
+
+/** Timeouts, SERVFAIL, refused: the resolver's trouble, not an answer about the name. */
+function resolverTrouble(name: string, error: unknown): ProviderError {
+  const code = (error as { code?: string }).code ?? 'error';
+  return new ProviderError('dns', 'transient', `DNS look-up of ${name} failed (${code})`);
 }
 
 /** A DKIM key record with a non-empty public key. */

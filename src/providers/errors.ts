@@ -11,7 +11,7 @@ export class ProviderError extends Error {
     readonly provider: 'ovh' | 'vtex' | 'dns' | 'smtp' | 'slack',
     readonly kind: ErrorKind,
     message: string,
-    readonly details: { status?: number; call?: string; retryAfterMs?: number } = {},
+    readonly details: { status?: number; call?: string; retryAfterMs?: number; providerMessage?: string } = {},
   ) {
     super(message);
     this.name = 'ProviderError';

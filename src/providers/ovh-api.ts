@@ -111,7 +111,7 @@ export class ExchangeApi {
       return 'enabled';
     } catch (error) {
       if (error instanceof ProviderError && error.status === 409) {
-        return /already|enabl|production/i.test(error.message) ? 'already' : 'refused';
+        return /already|enabling|production/i.test(error.details.providerMessage ?? '') ? 'already' : 'refused';
       }
       throw error;
     }

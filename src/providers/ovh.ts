@@ -154,11 +154,24 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', -111, -3008,
 
 export function toProviderError(rejection: unknown, method: string, path: string): ProviderError {
   const call = `${method} ${path}`;
-  const { error, message } = (rejection ?? {}) as { error?: unknown; message?: unknown };
+  const rejected = (rejection ?? {}) as { error?: unknown; message?: unknown };
+  const tokenFailure = rejected.error as { statusCode?: unknown; message?: unknown } | undefined;
+  // node-ovh rejects a failed OAuth2 token request with the status inside an object.
+  const { error, message } =
+    tokenFailure && typeof tokenFailure === 'object' && typeof tokenFailure.statusCode === 'number'
+      ? {
+          error: tokenFailure.statusCode,
+          message: `OAuth2 token request refused: ${String(rejected.message ?? tokenFailure.message ?? '')}`,
+        }
+      : rejected;
   if (typeof error === 'number' && error >= 100 && error < 600) {
     const text = typeof message === 'string' && message ? message : `HTTP ${error}`;
     const kind = error === 429 || error >= 500 || error === 408 ? 'transient' : 'terminal';
-    return new ProviderError('ovh', kind, `OVH ${call} → ${error}: ${text}`, { status: error, call });
+    return new ProviderError('ovh', kind, `OVH ${call} → ${error}: ${text}`, {
+      status: error,
+      call,
+      providerMessage: text,
+    });
   }
   const code = errorCode(error) ?? errorCode(rejection);
   if (code !== undefined && NOT_SENT.has(code)) {

@@ -105,7 +105,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       await poller.stop();
       await app.stop();
       await new Promise((resolve) => (healthServer ? healthServer.close(resolve) : resolve(undefined)));
-      await core.engine.idle();
+      await core.engine.stop();
       await notifier.close();
       core.store.close();
     },

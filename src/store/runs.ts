@@ -121,16 +121,15 @@ export class RunRepository {
     ).map(toRun);
   }
 
-  /** Ids of active runs whose next check is due and that no live lease holds. */
+  /** Ids of active runs whose next check is due (leases are checked when a run is claimed). */
   due(now: number, limit: number): number[] {
     return (
       this.db
         .prepare(
           `SELECT id FROM runs WHERE next_check_at IS NOT NULL AND next_check_at <= ? AND ${ACTIVE}
-             AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY next_check_at LIMIT ?`,
         )
-        .all(now, now, limit) as { id: number }[]
+        .all(now, limit) as { id: number }[]
     ).map((r) => r.id);
   }
 

@@ -5,7 +5,7 @@ import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Notice, RunSummary } from '../domain/notices.ts';
 import { type Approval, isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
-import { errorMessage, isTransient } from '../providers/errors.ts';
+import { errorMessage, isTransient, ProviderError } from '../providers/errors.ts';
 import type { OvhApi, OvhCall } from '../providers/ovh.ts';
 import type { Store } from '../store/index.ts';
 import { type ApproverPolicy, describeApprovers } from './approvers.ts';
@@ -45,6 +45,7 @@ export class Engine {
   private readonly inFlight = new Set<number>();
   private readonly kicked = new Set<Promise<unknown>>();
   private readonly outboxListeners: (() => void)[] = [];
+  private stopping = false;
 
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
@@ -114,7 +115,7 @@ export class Engine {
     if (!this.claim(runId, clock.now() + leaseMs)) return;
     this.inFlight.add(runId);
     try {
-      for (let i = 0; i < MAX_STEPS_PER_PASS; i++) {
+      for (let i = 0; i < MAX_STEPS_PER_PASS && !this.stopping; i++) {
         const run = store.runs.get(runId);
         if (!run || isFinished(run.state)) return;
         const due = run.nextCheckAt !== null && run.nextCheckAt <= clock.now();
@@ -143,6 +144,14 @@ export class Engine {
     return runs.takeOver(runId, holder, this.owner, until);
   }
 
+  /** Before a change at OVH: renew this instance's lease, or stop if another instance took the run meanwhile. */
+  private holdLease(runId: number): void {
+    const now = this.o.clock.now();
+    if (!this.o.store.runs.claim(runId, this.owner, now, now + (this.o.leaseMs ?? 5 * 60_000))) {
+      throw new ProviderError('ovh', 'transient', 'Another instance took over this run; this one stepped back.');
+    }
+  }
+
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
     // Deferred: a Slack listener that started this acks before any outside call is made.
@@ -155,6 +164,12 @@ export class Engine {
   /** Called (after the writing transaction) whenever messages were written to the outbox. */
   onOutbox(listener: () => void): void {
     this.outboxListeners.push(listener);
+  }
+
+  /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.idle();
   }
 
   async idle(): Promise<void> {
@@ -175,7 +190,7 @@ export class Engine {
         ...this.o.providers,
         now,
         timing: this.timing,
-        ovh: recording(this.o.providers.ovh, calls),
+        ovh: recording(this.o.providers.ovh, calls, () => this.holdLease(run.id)),
       };
       try {
         outcome = await workflow.step(run, ctx);
@@ -240,9 +255,32 @@ export class Engine {
     } catch (error) {
       if (!(error instanceof RunMoved)) throw error;
       this.o.log.info('run moved during the step; outcome dropped', { runId: run.id });
+      this.recordDroppedStep(run, outcome, calls, now);
       return false;
     }
     return outcome.next === 'now' && !isFinished(written.state);
+  }
+
+  /**
+   * The run was cancelled or changed while its step talked to OVH: the outcome is dropped, but what was done at OVH
+   * stays in the audit trail and, for a change, in the thread.
+   */
+  private recordDroppedStep(run: Run, outcome: StepOutcome, calls: OvhCall[], now: number): void {
+    const { store } = this.o;
+    const changes = calls.filter((c) => c.method !== 'GET' && c.status === 'ok');
+    store.transaction(() => {
+      for (const call of calls) store.events.add(run.id, 'bot', 'ovh_call', call, now);
+      for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
+      if (changes.length === 0) return;
+      const done = changes.map((c) => `\`${c.method} ${c.path}\``).join(', ');
+      const text = `While this run was being changed, its last step had already been carried out at OVH: ${done}.`;
+      this.writeNotices(
+        store.runs.get(run.id)!,
+        [{ type: 'reply', level: 'warning', text }],
+        `dropped-v${run.version}`,
+        now,
+      );
+    });
   }
 
   private nextCheckAt(run: Run, outcome: StepOutcome, waitStreak: number, now: number): number | null {
@@ -397,12 +435,13 @@ export class Engine {
     const workflow = this.workflow(run.kind);
     store.transaction(() => {
       const current = store.runs.get(run.id)!;
-      if (!store.approvals.get(approval.id) || current.state !== 'awaiting_approval') return;
+      if (store.approvals.get(approval.id)?.status !== 'pending' || current.state !== 'awaiting_approval') return;
       store.approvals.closePending(run.id, 'superseded', reason, now);
+      const facts = workflow.freshLook?.(current.facts) ?? current.facts;
       store.runs.update(
         current.id,
         current.version,
-        { ...changeOf(current), state: workflow.beforeApproval, nextCheckAt: now, waitStreak: 0 },
+        { ...changeOf(current), facts, state: workflow.beforeApproval, nextCheckAt: now, waitStreak: 0 },
         now,
       );
       store.events.add(run.id, userId, 'approval_refused_stale', { approvalId: approval.id, reason }, now);
@@ -422,8 +461,9 @@ export class Engine {
     const now = clock.now();
     const run = this.activeRun(domain, kindOrAny);
     if (!run) return { ok: false, message: `There is no active run for ${show(domain)}.` };
-    store.transaction(() => {
+    const cancelled = store.transaction(() => {
       const current = store.runs.get(run.id)!;
+      if (isFinished(current.state)) return false;
       store.approvals.closePending(run.id, 'superseded', 'run cancelled', now);
       store.runs.update(
         run.id,
@@ -442,7 +482,9 @@ export class Engine {
         `cancel-${current.version}`,
         now,
       );
+      return true;
     });
+    if (!cancelled) return { ok: false, message: `The run for ${show(domain)} had already finished.` };
     return { ok: true, message: `Cancelled the ${run.kind} run for ${show(domain)}.`, run: store.runs.get(run.id) };
   }
 
@@ -456,7 +498,8 @@ export class Engine {
     if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
     const written = store.transaction(() => {
       store.approvals.closePending(run.id, 'superseded', 'retried', now);
-      const facts = { ...run.facts, resumeState: undefined, failedIn: undefined, enablePostedAt: undefined };
+      const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
+      const facts = target === workflow.beforeApproval ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
       const moved = store.runs.update(
         run.id,
         run.version,
@@ -528,10 +571,11 @@ function holderIsDead(holder: string): boolean {
   }
 }
 
-function recording(ovh: OvhApi | undefined, calls: OvhCall[]): OvhApi | undefined {
+function recording(ovh: OvhApi | undefined, calls: OvhCall[], beforeChange: () => void = () => {}): OvhApi | undefined {
   if (!ovh) return undefined;
   const track = async <T>(method: OvhCall['method'], path: string, call: () => Promise<T>): Promise<T> => {
     try {
+      if (method !== 'GET') beforeChange();
       const result = await call();
       calls.push({ method, path, status: 'ok', attempts: 1 });
       return result;

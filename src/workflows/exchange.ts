@@ -61,7 +61,7 @@ type Facts = ExchangeFacts;
 export const exchangeWorkflow: Workflow = {
   kind: 'exchange',
   firstState: 'discovering',
-  waitingStates: ['publishing', 'waiting_ready', 'enabling'],
+  waitingStates: ['discovering', 'creating_keys', 'publishing', 'waiting_ready', 'enabling'],
   beforeApproval: 'waiting_ready',
   afterApproval: 'enabling',
 
@@ -82,6 +82,10 @@ export const exchangeWorkflow: Workflow = {
       default:
         return { state: run.state, facts, next: 'none' };
     }
+  },
+
+  freshLook(facts) {
+    return { ...facts, lastStatusAt: undefined, statusChecks: undefined };
   },
 
   async recheckApproval(run, approval, ctx) {
@@ -180,7 +184,7 @@ async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<S
   }
   const missing = selectors.find((s) => !keys.includes(s));
   if (missing) {
-    const result = await exchange.createDkim(at, run.domain, missing);
+    const result = await createKey(exchange, at, run.domain, missing);
     return {
       state: run.state,
       facts: { ...facts, selectors, reused, keys: [...keys, missing] },
@@ -194,6 +198,17 @@ async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<S
   return go('publishing', { ...facts, selectors, keys, reused }, [
     { type: 'reply', text: `DKIM keys exist at OVH for ${roles.join(' and ')}.${reusedText}` },
   ]);
+}
+
+/** A refused create is checked against what exists: a key created by a call whose answer was lost is not an error. */
+async function createKey(exchange: ExchangeApi, at: ExchangeLocation, domain: string, selector: string) {
+  try {
+    return await exchange.createDkim(at, domain, selector);
+  } catch (error) {
+    if (!(error instanceof ProviderError) || error.kind !== 'terminal') throw error;
+    if ((await exchange.existingDkim(at, domain)).includes(selector)) return 'exists' as const;
+    throw error;
+  }
 }
 
 async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
@@ -320,7 +335,7 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
 
   switch (dkim.status) {
     case 'ready':
-      return approvalRequest(run, next, dkim);
+      return approvalRequest(run, next, dkim, dns.ok);
     case 'inProduction':
       return done(next, `DKIM was already in production for ${show(run)} with \`${signing}\`: nothing to enable.`);
     case 'enabling':
@@ -344,20 +359,20 @@ function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepConte
   return now - facts.lastStatusAt >= spacing;
 }
 
-function approvalRequest(run: Run, facts: Facts, dkim: Dkim): StepOutcome {
+function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean): StepOutcome {
   const [signing, spare] = facts.selectors!;
   const target = dkim.targetRecord!;
   const call = `POST ${exchangeDomainPath(location(facts), run.domain)}/dkim/${signing}/enable`;
   return {
     state: 'awaiting_approval',
-    facts: { ...facts, lastObservation: 'OVH status ready; DNS record verified.' },
+    facts: { ...facts, lastObservation: `OVH status ready; ${dnsOk ? 'DNS record verified' : 'DNS not verified'}.` },
     next: 'none',
     notices: [
       {
         type: 'reply',
         level: 'success',
         mention: true,
-        text: `The DKIM keys for ${show(run)} are ready: OVH sees the record and DNS serves the key. Enabling needs an approval.`,
+        text: `The DKIM keys for ${show(run)} are ready: ${dnsOk ? 'OVH sees the record and DNS serves the key' : "OVH says so, though the bot's own DNS look does not agree yet"}. Enabling needs an approval.`,
       },
     ],
     approval: {
@@ -399,7 +414,8 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
     }
     case 'ready': {
       const posted = facts.enablePostedAt;
-      const takenOrPending = posted !== undefined && (dkim.taskPendingId || ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
+      const takenOrPending =
+        Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
       if (takenOrPending) return wait(run, facts, 'Enable requested; OVH has not started it yet.');
       const result = await exchange.enable(at, run.domain, signing!);
       if (result === 'refused') {

@@ -53,6 +53,8 @@ export interface Workflow {
   afterApproval: RunState;
   /** Observe, do at most one side effect, say what is true now and when to look again. */
   step(run: Run, ctx: StepContext): Promise<StepOutcome>;
+  /** Facts for a fresh look before a new approval card (e.g. forget when OVH was last asked). */
+  freshLook?(facts: Record<string, unknown>): Record<string, unknown>;
   /** Looked at when Approve is clicked: a reason to refuse, or undefined when the card still holds. */
   recheckApproval(run: Run, approval: Approval, ctx: StepContext): Promise<string | undefined>;
 }
