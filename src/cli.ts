@@ -11,6 +11,7 @@ import { HELP, Operations, type Reply } from './operations.ts';
  */
 const USAGE = `usage: npm run cli -- <command>
   setup <domain> [--service <org>/<service>] [--as <user>]
+  vtex <domain> <sender> [--as <user>]
   status [domain] | list
   approve <run> --as <user> | reject <run> --as <user>
   cancel <domain> [--as <user>] | retry <domain> [--as <user>]
@@ -44,6 +45,9 @@ async function main(argv: string[]): Promise<number> {
       reply = ops.setup({ domain: arg ?? '', user, channel: null, org, service });
       break;
     }
+    case 'vtex':
+      reply = ops.vtex({ domain: arg ?? '', sender: positionals[2] ?? '', user, channel: null });
+      break;
     case 'status':
       reply = ops.status(arg);
       break;

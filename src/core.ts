@@ -6,10 +6,12 @@ import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
 import { type OvhApi, type OvhCall, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter } from './providers/ratelimit.ts';
 import type { RetryPolicy } from './providers/retry.ts';
+import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
 import { Engine } from './workflows/engine.ts';
 import { exchangeWorkflow } from './workflows/exchange.ts';
+import { vtexWorkflow } from './workflows/vtex.ts';
 
 /** Everything but the Slack face: config → db → adapters → engine. Shared by main, the CLI, the demo and tests. */
 export interface Core {
@@ -53,14 +55,17 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
         onCall: overrides.onOvhCall,
       })
     : undefined;
+  const vtex: VtexApi | undefined = config.vtex
+    ? new VtexClient({ ...config.vtex, clock, retry: overrides.retry, random: overrides.random })
+    : undefined;
   const pollIntervalMs = tickIntervalMs(config.pollCron);
   const engine = new Engine({
     store,
     clock,
     log,
-    workflows: [exchangeWorkflow],
+    workflows: [exchangeWorkflow, vtexWorkflow],
     approvers: new ApproverPolicy(config.approvers, config.allowSelfApproval, overrides.directory ?? noDirectory),
-    providers: { ovh, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
+    providers: { ovh, vtex, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
     firstRecheckMs: pollIntervalMs,

@@ -1,5 +1,5 @@
 import type { Core } from './core.ts';
-import { domainFromAscii, parseDomain, showDomain } from './domain/names.ts';
+import { domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
 import { isFinished, type Run, STATE_LABELS } from './domain/runs.ts';
 
 /**
@@ -15,6 +15,7 @@ export interface Reply {
 export const HELP = [
   '*dkim-bot* turns DKIM provisioning into one command.',
   '`/dkim setup example.fr` — provision DKIM for an OVH Hosted Exchange domain, end to end',
+  '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
   '`/dkim status [example.fr]` — where a run stands (all active runs without a domain)',
   '`/dkim list` — active runs and the latest finished ones',
   '`/dkim cancel example.fr` — stop the active run of a domain',
@@ -47,6 +48,33 @@ export class Operations {
     return {
       ok: true,
       text: `Started DKIM setup for ${showDomain(parsed.domain)} (run #${result.run.id}).`,
+      run: result.run,
+    };
+  }
+
+  vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Reply {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const sender = parseSender(input.sender, parsed.domain);
+    if (!sender.ok) return { ok: false, text: `Not started: ${sender.error}.` };
+    if (!this.core.config.vtex) return { ok: false, text: `Not started: ${this.core.config.vtexDisabledReason}` };
+    const result = this.core.engine.start({
+      kind: 'vtex',
+      domain: parsed.domain.ascii,
+      params: { sender: sender.sender },
+      requestedBy: input.user,
+      channelId: input.channel,
+    });
+    if (!result.ok) {
+      return {
+        ok: false,
+        text: `VTEX DKIM for ${showDomain(parsed.domain)} is already running (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Nothing new was started.`,
+        run: result.existing,
+      };
+    }
+    return {
+      ok: true,
+      text: `Started VTEX DKIM for ${showDomain(parsed.domain)} with sender ${sender.sender} (run #${result.run.id}).`,
       run: result.run,
     };
   }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Notice } from '../src/domain/notices.ts';
 import { APPROVER, REQUESTER, testEnv } from './harness.ts';
 import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
+import { VtexSim } from './sim/vtex.ts';
 
 /**
  * The bot killed (SIGKILL, not a clean shutdown) at every step boundary: right before each OVH call that follows a
@@ -15,6 +16,7 @@ import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const DOMAIN = 'restart.fr';
+const SENDER = 'no-reply@restart.fr';
 const MUTATING = new Set(['POST', 'PUT', 'DELETE']);
 
 interface KillPoint {
@@ -36,12 +38,19 @@ before(async () => {
   reference = await runWithKill(undefined);
 });
 
-async function runWithKill(kill: KillPoint | undefined): Promise<Outcome> {
+async function runWithKill(kill: KillPoint | undefined, flow: 'exchange' | 'vtex' = 'exchange'): Promise<Outcome> {
   const sim = await OvhSim.start();
-  sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: DOMAIN, zone: true });
+  const vtex = await VtexSim.start();
+  if (flow === 'exchange') sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: DOMAIN, zone: true });
+  else sim.addZone(DOMAIN);
+  vtex.script(SENDER, ['created']);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...testEnv(sim),
+    VTEX_ACCOUNT: 'simstore',
+    VTEX_BASE_URL: vtex.baseUrl,
+    VTEX_APP_KEY: vtex.appKey,
+    VTEX_APP_TOKEN: vtex.appToken,
     NODE_EXTRA_CA_CERTS: sim.caFile,
     LOG_LEVEL: 'error',
   };
@@ -68,8 +77,9 @@ async function runWithKill(kill: KillPoint | undefined): Promise<Outcome> {
     for (let round = 0; round < 12; round++) {
       const run = readRun(env.DATABASE_PATH!);
       if (run?.state === 'done' || run?.state === 'failed') break;
+      const start = flow === 'exchange' ? ['setup', DOMAIN] : ['vtex', DOMAIN, SENDER];
       const args = !run
-        ? ['setup', DOMAIN, '--as', REQUESTER]
+        ? [...start, '--as', REQUESTER]
         : run.state === 'awaiting_approval' && run.pendingApproval
           ? ['approve', String(run.id), '--as', APPROVER]
           : ['tick', '--all'];
@@ -91,6 +101,7 @@ async function runWithKill(kill: KillPoint | undefined): Promise<Outcome> {
     };
   } finally {
     await sim.close();
+    await vtex.close();
   }
 }
 
@@ -154,4 +165,15 @@ test('killed at every step boundary, the bot completes: no duplicate record, no 
   }
 });
 
-after(() => undefined);
+test('VTEX: killed at every step boundary, the bot completes with exactly three records', async () => {
+  const clean = await runWithKill(undefined, 'vtex');
+  assert.equal(clean.state, 'done');
+  assert.equal(clean.records, 3);
+  for (const point of killPoints(clean.requests)) {
+    const outcome = await runWithKill(point, 'vtex');
+    const label = `killed ${point.when} request #${point.at} (${clean.requests[point.at - 1]!.method} ${clean.requests[point.at - 1]!.path})`;
+    assert.equal(outcome.kills, 1, `${label}: the kill happened`);
+    assert.equal(outcome.state, 'done', label);
+    assert.equal(outcome.records, 3, `${label}: no duplicate record`);
+  }
+});

@@ -17,12 +17,14 @@ import {
   slashCommandBody,
 } from './sim/slack.ts';
 import { trustInProcess } from './sim/tls.ts';
+import { VtexSim } from './sim/vtex.ts';
 
 /** The real bot in HTTP mode, between a fake Slack and the OVH simulator, on one fake clock. */
 export interface SlackHarness {
   clock: FakeClock;
   sim: OvhSim;
   slack: FakeSlack;
+  vtex: VtexSim;
   bot: Bot;
   env: NodeJS.ProcessEnv;
   logLines: string[];
@@ -42,13 +44,22 @@ export interface CommandAnswer extends BotAnswer {
 }
 
 export async function startSlackHarness(
-  options: { sim?: OvhSimOptions; slack?: FakeSlackOptions; env?: NodeJS.ProcessEnv } = {},
+  options: { sim?: OvhSimOptions; slack?: FakeSlackOptions; env?: NodeJS.ProcessEnv; vtexToken?: string } = {},
 ): Promise<SlackHarness> {
   const clock = new FakeClock();
   const sim = await OvhSim.start({ clock, ...options.sim });
   trustInProcess(sim.certPem);
   const slack = await FakeSlack.start({ botToken: 'xoxb-test-bot-token-0001', ...options.slack });
-  const env = testEnv(sim, { SLACK_API_URL: slack.apiUrl, PORT: '0', ...options.env });
+  const vtex = await VtexSim.start();
+  const env = testEnv(sim, {
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    VTEX_ACCOUNT: 'simstore',
+    VTEX_BASE_URL: vtex.baseUrl,
+    VTEX_APP_KEY: vtex.appKey,
+    VTEX_APP_TOKEN: options.vtexToken ?? vtex.appToken,
+    ...options.env,
+  });
   const logLines: string[] = [];
   const log = createLogger({
     level: 'debug',
@@ -71,6 +82,7 @@ export async function startSlackHarness(
     clock,
     sim,
     slack,
+    vtex,
     get bot() {
       return bot;
     },
@@ -124,6 +136,7 @@ export async function startSlackHarness(
     async close() {
       await bot.stop();
       await slack.close();
+      await vtex.close();
       await sim.close();
     },
   };

@@ -63,6 +63,41 @@ export function printable(text: string): string {
   return escaped.length > 60 ? `${escaped.slice(0, 57)}…` : escaped;
 }
 
+/**
+ * A sender address for `domain`: a plain local part and a domain that is `domain` or one of its subdomains.
+ * The result is lower-cased, with the domain in punycode.
+ */
+export function parseSender(
+  input: unknown,
+  domain: DomainName,
+): { ok: true; sender: string } | { ok: false; error: string } {
+  if (typeof input !== 'string' || input.trim() === '') {
+    return { ok: false, error: `a sender address is required, e.g. no-reply@${domain.unicode}` };
+  }
+  const raw = input.trim();
+  const at = raw.lastIndexOf('@');
+  const local = raw.slice(0, at);
+  if (
+    at <= 0 ||
+    !/^[A-Za-z0-9!#$%&*+/=?^_{|}~.-]{1,64}$/.test(local) ||
+    local.startsWith('.') ||
+    local.endsWith('.') ||
+    local.includes('..')
+  ) {
+    return { ok: false, error: `"${printable(raw)}" is not a sender address (name@${domain.unicode})` };
+  }
+  const host = parseDomain(raw.slice(at + 1));
+  if (!host.ok) return { ok: false, error: `the sender's domain: ${host.error}` };
+  const owned = host.domain.ascii === domain.ascii || host.domain.ascii.endsWith(`.${domain.ascii}`);
+  if (!owned) {
+    return {
+      ok: false,
+      error: `the sender ${printable(raw)} is not an address of ${domain.unicode} or of one of its subdomains`,
+    };
+  }
+  return { ok: true, sender: `${local.toLowerCase()}@${host.domain.ascii}` };
+}
+
 function fail(error: string): DomainResult {
   return { ok: false, error };
 }

@@ -7,9 +7,11 @@ export type FinishedState = (typeof FINISHED_STATES)[number];
 
 export type RunState =
   | 'discovering'
+  | 'requesting_keys'
   | 'creating_keys'
   | 'publishing'
   | 'waiting_ready'
+  | 'verifying'
   | 'awaiting_approval'
   | 'enabling'
   | 'stalled'
@@ -57,9 +59,11 @@ export interface Approval<S = Record<string, unknown>> {
 
 export const STATE_LABELS: Record<RunState, string> = {
   discovering: 'Looking up the Exchange service and the DNS zone',
+  requesting_keys: 'Asking VTEX for the SES keys',
   creating_keys: 'Creating the DKIM keys',
   publishing: 'Publishing the DNS records',
   waiting_ready: 'Waiting for OVH to see the records',
+  verifying: 'Checking the records in DNS',
   awaiting_approval: 'Waiting for approval',
   enabling: 'Enabling DKIM',
   stalled: 'Stalled',

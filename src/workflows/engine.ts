@@ -680,9 +680,11 @@ function show(ascii: string): string {
 export function describeState(state: RunState): string {
   const phrases: Partial<Record<RunState, string>> = {
     discovering: 'looking up the Exchange service and the DNS zone',
+    requesting_keys: 'asking VTEX for the keys',
     creating_keys: 'creating the DKIM keys',
     publishing: 'publishing the DNS records',
     waiting_ready: 'waiting for the keys to be ready',
+    verifying: 'checking the records in DNS',
     awaiting_approval: 'waiting for approval',
     enabling: 'enabling DKIM',
   };

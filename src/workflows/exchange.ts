@@ -1,9 +1,10 @@
 import { absolute, domainFromAscii, relativeName, showDomain, stripDot } from '../domain/names.ts';
-import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
+import type { Notice } from '../domain/notices.ts';
 import type { Run, RunState } from '../domain/runs.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { type Dkim, ExchangeApi, type ExchangeLocation, exchangeDomainPath, ZoneApi } from '../providers/ovh-api.ts';
 import { checkCname } from './dns-check.ts';
+import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /** OVH Hosted Exchange DKIM (DESIGN §2.1) as reconcile steps, one `switch` over the stored state. */
@@ -46,7 +47,6 @@ export interface ExchangeFacts {
   [key: string]: unknown;
 }
 
-const RECORD_TTL = 3600;
 /**
  * DNS looks are free; OVH status reads spend the rate budget. While DNS looks right, OVH is asked again after one
  * poller tick, then two, four… up to six times RECHECK_MAX_SECONDS (30 min by default); while DNS looks wrong, only at
@@ -161,14 +161,6 @@ async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Prom
   ]);
 }
 
-function longestZone(zones: string[], domain: string): string | null {
-  const matches = zones
-    .map((z) => z.toLowerCase())
-    .filter((z) => domain === z || domain.endsWith(`.${z}`))
-    .sort((a, b) => b.length - a.length);
-  return matches[0] ?? null;
-}
-
 async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<StepOutcome> {
   const at = location(facts);
   const selectors = facts.selectors ?? (await exchange.selectors(at, run.domain)).slice(0, 2);
@@ -235,34 +227,17 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
   for (const selector of selectors) {
     if (published.includes(selector)) continue;
     const record = records[selector]!;
-    const subDomain = relativeName(record.name, zone);
-    if (subDomain === undefined) {
-      return fail(withRecords, run.state, `OVH's record name ${record.name} is not inside the zone ${zone}.`);
-    }
-    const existing = await zones.records(zone, 'CNAME', subDomain);
-    const wanted = absolute(record.target).toLowerCase();
-    if (existing.some((r) => absoluteTarget(r.target, zone) === wanted)) {
+    const result = await ensureCname(zones, zone, record.name, record.target);
+    if (result.kind === 'conflict') return fail({ ...withRecords, published }, run.state, result.message);
+    if (result.kind === 'present') {
       published.push(selector);
       continue;
     }
-    if (existing.length > 0) {
-      const seen = existing.map((r) => absoluteTarget(r.target, zone)).join(', ');
-      const relative = existing.some((r) => stripDot(r.target).toLowerCase() === stripDot(wanted));
-      const why = relative
-        ? `it was written without the final dot, so it points to ${seen}`
-        : `it points to ${seen}, not to ${wanted}`;
-      return fail(
-        { ...withRecords, published },
-        run.state,
-        `A CNAME for ${subDomain} already exists in zone ${zone}, but ${why}. The bot does not overwrite records it did not write: fix or delete it in the zone, then \`/dkim retry\`.`,
-      );
-    }
-    await zones.createRecord(zone, { fieldType: 'CNAME', subDomain, target: wanted, ttl: RECORD_TTL });
     return {
       state: run.state,
       facts: { ...withRecords, published: [...published, selector], createdRecords: true },
       next: 'now',
-      events: [{ type: 'record_created', detail: { zone, subDomain, target: wanted } }],
+      events: [{ type: 'record_created', detail: { zone, subDomain: result.subDomain, target: result.target } }],
     };
   }
   // Always refresh once before waiting: a record created by a call whose answer was lost is found by the listing
@@ -278,32 +253,16 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
   ]);
 }
 
-/** A zone record's target as DNS will serve it: relative targets get the zone appended. */
-function absoluteTarget(target: string, zone: string): string {
-  const t = target.toLowerCase();
-  return t.endsWith('.') ? t : `${t}.${zone}.`;
-}
-
-function handOverRecords(
-  run: Run,
-  facts: Facts,
-  records: Record<string, { name: string; target: string }>,
-  selectors: string[],
-) {
+function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyRecord>, selectors: string[]) {
   if (facts.recordsHandedOver) return go('waiting_ready', facts);
-  const zone = run.domain;
-  const toAdd: DnsRecordToAdd[] = selectors.map((s) => ({
-    name: absolute(records[s]!.name),
-    relative: relativeName(records[s]!.name, zone) ?? stripDot(records[s]!.name),
-    type: 'CNAME',
-    target: absolute(records[s]!.target),
-    ttl: RECORD_TTL,
-  }));
   return go('waiting_ready', { ...facts, recordsHandedOver: true }, [
     {
       type: 'records',
       text: `The DNS zone of ${show(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
-      records: toAdd,
+      records: recordsToAdd(
+        selectors.map((s) => records[s]!),
+        run.domain,
+      ),
     },
   ]);
 }

@@ -2,6 +2,7 @@ import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
 import type { DnsChecker } from '../providers/dns.ts';
 import type { OvhApi } from '../providers/ovh.ts';
+import type { VtexApi } from '../providers/vtex.ts';
 
 /** What a step may use of the world. A provider is undefined when its feature is not configured. */
 export interface StepContext {
@@ -9,6 +10,7 @@ export interface StepContext {
   /** The engine's wait bounds: one poller tick, and RECHECK_MAX_SECONDS. */
   timing: { firstRecheckMs: number; recheckMaxMs: number };
   ovh?: OvhApi;
+  vtex?: VtexApi;
   dns: DnsChecker;
 }
 

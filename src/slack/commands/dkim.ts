@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { parseDomain } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
-import { HELP, type Operations } from '../../operations.ts';
+import { HELP, type Operations, type Reply } from '../../operations.ts';
 
 /** `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. */
 export function register(app: App, ops: Operations): void {
@@ -15,9 +15,11 @@ export function register(app: App, ops: Operations): void {
           const why = checked.ok ? 'setup takes one domain, e.g. `/dkim setup example.fr`' : checked.error;
           return ack(ephemeral(`Not started: ${why}.`));
         }
-        const reply = ops.setup({ domain: args[0]!, user, channel: command.channel_id });
-        if (reply.ok) return ack(ephemeral(`${reply.text} Follow it in the thread below.`));
-        return ack(ephemeral(reply.run ? `${reply.text} ${threadLink(reply.run)}` : reply.text));
+        return ack(started(ops.setup({ domain: args[0]!, user, channel: command.channel_id })));
+      }
+      case 'vtex': {
+        if (args.length !== 2) return ack(ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.'));
+        return ack(started(ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel: command.channel_id })));
       }
       case 'status':
         return ack(ephemeral(ops.status(args[0]).text));
@@ -33,6 +35,12 @@ export function register(app: App, ops: Operations): void {
         return ack(ephemeral(`Unknown command \`${sub.slice(0, 30)}\`.\n${HELP}`));
     }
   });
+}
+
+/** The answer to a command that starts a run: where to follow it, or a link to the run already going. */
+function started(reply: Reply) {
+  if (reply.ok) return ephemeral(`${reply.text} Follow it in the thread below.`);
+  return ephemeral(reply.run ? `${reply.text} ${threadLink(reply.run)}` : reply.text);
 }
 
 function ephemeral(text: string) {

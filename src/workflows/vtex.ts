@@ -1,0 +1,191 @@
+import { domainFromAscii, showDomain } from '../domain/names.ts';
+import type { Notice } from '../domain/notices.ts';
+import type { Run, RunState } from '../domain/runs.ts';
+import { ProviderError } from '../providers/errors.ts';
+import { ZoneApi } from '../providers/ovh-api.ts';
+import { parseDkimKeys, type SesRecord } from '../providers/vtex.ts';
+import { checkCname } from './dns-check.ts';
+import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
+import type { StepContext, StepOutcome, Workflow } from './types.ts';
+
+/** VTEX transactional mail / Amazon SES DKIM (DESIGN §2.2): keys fetched, three CNAMEs published and verified. */
+
+export interface VtexParams {
+  sender: string;
+}
+
+export interface VtexFacts {
+  /** The last status VTEX answered, to post guidance once per change. */
+  vtexStatus?: string;
+  /** The first keys VTEX created: kept, never asked for again. */
+  records?: SesRecord[];
+  /** The OVH zone of the domain; null when elsewhere or when OVH is not configured. */
+  zone?: string | null;
+  published?: string[];
+  recordsHandedOver?: boolean;
+  verifiedLooks?: number;
+  postedDns?: string;
+  lastObservation?: string;
+  [key: string]: unknown;
+}
+
+type Facts = VtexFacts;
+
+const GUIDANCE: Record<string, string> = {
+  emailNotFound:
+    'VTEX has no sender {sender} yet. In the VTEX Admin, open *Message Center → Settings → Senders*, add {sender} and choose VTEX mail servers; Amazon then emails that address a confirmation link. The bot keeps checking.',
+  emailNotVerified:
+    'The sender {sender} exists but is not verified: someone must click the confirmation link Amazon Web Services sent to {sender} (check its spam folder). The bot keeps checking.',
+};
+
+export const vtexWorkflow: Workflow = {
+  kind: 'vtex',
+  firstState: 'requesting_keys',
+  waitingStates: ['requesting_keys', 'publishing', 'verifying'],
+  beforeApproval: 'verifying',
+  afterApproval: 'verifying',
+
+  async step(run, ctx) {
+    const facts = run.facts as Facts;
+    switch (run.state) {
+      case 'requesting_keys':
+        return requestKeys(run, facts, ctx);
+      case 'publishing':
+        return publish(run, facts, ctx);
+      case 'verifying':
+        return verify(run, facts, ctx);
+      default:
+        return { state: run.state, facts, next: 'none' };
+    }
+  },
+
+  async recheckApproval() {
+    return 'VTEX runs need no approval.';
+  },
+};
+
+function show(run: Run): string {
+  return showDomain(domainFromAscii(run.domain));
+}
+
+function go(state: RunState, facts: Facts, notices: Notice[] = []): StepOutcome {
+  return { state, facts, next: 'now', notices };
+}
+
+async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  if (!ctx.vtex) throw new ProviderError('vtex', 'terminal', 'VTEX is not configured on this bot.');
+  const { sender } = run.params as unknown as VtexParams;
+  const answer = await ctx.vtex.dkim(sender);
+  if (answer.status !== 'created') {
+    const changed = answer.status !== facts.vtexStatus;
+    const notices: Notice[] = changed
+      ? [{ type: 'reply', level: 'warning', text: GUIDANCE[answer.status]!.replaceAll('{sender}', `\`${sender}\``) }]
+      : [];
+    const observation = `VTEX says ${answer.status} for ${sender}.`;
+    return {
+      state: run.state,
+      facts: { ...facts, vtexStatus: answer.status, lastObservation: observation },
+      next: 'wait',
+      notices,
+    };
+  }
+  const parsed = parseDkimKeys(answer.dkimKeys, run.domain);
+  if (!parsed.ok) {
+    return {
+      state: 'failed',
+      facts: { ...facts, vtexStatus: answer.status, failedIn: run.state },
+      next: 'none',
+      lastError: parsed.error,
+      notices: [
+        { type: 'reply', level: 'error', mention: true, text: `${parsed.error}. Nothing was published.` },
+        { type: 'reply', text: 'Check the sender in VTEX Message Center, then `/dkim retry`.' },
+      ],
+    };
+  }
+  return go('publishing', { ...facts, vtexStatus: answer.status, records: parsed.records }, [
+    {
+      type: 'reply',
+      text: `VTEX created the Amazon SES keys for \`${sender}\`: three CNAME records to publish.`,
+    },
+  ]);
+}
+
+async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const records = facts.records!;
+  const zones = ctx.ovh ? new ZoneApi(ctx.ovh) : undefined;
+  const zone = facts.zone !== undefined ? facts.zone : zones ? longestZone(await zones.zones(), run.domain) : null;
+  if (!zone || !zones) {
+    if (facts.recordsHandedOver) return go('verifying', { ...facts, zone });
+    return go('verifying', { ...facts, zone, recordsHandedOver: true }, [
+      {
+        type: 'records',
+        text: `The DNS zone of ${show(run)} is not at OVH${ctx.ovh ? '' : ' (or OVH is not configured)'}. Add these three records at your DNS host; the bot watches DNS and carries on by itself.`,
+        records: recordsToAdd(records, run.domain),
+      },
+    ]);
+  }
+  const published = [...(facts.published ?? [])];
+  for (const record of records) {
+    if (published.includes(record.name)) continue;
+    const result = await ensureCname(zones, zone, record.name, record.target);
+    if (result.kind === 'conflict') {
+      return {
+        state: 'failed',
+        facts: { ...facts, zone, published, failedIn: run.state },
+        next: 'none',
+        lastError: result.message,
+        notices: [{ type: 'reply', level: 'error', mention: true, text: result.message }],
+      };
+    }
+    published.push(record.name);
+    if (result.kind === 'created') {
+      return {
+        state: run.state,
+        facts: { ...facts, zone, published },
+        next: 'now',
+        events: [{ type: 'record_created', detail: { zone, subDomain: result.subDomain, target: result.target } }],
+      };
+    }
+  }
+  // One refresh, always: a record created by a call whose answer was lost is applied too.
+  await zones.refresh(zone);
+  return go('verifying', { ...facts, zone, published }, [
+    { type: 'reply', text: `The three CNAME records are in zone *${zone}* and the zone was refreshed.` },
+  ]);
+}
+
+async function verify(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const looks = (facts.verifiedLooks ?? 0) + 1;
+  const checks = await Promise.all(
+    facts.records!.map((r) => checkCname(ctx.dns, r.name, r.target, { zone: facts.zone, expectDkimKey: false })),
+  );
+  const wrong = checks.filter((c) => !c.ok);
+  if (wrong.length === 0) {
+    return {
+      state: 'done',
+      facts: { ...facts, verifiedLooks: looks, lastObservation: 'All three records resolve to Amazon SES.' },
+      next: 'none',
+      notices: [
+        {
+          type: 'reply',
+          level: 'success',
+          mention: true,
+          text: `All three SES records of ${show(run)} resolve to their targets. Amazon SES looks for them and starts signing mail from \`${(run.params as unknown as VtexParams).sender}\` within 72 hours.`,
+        },
+      ],
+    };
+  }
+  const observation = wrong.map((c) => c.observation).join(' ');
+  const diagnose = looks > 1 && observation !== facts.postedDns;
+  return {
+    state: run.state,
+    facts: {
+      ...facts,
+      verifiedLooks: looks,
+      lastObservation: observation,
+      postedDns: diagnose ? observation : facts.postedDns,
+    },
+    next: 'wait',
+    notices: diagnose ? [{ type: 'reply', level: 'warning', text: `DNS check: ${observation}` }] : [],
+  };
+}
