@@ -12,6 +12,7 @@ import { HELP, Operations, type Reply } from './operations.ts';
 const USAGE = `usage: npm run cli -- <command>
   setup <domain> [--service <org>/<service>] [--as <user>]
   vtex <domain> <sender> [--as <user>]
+  batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
   status [domain] | list
   approve <run> --as <user> | reject <run> --as <user>
   cancel <domain> [--as <user>] | retry <domain> [--as <user>]
@@ -48,6 +49,16 @@ async function main(argv: string[]): Promise<number> {
     case 'vtex':
       reply = ops.vtex({ domain: arg ?? '', sender: positionals[2] ?? '', user, channel: null });
       break;
+    case 'batch': {
+      const answer = ops.batch(positionals.slice(1), user, null);
+      reply = answer.form
+        ? {
+            ok: false,
+            text: `${answer.text} The CLI takes the contacts from OVH_BATCH_*_ID; a .fr order needs Slack's form.`,
+          }
+        : answer;
+      break;
+    }
     case 'status':
       reply = ops.status(arg);
       break;

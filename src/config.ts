@@ -41,6 +41,13 @@ const integer = (fallback: number, min: number, max: number) =>
   );
 
 const slackUserOrGroup = /^[UWS][A-Z0-9]{2,}$/;
+const contactIdVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^[a-z]{2}\d+-ovh$/i, 'must be an OVH contact id such as ab1234-ovh')
+    .optional(),
+);
 const dnsServer = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(:\d{1,5})?$/;
 
 const envSchema = z.object({
@@ -110,6 +117,10 @@ const envSchema = z.object({
   ),
   OVH_BATCH_PASSPHRASE: optionalString,
   OVH_BATCH_LIVE: flag(false),
+  OVH_BATCH_OWNER_ID: contactIdVar,
+  OVH_BATCH_TECH_ID: contactIdVar,
+  OVH_BATCH_ADMIN_ID: contactIdVar,
+  OVH_BATCH_BILLING_ID: contactIdVar,
   OVH_BATCH_AUTOPAYMENT: flag(true),
   SMTP_URL: z.preprocess(
     blankToUndefined,
@@ -174,7 +185,16 @@ export interface Config {
   ovhDisabledReason?: string;
   vtex?: { baseUrl: string; appKey: string; appToken: string };
   vtexDisabledReason?: string;
-  batch?: { account: string; passphrase: string; live: boolean; autopayment: boolean; smtpUrl: string; from: string };
+  batch?: {
+    account: string;
+    passphrase: string;
+    live: boolean;
+    autopayment: boolean;
+    smtpUrl: string;
+    from: string;
+    /** Default contacts for create and transfer orders (the Slack form starts from them). */
+    contacts: { owner?: string; tech?: string; admin?: string; billing?: string };
+  };
   batchDisabledReason?: string;
   databasePath: string;
   pollCron: string;
@@ -312,6 +332,12 @@ function batchConfig(e: Env): { config?: Config['batch']; reason?: string } {
       autopayment: e.OVH_BATCH_AUTOPAYMENT,
       smtpUrl: e.SMTP_URL!,
       from: e.BATCH_FROM!,
+      contacts: {
+        owner: e.OVH_BATCH_OWNER_ID,
+        tech: e.OVH_BATCH_TECH_ID,
+        admin: e.OVH_BATCH_ADMIN_ID,
+        billing: e.OVH_BATCH_BILLING_ID,
+      },
     },
   };
 }

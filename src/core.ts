@@ -3,12 +3,14 @@ import { type Config, secretValues } from './config.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
 import { tickIntervalMs } from './poller.ts';
 import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
+import { createMailer, type Mailer } from './providers/mail.ts';
 import { type OvhApi, type OvhCall, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter } from './providers/ratelimit.ts';
 import type { RetryPolicy } from './providers/retry.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
+import { batchWorkflow } from './workflows/batch.ts';
 import { Engine } from './workflows/engine.ts';
 import { exchangeWorkflow } from './workflows/exchange.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';
@@ -37,6 +39,7 @@ export interface CoreOverrides {
   random?: () => number;
   onOvhCall?: (call: OvhCall) => void;
   concurrency?: number;
+  mailer?: Mailer;
 }
 
 export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
@@ -58,14 +61,15 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   const vtex: VtexApi | undefined = config.vtex
     ? new VtexClient({ ...config.vtex, clock, retry: overrides.retry, random: overrides.random })
     : undefined;
+  const mail: Mailer | undefined = config.batch ? (overrides.mailer ?? createMailer(config.batch.smtpUrl)) : undefined;
   const pollIntervalMs = tickIntervalMs(config.pollCron);
   const engine = new Engine({
     store,
     clock,
     log,
-    workflows: [exchangeWorkflow, vtexWorkflow],
+    workflows: [exchangeWorkflow, vtexWorkflow, batchWorkflow],
     approvers: new ApproverPolicy(config.approvers, config.allowSelfApproval, overrides.directory ?? noDirectory),
-    providers: { ovh, vtex, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
+    providers: { ovh, vtex, mail, batch: config.batch, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
     firstRecheckMs: pollIntervalMs,

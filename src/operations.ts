@@ -1,4 +1,5 @@
 import type { Core } from './core.ts';
+import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from './domain/batch.ts';
 import { domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
 import { isFinished, type Run, STATE_LABELS } from './domain/runs.ts';
 
@@ -12,10 +13,23 @@ export interface Reply {
   run?: Run;
 }
 
+/** What a create or transfer order still needs from a form: the owner and the contacts. */
+export interface BatchFormRequest {
+  command: 'create' | 'transfer';
+  domain: string;
+  authinfo?: string;
+  defaults: { owner?: string; tech?: string; admin?: string; billing?: string };
+  needsIdentification: boolean;
+}
+
+export const BATCH_USAGE =
+  'Usage: `/dkim batch renew example.fr` · `create example.fr` · `transfer example.fr <authinfo>` · `dns example.fr ns1.host [ns2.host=192.0.2.1 …]` (up to four)';
+
 export const HELP = [
   '*dkim-bot* turns DKIM provisioning into one command.',
   '`/dkim setup example.fr` — provision DKIM for an OVH Hosted Exchange domain, end to end',
   '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
+  '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
   '`/dkim status [example.fr]` — where a run stands (all active runs without a domain)',
   '`/dkim list` — active runs and the latest finished ones',
   '`/dkim cancel example.fr` — stop the active run of a domain',
@@ -75,6 +89,81 @@ export class Operations {
     return {
       ok: true,
       text: `Started VTEX DKIM for ${showDomain(parsed.domain)} with sender ${sender.sender} (run #${result.run.id}).`,
+      run: result.run,
+    };
+  }
+
+  /**
+   * `/dkim batch …`, arguments split on white space. Create and transfer need an owner and contacts: from the
+   * configured defaults, or else a form (the answer then carries `form`).
+   */
+  batch(args: string[], user: string, channel: string | null): Reply & { form?: BatchFormRequest } {
+    const [command, domainText, ...rest] = args;
+    if (!command || !['renew', 'create', 'transfer', 'dns'].includes(command)) return { ok: false, text: BATCH_USAGE };
+    const parsed = parseDomain(domainText);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const settings = this.core.config.batch;
+    if (!settings) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
+    const domain = parsed.domain.ascii;
+    if (command === 'renew') {
+      if (rest.length > 0) return { ok: false, text: BATCH_USAGE };
+      return this.startBatch({ command, domain }, user, channel);
+    }
+    if (command === 'dns') {
+      if (rest.length === 0 || rest.length > 4) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+      const servers = rest.map(parseNameServer);
+      const bad = servers.find((s): s is string => typeof s === 'string');
+      if (bad) return { ok: false, text: `Not started: ${bad}.` };
+      return this.startBatch({ command, domain, nameServers: servers as NameServer[] }, user, channel);
+    }
+    if (command === 'transfer' && rest.length !== 1) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+    if (command === 'create' && rest.length !== 0) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+    const authinfo = command === 'transfer' ? rest[0] : undefined;
+    const { owner, tech, admin, billing } = settings.contacts;
+    const needsIdentification = domain.endsWith('.fr');
+    if (owner && tech && admin && billing && !needsIdentification) {
+      const order = { command, domain, authinfo, owner: { id: owner }, tech, admin, billing };
+      return this.startBatch(order as BatchOrder, user, channel);
+    }
+    return {
+      ok: true,
+      text: `The ${command} order for ${showDomain(parsed.domain)} needs the owner and contacts: fill in the form.`,
+      form: {
+        command: command as 'create' | 'transfer',
+        domain,
+        authinfo,
+        defaults: settings.contacts,
+        needsIdentification,
+      },
+    };
+  }
+
+  /** Validates a whole order (also the form's) and starts its run; nothing is written when a field is wrong. */
+  startBatch(input: unknown, user: string, channel: string | null): Reply & { problems?: string } {
+    const order = orderSchema.safeParse(input);
+    if (!order.success) {
+      const problems = orderProblems(order.error);
+      return { ok: false, text: `Not started: ${problems}.`, problems };
+    }
+    if (!this.core.config.batch) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
+    const domain = domainFromAscii(order.data.domain);
+    const result = this.core.engine.start({
+      kind: 'batch',
+      domain: order.data.domain,
+      params: { order: order.data },
+      requestedBy: user,
+      channelId: channel,
+    });
+    if (!result.ok) {
+      return {
+        ok: false,
+        text: `A batch order for ${showDomain(domain)} is already in progress (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Nothing new was started.`,
+        run: result.existing,
+      };
+    }
+    return {
+      ok: true,
+      text: `Composed a ${order.data.command} order for ${showDomain(domain)} (run #${result.run.id}); it waits for an approval.`,
       run: result.run,
     };
   }

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Notice } from '../src/domain/notices.ts';
 import { APPROVER, REQUESTER, testEnv } from './harness.ts';
 import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
+import { SmtpSim } from './sim/smtp.ts';
 import { VtexSim } from './sim/vtex.ts';
 
 /**
@@ -175,5 +176,47 @@ test('VTEX: killed at every step boundary, the bot completes with exactly three 
     assert.equal(outcome.kills, 1, `${label}: the kill happened`);
     assert.equal(outcome.state, 'done', label);
     assert.equal(outcome.records, 3, `${label}: no duplicate record`);
+  }
+});
+
+test('batch: killed between sending and sent, the run needs attention and nothing more is ever sent', async () => {
+  const sim = await OvhSim.start();
+  const smtp = await SmtpSim.start();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...testEnv(sim),
+    OVH_BATCH_ACCOUNT: 'ab1234-ovh',
+    OVH_BATCH_PASSPHRASE: 'restart passphrase',
+    SMTP_URL: smtp.url,
+    BATCH_FROM: 'dkim-bot@example.fr',
+    NODE_EXTRA_CA_CERTS: sim.caFile,
+    LOG_LEVEL: 'error',
+  };
+  let child: ChildProcess | undefined;
+  const cli = async (...args: string[]) => {
+    child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child!.on('exit', (c, signal) => resolve(c ?? signal)));
+    return { code, out };
+  };
+  try {
+    assert.equal((await cli('batch', 'renew', DOMAIN, '--as', REQUESTER)).code, 0);
+    assert.equal(readRun(env.DATABASE_PATH!)?.state, 'awaiting_approval');
+    smtp.onData = () => child?.kill('SIGKILL');
+    assert.equal((await cli('approve', '1', '--as', APPROVER)).code, 'SIGKILL');
+    assert.equal(readRun(env.DATABASE_PATH!)?.state, 'sending');
+    smtp.onData = undefined;
+    const tick = await cli('tick', '--all');
+    assert.match(tick.out, /Needs attention: the bot stopped while sending/);
+    assert.equal(readRun(env.DATABASE_PATH!)?.state, 'needs_attention');
+    await cli('tick', '--all');
+    const retry = await cli('retry', DOMAIN);
+    assert.match(retry.out, /will not repeat it by itself/);
+    assert.equal(smtp.connections, 1, 'one SMTP session, ever');
+    assert.ok(smtp.mails.length <= 1);
+  } finally {
+    await smtp.close();
+    await sim.close();
   }
 });

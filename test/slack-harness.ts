@@ -16,6 +16,7 @@ import {
   sendToBot,
   slashCommandBody,
 } from './sim/slack.ts';
+import { SmtpSim } from './sim/smtp.ts';
 import { trustInProcess } from './sim/tls.ts';
 import { VtexSim } from './sim/vtex.ts';
 
@@ -25,6 +26,7 @@ export interface SlackHarness {
   sim: OvhSim;
   slack: FakeSlack;
   vtex: VtexSim;
+  smtp: SmtpSim;
   bot: Bot;
   env: NodeJS.ProcessEnv;
   logLines: string[];
@@ -51,6 +53,7 @@ export async function startSlackHarness(
   trustInProcess(sim.certPem);
   const slack = await FakeSlack.start({ botToken: 'xoxb-test-bot-token-0001', ...options.slack });
   const vtex = await VtexSim.start();
+  const smtp = await SmtpSim.start();
   const env = testEnv(sim, {
     SLACK_API_URL: slack.apiUrl,
     PORT: '0',
@@ -58,6 +61,10 @@ export async function startSlackHarness(
     VTEX_BASE_URL: vtex.baseUrl,
     VTEX_APP_KEY: vtex.appKey,
     VTEX_APP_TOKEN: options.vtexToken ?? vtex.appToken,
+    OVH_BATCH_ACCOUNT: 'ab1234-ovh',
+    OVH_BATCH_PASSPHRASE: 'Test Batch Passphrase 42',
+    SMTP_URL: smtp.url,
+    BATCH_FROM: 'dkim-bot@example.fr',
     ...options.env,
   });
   const logLines: string[] = [];
@@ -83,6 +90,7 @@ export async function startSlackHarness(
     sim,
     slack,
     vtex,
+    smtp,
     get bot() {
       return bot;
     },
@@ -137,6 +145,7 @@ export async function startSlackHarness(
       await bot.stop();
       await slack.close();
       await vtex.close();
+      await smtp.close();
       await sim.close();
     },
   };

@@ -12,7 +12,10 @@ export type RunState =
   | 'publishing'
   | 'waiting_ready'
   | 'verifying'
+  | 'composing'
   | 'awaiting_approval'
+  | 'approved'
+  | 'sending'
   | 'enabling'
   | 'stalled'
   | 'needs_attention'
@@ -64,7 +67,10 @@ export const STATE_LABELS: Record<RunState, string> = {
   publishing: 'Publishing the DNS records',
   waiting_ready: 'Waiting for OVH to see the records',
   verifying: 'Checking the records in DNS',
+  composing: 'Composing the order',
   awaiting_approval: 'Waiting for approval',
+  approved: 'Approved, about to send',
+  sending: 'Sending the order',
   enabling: 'Enabling DKIM',
   stalled: 'Stalled',
   needs_attention: 'Needs attention',

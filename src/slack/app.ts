@@ -13,6 +13,7 @@ import * as dkimCommand from './commands/dkim.ts';
 import { SlackDirectory } from './directory.ts';
 import * as homeEvents from './events/home.ts';
 import { Notifier } from './notifier.ts';
+import * as batchViews from './views/batch.ts';
 
 export interface Bot {
   core: Core;
@@ -66,6 +67,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   dkimCommand.register(app, ops);
   approvalActions.register(app, ops, core.log);
   homeEvents.register(app, core.store, clock);
+  batchViews.register(app, ops);
   app.error(async (error) => {
     core.log.error('slack listener error', { error: error.message });
   });

@@ -18,7 +18,7 @@ export interface EngineOptions {
   workflows: Workflow[];
   approvers: ApproverPolicy;
   /** Providers for the steps; `ovh` is wrapped per step so every call lands in the audit trail. */
-  providers: Omit<StepContext, 'now' | 'timing'>;
+  providers: Omit<StepContext, 'now' | 'timing' | 'checkpoint'>;
   approvalTtlMs: number;
   waitDeadlineMs: number;
   /** The first wait between two looks at a waiting run (one poller tick). */
@@ -180,6 +180,7 @@ export class Engine {
     const workflow = this.workflow(run.kind);
     const now = this.o.clock.now();
     const calls: OvhCall[] = [];
+    let current = run;
     let outcome: StepOutcome;
     if (run.state === 'awaiting_approval') {
       outcome = this.approvalWait(run, now);
@@ -191,14 +192,30 @@ export class Engine {
         now,
         timing: this.timing,
         ovh: recording(this.o.providers.ovh, calls, () => this.holdLease(run.id)),
+        checkpoint: (state, facts) => {
+          current = this.checkpoint(current, state, facts);
+        },
       };
       try {
         outcome = await workflow.step(run, ctx);
       } catch (error) {
-        outcome = this.failureOutcome(run, error);
+        outcome = this.failureOutcome(current, error);
       }
     }
-    return this.commit(run, outcome, calls);
+    return this.commit(current, outcome, calls);
+  }
+
+  private checkpoint(run: Run, state: RunState, facts: Record<string, unknown>): Run {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    return store.transaction(() => {
+      const change = { ...changeOf(run), state, facts, lastError: null, nextCheckAt: now };
+      if (!store.runs.update(run.id, run.version, change, now)) throw new RunMoved();
+      store.events.add(run.id, 'bot', 'state', { from: run.state, to: state }, now);
+      const updated = store.runs.get(run.id)!;
+      this.writeNotices(updated, [{ type: 'parent_update', summary: summarize(updated) }], `v${updated.version}`, now);
+      return updated;
+    });
   }
 
   private failureOutcome(run: Run, error: unknown): StepOutcome {
@@ -685,7 +702,10 @@ export function describeState(state: RunState): string {
     publishing: 'publishing the DNS records',
     waiting_ready: 'waiting for the keys to be ready',
     verifying: 'checking the records in DNS',
+    composing: 'composing the order',
     awaiting_approval: 'waiting for approval',
+    approved: 'about to send the order',
+    sending: 'sending the order',
     enabling: 'enabling DKIM',
   };
   return phrases[state] ?? state.replace(/_/g, ' ');

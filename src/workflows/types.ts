@@ -1,6 +1,7 @@
 import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
 import type { DnsChecker } from '../providers/dns.ts';
+import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
 import type { VtexApi } from '../providers/vtex.ts';
 
@@ -11,7 +12,15 @@ export interface StepContext {
   timing: { firstRecheckMs: number; recheckMaxMs: number };
   ovh?: OvhApi;
   vtex?: VtexApi;
+  mail?: Mailer;
+  /** Batch-mail settings; the passphrase is used to sign and never stored. */
+  batch?: { account: string; passphrase: string; live: boolean; autopayment: boolean; from: string };
   dns: DnsChecker;
+  /**
+   * Persists a state (and facts) now, in the middle of the step, before an action that must happen at most once:
+   * a run found in that state later knows the action may have happened. Throws if the run moved meanwhile.
+   */
+  checkpoint?: (state: RunState, facts: Record<string, unknown>) => void;
 }
 
 /** When to look at the run again. */

@@ -2,10 +2,11 @@ import type { App } from '@slack/bolt';
 import { parseDomain } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { HELP, type Operations, type Reply } from '../../operations.ts';
+import { batchForm } from '../views/batch-form.ts';
 
 /** `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. */
 export function register(app: App, ops: Operations): void {
-  app.command('/dkim', async ({ command, ack }) => {
+  app.command('/dkim', async ({ command, ack, client, respond }) => {
     const [sub = 'help', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
     const user = command.user_id;
     switch (sub.toLowerCase()) {
@@ -20,6 +21,17 @@ export function register(app: App, ops: Operations): void {
       case 'vtex': {
         if (args.length !== 2) return ack(ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.'));
         return ack(started(ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel: command.channel_id })));
+      }
+      case 'batch': {
+        const reply = ops.batch(args, user, command.channel_id);
+        if (!reply.form) return ack(started(reply));
+        await ack(ephemeral(reply.text));
+        try {
+          await client.views.open({ trigger_id: command.trigger_id, view: batchForm(reply.form, command.channel_id) });
+        } catch (error) {
+          await respond(ephemeral(`Could not open the form: ${(error as Error).message}`));
+        }
+        return;
       }
       case 'status':
         return ack(ephemeral(ops.status(args[0]).text));
