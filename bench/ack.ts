@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
+import { testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import { FakeSlack, sendToBot, slashCommandBody } from '../test/sim/slack.ts';
 import { trustInProcess } from '../test/sim/tls.ts';
@@ -23,19 +21,16 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
   trustInProcess(sim.certPem);
   const slack = await FakeSlack.start({ botToken: 'xoxb-bench-token' });
   const secret = 'bench-signing-secret';
-  const config = parseConfig({
-    SLACK_BOT_TOKEN: 'xoxb-bench-token',
-    SLACK_SIGNING_SECRET: secret,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    OVH_ENDPOINT: sim.endpoint,
-    OVH_APP_KEY: sim.credentials.appKey,
-    OVH_APP_SECRET: sim.credentials.appSecret,
-    OVH_CONSUMER_KEY: sim.credentials.consumerKey,
-    DNS_SERVERS: sim.dnsServer,
-    DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'dkim-bench-ack-')), 'db.sqlite'),
-    OVH_RATE_LIMIT_PER_MIN: '6000',
-  });
+  const config = parseConfig(
+    testEnv(sim, {
+      SLACK_BOT_TOKEN: 'xoxb-bench-token',
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      OVH_RATE_LIMIT_PER_MIN: '6000',
+    }),
+  );
+
   const booted = performance.now();
   const bot = await startBot(config, { log: silentLogger, poll: false });
   const startupMs = performance.now() - booted;

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import { buttonClickBody, FakeSlack, messageLines, sendToBot, slashCommandBody } from '../test/sim/slack.ts';
 import { trustInProcess } from '../test/sim/tls.ts';
@@ -25,21 +23,19 @@ async function main(): Promise<void> {
   trustInProcess(sim.certPem);
   sim.addExchangeDomain({ org: 'hosted-ab12345-1', service: 'hosted-ab12345-1', domain: DOMAIN, zone: true });
   const slack = await FakeSlack.start({ botToken: 'xoxb-demo-token' });
-  const config = parseConfig({
-    SLACK_BOT_TOKEN: 'xoxb-demo-token',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    PORT: '0',
-    OVH_ENDPOINT: sim.endpoint,
-    OVH_APP_KEY: sim.credentials.appKey,
-    OVH_APP_SECRET: sim.credentials.appSecret,
-    OVH_CONSUMER_KEY: sim.credentials.consumerKey,
-    DNS_SERVERS: sim.dnsServer,
-    DKIM_APPROVERS: APPROVER,
-    DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'dkim-demo-')), 'demo.sqlite'),
-    POLL_CRON: '* * * * * *',
-    RECHECK_MAX_SECONDS: '2',
-  });
+  const config = parseConfig(
+    testEnv(sim, {
+      SLACK_BOT_TOKEN: 'xoxb-demo-token',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      DKIM_APPROVERS: APPROVER,
+      POLL_CRON: '* * * * * *',
+      RECHECK_MAX_SECONDS: '2',
+      LOG_LEVEL: 'error',
+    }),
+  );
+
   const bot = await startBot(config, { log: silentLogger });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
   say(`bot listening in HTTP mode on ${url}; OVH simulator at ${sim.endpoint}, its DNS at ${sim.dnsServer}`);

@@ -13,6 +13,14 @@ function card(h: SlackHarness, channel: string, threadTs: string): StoredMessage
   return found;
 }
 
+/** No run, no OVH call, no message in a channel. */
+async function assertNothingStarted(h: SlackHarness): Promise<void> {
+  await h.bot.core.engine.idle();
+  assert.equal(h.bot.core.store.runs.count(), 0);
+  assert.equal(h.sim.requests.length, 0);
+  assert.equal(h.slack.callsOf('chat.postMessage').length, 0);
+}
+
 async function readyThread(h: SlackHarness, domain: string) {
   h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
   const answer = await h.command(`setup ${domain}`);
@@ -83,10 +91,7 @@ test('forged signatures and stale timestamps get 401 and change nothing', async 
     const stale = await h.command('setup stale.fr', { timestampSeconds: Math.floor(Date.now() / 1000) - 600 });
     assert.equal(forged.status, 401);
     assert.equal(stale.status, 401);
-    await h.bot.core.engine.idle();
-    assert.equal(h.bot.core.store.runs.count(), 0);
-    assert.equal(h.sim.requests.length, 0);
-    assert.equal(h.slack.callsOf('chat.postMessage').length, 0);
+    await assertNothingStarted(h);
   } finally {
     await h.close();
   }
@@ -110,10 +115,7 @@ test('bad input, help and unknown subcommands are answered ephemerally and start
       assert.equal(answer.json?.response_type, 'ephemeral', command);
       assert.match(answer.json?.text ?? '', expected, command);
     }
-    await h.bot.core.engine.idle();
-    assert.equal(h.bot.core.store.runs.count(), 0);
-    assert.equal(h.sim.requests.length, 0);
-    assert.equal(h.slack.callsOf('chat.postMessage').length, 0);
+    await assertNothingStarted(h);
   } finally {
     await h.close();
   }

@@ -42,6 +42,23 @@ const ipv4 = z
 export const nameServerSchema = z.object({ host: hostname, ip: ipv4.optional() });
 export type NameServer = z.infer<typeof nameServerSchema>;
 
+/** The owner's fields in the seed's order. */
+export const OWNER_FIELDS = [
+  'legalform',
+  'vat',
+  'name',
+  'firstname',
+  'organisation',
+  'email',
+  'address',
+  'city',
+  'zip',
+  'country',
+  'language',
+  'phone',
+  'fax',
+] as const;
+
 const ownerFieldsSchema = z.object({
   legalform: z.enum(['corporation', 'individual', 'association', 'other']),
   name: safeValue(80).pipe(z.string().min(1, 'required')),
@@ -188,21 +205,7 @@ function nameServerText(ns: NameServer): string {
 
 function ownerLines(owner: Owner): string[] {
   if ('id' in owner) return [`contact.owner.id: ${owner.id}`];
-  const fields = [
-    'legalform',
-    'vat',
-    'name',
-    'firstname',
-    'organisation',
-    'email',
-    'address',
-    'city',
-    'zip',
-    'country',
-    'language',
-    'phone',
-    'fax',
-  ] as const;
+  const fields = OWNER_FIELDS;
   return fields.map((field) => `contact.owner.${field}: ${owner[field] ?? ''}`.trimEnd());
 }
 

@@ -1,4 +1,5 @@
 import type { KnownBlock, ModalView } from '@slack/types';
+import { OWNER_FIELDS } from '../../domain/batch.ts';
 import type { BatchFormRequest } from '../../operations.ts';
 
 /** The modal collecting the owner and contacts of a create or transfer order (pure Block Kit). */
@@ -130,19 +131,7 @@ export function orderFromForm(metadata: BatchFormMetadata, values: StateValues):
     return raw === null || raw === undefined || raw.trim() === '' ? undefined : raw;
   };
   const ownerId = read('owner_id');
-  const ownerFields = [
-    'legalform',
-    'name',
-    'firstname',
-    'organisation',
-    'email',
-    'address',
-    'city',
-    'zip',
-    'country',
-    'language',
-    'phone',
-  ];
+  const ownerFields = OWNER_FIELDS;
   const owner = ownerId
     ? { id: ownerId }
     : Object.fromEntries(ownerFields.map((f) => [f, read(`owner_${f}`)]).filter(([, v]) => v !== undefined));
