@@ -1,3 +1,4 @@
+import https from 'node:https';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, secretValues } from './config.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
@@ -42,7 +43,14 @@ export interface CoreOverrides {
   mailer?: Mailer;
 }
 
+/**
+ * node-ovh uses the global HTTPS agent. OVH allows about one request a second, so a handful of kept-alive connections
+ * is plenty; unbounded, a burst of new runs opens one TLS connection each and takes CPU from Slack's acks.
+ */
+const OVH_MAX_SOCKETS = 8;
+
 export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
+  https.globalAgent.maxSockets = OVH_MAX_SOCKETS;
   const clock = overrides.clock ?? systemClock;
   const redact = makeRedactor(secretValues(overrides.env ?? process.env));
   const log = overrides.log ?? createLogger({ level: config.logLevel, redact, now: () => clock.now() });

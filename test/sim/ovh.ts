@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -216,6 +217,13 @@ const INVALID_URL = new SimError(404, 'Client::NotFound', 'Got an invalid (or em
  * The OVH API (Exchange DKIM and DNS zones) over HTTPS on loopback, with the DNS those zones publish, the DKIM robot,
  * OVH's request signatures, a rate limit and seeded fault injection.
  */
+/** One signal that every slowed answer listens to: many at once is expected, not a leak. */
+function abortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export class OvhSim {
   readonly requests: RecordedRequest[] = [];
   readonly host = '127.0.0.1';
@@ -236,7 +244,7 @@ export class OvhSim {
   private readonly oauthClients: OAuthClient[];
   private readonly tokens = new Set<string>();
   private readonly sockets = new Set<Socket>();
-  private readonly closing = new AbortController();
+  private readonly closing = abortController();
   private readonly server: Server;
   private dns: DnsServer | undefined;
   private acceptedTimes: number[] = [];
