@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { secretValues } from '../src/config.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, OUTSIDER, REQUESTER } from './harness.ts';
 import { eventCallbackBody, messageLines, type StoredMessage, sendToBot } from './sim/slack.ts';
@@ -79,6 +80,8 @@ test('the whole setup through Slack: one thread, edited parent, mentions, approv
     assert.equal(h.sim.count('POST', /\/enable$/), 1);
     assert.equal(h.slack.messages('C1').length, 1);
     assert.equal(h.bot.core.store.outbox.pendingCount(), 0);
+    const seen = `${h.logLines.join('\n')}\n${JSON.stringify(h.slack.calls)}`;
+    for (const secret of secretValues(h.env)) assert.ok(!seen.includes(secret), `a secret reached the logs or Slack`);
   } finally {
     await h.close();
   }
