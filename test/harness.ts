@@ -11,6 +11,10 @@ import type { ApproverDirectory } from '../src/workflows/approvers.ts';
 import { OvhSim, type OvhSimOptions } from './sim/ovh.ts';
 import { trustInProcess } from './sim/tls.ts';
 
+export { seeded } from './fixtures.ts';
+
+import { seeded } from './fixtures.ts';
+
 /** The real core (engine, store, node-ovh, DNS resolver) against the OVH simulator, on one fake clock. */
 export interface Harness {
   clock: FakeClock;
@@ -93,18 +97,6 @@ export async function startHarness(
       harness.store.close();
       await sim.close();
     },
-  };
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../src/clock.ts';
+import { seeded } from '../fixtures.ts';
 import { type DnsRecord, type DnsRecordType, type DnsServer, normalizeName, startDnsServer } from './dns.ts';
 import {
   type DkimStatus,
@@ -142,17 +143,6 @@ interface FaultDraw {
   afterEffectFail: boolean;
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -249,7 +239,7 @@ export class OvhSim {
   private dns: DnsServer | undefined;
   private acceptedTimes: number[] = [];
   private faultSettings: OvhSimFaults = {};
-  private random = mulberry32(0);
+  private random = seeded(0);
   private queryCounter = 0;
 
   private constructor(
@@ -332,7 +322,7 @@ export class OvhSim {
   /** Replaces the fault settings and restarts the random sequence from the seed. */
   set faults(faults: OvhSimFaults) {
     this.faultSettings = { ...faults };
-    this.random = mulberry32(faults.seed ?? 1);
+    this.random = seeded(faults.seed ?? 1);
   }
 
   // ----- setup -----
