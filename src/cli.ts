@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const core = buildCore(parseConfig(process.env));
   const ops = new Operations(core);
   const user = values.as ?? `cli:${process.env.USER ?? 'operator'}`;
-  const lastSeen = maxOutboxId(core);
+  const lastSeen = core.store.outbox.lastId();
   let reply: Reply;
   switch (command) {
     case 'setup': {
@@ -91,21 +91,12 @@ async function main(argv: string[]): Promise<number> {
       return fail(`unknown command "${command}"\n${USAGE}`);
   }
   await core.engine.idle();
-  for (const line of newNotices(core, lastSeen)) console.log(line);
+  for (const message of core.store.outbox.since(lastSeen)) {
+    console.log(`  | ${noticeText(message.notice).replace(/\n/g, '\n  | ')}`);
+  }
   console.log(reply.text);
   core.store.close();
   return reply.ok ? 0 : 1;
-}
-
-function maxOutboxId(core: ReturnType<typeof buildCore>): number {
-  return (core.store.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM outbox').get() as { id: number }).id;
-}
-
-function newNotices(core: ReturnType<typeof buildCore>, after: number): string[] {
-  const rows = core.store.db.prepare('SELECT payload FROM outbox WHERE id > ? ORDER BY id').all(after) as {
-    payload: string;
-  }[];
-  return rows.map((r) => `  | ${noticeText(JSON.parse(r.payload)).replace(/\n/g, '\n  | ')}`);
 }
 
 function fail(message: string): number {

@@ -5,7 +5,7 @@ import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts
 import { tickIntervalMs } from './poller.ts';
 import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
 import { createMailer, type Mailer } from './providers/mail.ts';
-import { type OvhApi, type OvhCall, OvhTransport } from './providers/ovh.ts';
+import { type OvhApi, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter } from './providers/ratelimit.ts';
 import type { RetryPolicy } from './providers/retry.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
@@ -38,7 +38,6 @@ export interface CoreOverrides {
   store?: Store;
   retry?: RetryPolicy;
   random?: () => number;
-  onOvhCall?: (call: OvhCall) => void;
   concurrency?: number;
   mailer?: Mailer;
 }
@@ -63,7 +62,6 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
         clock,
         retry: overrides.retry,
         random: overrides.random,
-        onCall: overrides.onOvhCall,
       })
     : undefined;
   const vtex: VtexApi | undefined = config.vtex

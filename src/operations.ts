@@ -1,7 +1,7 @@
 import type { Core } from './core.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from './domain/batch.ts';
-import { domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
-import { isFinished, type Run, STATE_LABELS } from './domain/runs.ts';
+import { type DomainName, domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
+import { isFinished, type Run, type RunKind, STATE_LABELS } from './domain/runs.ts';
 
 /**
  * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
@@ -45,25 +45,10 @@ export class Operations {
     if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
     if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
     const params = input.org && input.service ? { org: input.org, service: input.service } : {};
-    const result = this.core.engine.start({
-      kind: 'exchange',
-      domain: parsed.domain.ascii,
-      params,
-      requestedBy: input.user,
-      channelId: input.channel,
+    return this.startRun('exchange', parsed.domain, params, input.user, input.channel, {
+      what: 'A setup',
+      started: (run) => `Started DKIM setup for ${showDomain(parsed.domain)} (run #${run.id}).`,
     });
-    if (!result.ok) {
-      return {
-        ok: false,
-        text: `A setup for ${showDomain(parsed.domain)} is already running (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Follow it in its thread; nothing new was started.`,
-        run: result.existing,
-      };
-    }
-    return {
-      ok: true,
-      text: `Started DKIM setup for ${showDomain(parsed.domain)} (run #${result.run.id}).`,
-      run: result.run,
-    };
   }
 
   vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Reply {
@@ -72,25 +57,11 @@ export class Operations {
     const sender = parseSender(input.sender, parsed.domain);
     if (!sender.ok) return { ok: false, text: `Not started: ${sender.error}.` };
     if (!this.core.config.vtex) return { ok: false, text: `Not started: ${this.core.config.vtexDisabledReason}` };
-    const result = this.core.engine.start({
-      kind: 'vtex',
-      domain: parsed.domain.ascii,
-      params: { sender: sender.sender },
-      requestedBy: input.user,
-      channelId: input.channel,
+    return this.startRun('vtex', parsed.domain, { sender: sender.sender }, input.user, input.channel, {
+      what: 'VTEX DKIM',
+      started: (run) =>
+        `Started VTEX DKIM for ${showDomain(parsed.domain)} with sender ${sender.sender} (run #${run.id}).`,
     });
-    if (!result.ok) {
-      return {
-        ok: false,
-        text: `VTEX DKIM for ${showDomain(parsed.domain)} is already running (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Nothing new was started.`,
-        run: result.existing,
-      };
-    }
-    return {
-      ok: true,
-      text: `Started VTEX DKIM for ${showDomain(parsed.domain)} with sender ${sender.sender} (run #${result.run.id}).`,
-      run: result.run,
-    };
   }
 
   /**
@@ -147,24 +118,35 @@ export class Operations {
     }
     if (!this.core.config.batch) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
     const domain = domainFromAscii(order.data.domain);
+    return this.startRun('batch', domain, { order: order.data }, user, channel, {
+      what: 'A batch order',
+      started: (run) =>
+        `Composed a ${order.data.command} order for ${showDomain(domain)} (run #${run.id}); it waits for an approval.`,
+    });
+  }
+
+  /** Starts a run; when one of the same kind is active for the domain, says so and starts nothing. */
+  private startRun(
+    kind: RunKind,
+    domain: DomainName,
+    params: Record<string, unknown>,
+    user: string,
+    channel: string | null,
+    words: { what: string; started: (run: Run) => string },
+  ): Reply {
     const result = this.core.engine.start({
-      kind: 'batch',
-      domain: order.data.domain,
-      params: { order: order.data },
+      kind,
+      domain: domain.ascii,
+      params,
       requestedBy: user,
       channelId: channel,
     });
-    if (!result.ok) {
-      return {
-        ok: false,
-        text: `A batch order for ${showDomain(domain)} is already in progress (run #${result.existing.id}, ${STATE_LABELS[result.existing.state].toLowerCase()}). Nothing new was started.`,
-        run: result.existing,
-      };
-    }
+    if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
+    const { existing } = result;
     return {
-      ok: true,
-      text: `Composed a ${order.data.command} order for ${showDomain(domain)} (run #${result.run.id}); it waits for an approval.`,
-      run: result.run,
+      ok: false,
+      text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${STATE_LABELS[existing.state].toLowerCase()}). Follow it in its thread; nothing new was started.`,
+      run: existing,
     };
   }
 

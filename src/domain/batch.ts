@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { parseDomain } from './names.ts';
 
 /**
  * OVH batch-mail orders (seed 002): one zod schema per order, a composer that writes the seed's layout, and the MD5
@@ -27,14 +28,13 @@ export const safeValue = (max = 200) =>
 const contactId = safeValue(40).pipe(
   z.string().regex(/^[a-z]{2}\d+-ovh$/i, 'must be an OVH contact id such as ab1234-ovh'),
 );
-const hostname = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(
-    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/,
-    'must be a host name such as ns1.example.net',
-  );
+/** Host names go through the one domain normaliser, as every other name does. */
+const hostname = z.string().transform((value, ctx) => {
+  const parsed = parseDomain(value);
+  if (parsed.ok) return parsed.domain.ascii;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
 const ipv4 = z
   .string()
   .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
@@ -98,9 +98,10 @@ export const identificationSchema = z.object({
     .optional(),
 });
 
-const domainName = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, 'must be an ASCII domain name');
+const domainName = z.string().refine((value) => {
+  const parsed = parseDomain(value);
+  return parsed.ok && parsed.domain.ascii === value;
+}, 'must be a normalised (ASCII) domain name');
 
 const common = { domain: domainName };
 

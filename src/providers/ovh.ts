@@ -12,8 +12,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface OvhCall {
   method: HttpMethod;
   path: string;
-  status: 'ok' | number | 'network' | 'unexpected-shape';
-  attempts: number;
+  status: 'ok' | number | 'network';
 }
 
 /** The OVH API as the workflows see it: typed calls, errors sorted into transient and terminal. */
@@ -29,7 +28,6 @@ export interface OvhTransportOptions {
   clock: Clock;
   retry?: RetryPolicy;
   random?: () => number;
-  onCall?: (call: OvhCall) => void;
 }
 
 /** Options for node-ovh from the configured endpoint: a named one, or https://host:port/basePath. */
@@ -91,51 +89,39 @@ export class OvhTransport implements OvhApi {
     schema: z.ZodType<T>,
   ): Promise<T> {
     if (path.includes('{')) throw new Error(`OVH path with a placeholder: ${path}`);
-    let attempts = 0;
     const safe = method === 'GET';
-    try {
-      const raw = await withRetry(
-        async () => {
-          attempts++;
-          const release = await this.options.limiter.acquire();
-          try {
-            // node-ovh mutates the params object: give it a fresh copy each time.
-            return await withTimeout(
-              this.client.requestPromised(method, path, params ? { ...params } : {}),
-              this.options.config.timeoutMs,
-            );
-          } catch (rejection) {
-            throw toProviderError(rejection, method, path);
-          } finally {
-            release();
-          }
-        },
-        {
-          policy: this.retry,
-          clock: this.options.clock,
-          random: this.options.random,
-          retryable: (error) =>
-            error instanceof ProviderError &&
-            error.kind === 'transient' &&
-            (safe || error.status === 429 || error.details.call === 'not-sent'),
-        },
-      );
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        throw new ProviderError('ovh', 'terminal', `OVH answered ${method} ${path} with an unexpected shape`, {
-          call: `${method} ${path}`,
-        });
-      }
-      this.options.onCall?.({ method, path, status: 'ok', attempts });
-      return parsed.data;
-    } catch (error) {
-      const status =
-        error instanceof ProviderError
-          ? (error.status ?? (error.kind === 'terminal' ? 'unexpected-shape' : 'network'))
-          : 'network';
-      this.options.onCall?.({ method, path, status, attempts });
-      throw error;
+    const raw = await withRetry(
+      async () => {
+        const release = await this.options.limiter.acquire();
+        try {
+          // node-ovh mutates the params object: give it a fresh copy each time.
+          return await withTimeout(
+            this.client.requestPromised(method, path, params ? { ...params } : {}),
+            this.options.config.timeoutMs,
+          );
+        } catch (rejection) {
+          throw toProviderError(rejection, method, path);
+        } finally {
+          release();
+        }
+      },
+      {
+        policy: this.retry,
+        clock: this.options.clock,
+        random: this.options.random,
+        retryable: (error) =>
+          error instanceof ProviderError &&
+          error.kind === 'transient' &&
+          (safe || error.status === 429 || error.details.call === 'not-sent'),
+      },
+    );
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ProviderError('ovh', 'terminal', `OVH answered ${method} ${path} with an unexpected shape`, {
+        call: `${method} ${path}`,
+      });
     }
+    return parsed.data;
   }
 }
 

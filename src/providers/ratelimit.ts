@@ -10,7 +10,6 @@ export class RateLimiter {
   private readonly finished: number[] = [];
   private inFlight = 0;
   private queue: Promise<void> = Promise.resolve();
-  private waiting = 0;
   private wake?: () => void;
 
   constructor(
@@ -21,27 +20,12 @@ export class RateLimiter {
 
   /** Resolves with the function to call once the request's answer (or failure) is in. */
   acquire(): Promise<() => void> {
-    this.waiting++;
     const turn = this.queue.then(() => this.takeSlot());
     this.queue = turn.then(
       () => undefined,
       () => undefined,
     );
-    return turn
-      .then(
-        () => this.releaser(),
-        (error) => {
-          throw error;
-        },
-      )
-      .finally(() => {
-        this.waiting--;
-      });
-  }
-
-  /** Requests waiting for a slot. */
-  get queued(): number {
-    return this.waiting;
+    return turn.then(() => this.releaser());
   }
 
   private releaser(): () => void {

@@ -74,13 +74,9 @@ export class ApprovalRepository {
   }
 
   /** Closes every pending approval of a run (expired, superseded by a fresh card, or the run cancelled). */
-  closePending(runId: number, status: 'expired' | 'superseded', reason: string, now: number): number[] {
-    const ids = (
-      this.db.prepare(`SELECT id FROM approvals WHERE run_id = ? AND status = 'pending'`).all(runId) as { id: number }[]
-    ).map((r) => r.id);
+  closePending(runId: number, status: 'expired' | 'superseded', reason: string, now: number): void {
     this.db
       .prepare(`UPDATE approvals SET status = ?, reason = ?, decided_at = ? WHERE run_id = ? AND status = 'pending'`)
       .run(status, reason, now, runId);
-    return ids;
   }
 }

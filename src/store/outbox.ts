@@ -85,15 +85,13 @@ export class OutboxRepository {
     );
   }
 
-  /** Unsent parent updates of a run older than `id`: only the newest edit needs to go out. */
-  supersededUpdates(runId: number, beforeId: number): number[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT id FROM outbox WHERE run_id = ? AND op = 'parent_update' AND sent_at IS NULL AND id < ? ORDER BY id`,
-        )
-        .all(runId, beforeId) as { id: number }[]
-    ).map((r) => r.id);
+  lastId(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM outbox').get() as { id: number }).id;
+  }
+
+  /** Every message written after `id`, in order (the CLI prints what a command made the bot say). */
+  since(id: number): OutboxMessage[] {
+    return (this.db.prepare('SELECT * FROM outbox WHERE id > ? ORDER BY id').all(id) as OutboxRow[]).map(toMessage);
   }
 
   newerUpdateExists(runId: number, afterId: number): boolean {

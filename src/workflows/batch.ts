@@ -11,6 +11,7 @@ import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Run } from '../domain/runs.ts';
 import { errorMessage, ProviderError } from '../providers/errors.ts';
 import { newMessageId } from '../providers/mail.ts';
+import { failed } from './outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /**
@@ -166,16 +167,10 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
   } catch (error) {
     const certainlyNotSent = error instanceof ProviderError && error.details.call === 'not-sent';
     if (certainlyNotSent) {
-      return {
-        state: 'failed',
-        facts: { ...facts, messageId: undefined, failedIn: 'composing' },
-        next: 'none',
-        lastError: errorMessage(error),
-        notices: [
-          { type: 'reply', level: 'error', mention: true, text: `Not sent: ${errorMessage(error)}` },
-          { type: 'reply', text: '`/dkim retry` composes the order again and asks for a fresh approval.' },
-        ],
-      };
+      return failed({ ...facts, messageId: undefined }, 'composing', errorMessage(error), {
+        text: `Not sent: ${errorMessage(error)}`,
+        hint: '`/dkim retry` composes the order again and asks for a fresh approval.',
+      });
     }
     return attention({ ...facts, messageId, destination }, `the mail server failed mid-way (${errorMessage(error)})`);
   }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
-import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Notice, RunSummary } from '../domain/notices.ts';
 import { type Approval, isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage, isTransient, ProviderError } from '../providers/errors.ts';
 import type { OvhApi, OvhCall } from '../providers/ovh.ts';
 import type { Store } from '../store/index.ts';
-import { type ApproverPolicy, describeApprovers } from './approvers.ts';
+import type { ApproverPolicy } from './approvers.ts';
+import { failed, showRun } from './outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 export interface EngineOptions {
@@ -58,10 +58,6 @@ export class Engine {
 
   get store(): Store {
     return this.o.store;
-  }
-
-  hasWorkflow(kind: RunKind): boolean {
-    return this.workflows.has(kind);
   }
 
   start(input: {
@@ -229,16 +225,7 @@ export class Engine {
       return { state: run.state, facts: run.facts, next: 'wait', lastError: message, notices };
     }
     this.o.log.warn('step failed', { runId: run.id, state: run.state, error: message });
-    return {
-      state: 'failed',
-      facts: { ...run.facts, failedIn: run.state },
-      next: 'none',
-      lastError: message,
-      notices: [
-        { type: 'reply', level: 'error', text: `Failed while ${describeState(run.state)}: ${message}` },
-        { type: 'reply', text: 'Fix the cause, then `/dkim retry` resumes from this step.' },
-      ],
-    };
+    return failed(run.facts, run.state, message, { text: `Failed while ${describeState(run.state)}: ${message}` });
   }
 
   /** Persists one outcome. False when the run should not be stepped again in this pass. */
@@ -594,11 +581,11 @@ function recording(ovh: OvhApi | undefined, calls: OvhCall[], beforeChange: () =
     try {
       if (method !== 'GET') beforeChange();
       const result = await call();
-      calls.push({ method, path, status: 'ok', attempts: 1 });
+      calls.push({ method, path, status: 'ok' });
       return result;
     } catch (error) {
       const status = (error as { status?: number }).status;
-      calls.push({ method, path, status: status ?? 'network', attempts: 1 });
+      calls.push({ method, path, status: status ?? 'network' });
       throw error;
     }
   };
@@ -690,11 +677,11 @@ export function summarize(run: Run): RunSummary {
   };
 }
 
-function show(ascii: string): string {
-  return showDomain(domainFromAscii(ascii));
+function show(domain: string): string {
+  return showRun({ domain });
 }
 
-export function describeState(state: RunState): string {
+function describeState(state: RunState): string {
   const phrases: Partial<Record<RunState, string>> = {
     discovering: 'looking up the Exchange service and the DNS zone',
     requesting_keys: 'asking VTEX for the keys',
@@ -710,5 +697,3 @@ export function describeState(state: RunState): string {
   };
   return phrases[state] ?? state.replace(/_/g, ' ');
 }
-
-export { describeApprovers };

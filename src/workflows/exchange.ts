@@ -1,9 +1,10 @@
-import { absolute, domainFromAscii, relativeName, showDomain, stripDot } from '../domain/names.ts';
+import { absolute, relativeName, stripDot } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
-import type { Run, RunState } from '../domain/runs.ts';
+import type { Run } from '../domain/runs.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { type Dkim, ExchangeApi, type ExchangeLocation, exchangeDomainPath, ZoneApi } from '../providers/ovh-api.ts';
 import { checkCname } from './dns-check.ts';
+import { failed, proceed, showRun, waitFor } from './outcomes.ts';
 import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
@@ -116,48 +117,23 @@ function location(facts: Facts): ExchangeLocation {
   return { org: facts.org!, service: facts.service! };
 }
 
-function show(run: Run): string {
-  return showDomain(domainFromAscii(run.domain));
-}
-
-function go(state: RunState, facts: Facts, notices: Notice[] = []): StepOutcome {
-  return { state, facts, next: 'now', notices };
-}
-
-function wait(run: Run, facts: Facts, observation: string, notices: Notice[] = []): StepOutcome {
-  return { state: run.state, facts: { ...facts, lastObservation: observation }, next: 'wait', notices };
-}
-
-function fail(facts: Facts, state: RunState, message: string): StepOutcome {
-  return {
-    state: 'failed',
-    facts: { ...facts, failedIn: state },
-    next: 'none',
-    lastError: message,
-    notices: [
-      { type: 'reply', level: 'error', mention: true, text: message },
-      { type: 'reply', text: 'Fix the cause, then `/dkim retry` resumes from this step.' },
-    ],
-  };
-}
-
 async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
   const params = run.params as ExchangeParams;
   const at =
     params.org && params.service ? { org: params.org, service: params.service } : await exchange.locate(run.domain);
   if (!at) {
-    return fail(
+    return failed(
       facts,
       run.state,
-      `No Hosted Exchange service of this OVH account has ${show(run)}. Add the domain to the Exchange service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account), then \`/dkim retry\`.`,
+      `No Hosted Exchange service of this OVH account has ${showRun(run)}. Add the domain to the Exchange service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account), then \`/dkim retry\`.`,
     );
   }
   const zone = longestZone(await zones.zones(), run.domain);
   const where = zone
     ? `its DNS zone *${zone}* is at OVH, so the bot will write the records itself`
     : 'its DNS zone is not at OVH, so you will be given the records to add at your DNS host';
-  return go('creating_keys', { ...facts, ...at, zone }, [
-    { type: 'reply', text: `Found ${show(run)} on Exchange service \`${at.org}/${at.service}\`; ${where}.` },
+  return proceed('creating_keys', { ...facts, ...at, zone }, [
+    { type: 'reply', text: `Found ${showRun(run)} on Exchange service \`${at.org}/${at.service}\`; ${where}.` },
   ]);
 }
 
@@ -165,7 +141,7 @@ async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<S
   const at = location(facts);
   const selectors = facts.selectors ?? (await exchange.selectors(at, run.domain)).slice(0, 2);
   if (selectors.length === 0) {
-    return fail(facts, run.state, `OVH offers no DKIM selector for ${show(run)}; DKIM cannot be set up for it.`);
+    return failed(facts, run.state, `OVH offers no DKIM selector for ${showRun(run)}; DKIM cannot be set up for it.`);
   }
   let keys = facts.keys;
   let reused = facts.reused;
@@ -187,7 +163,7 @@ async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<S
   const [signing, spare] = selectors;
   const roles = [`\`${signing}\` (for signing)`, ...(spare ? [`\`${spare}\` (the spare, for rotation)`] : [])];
   const reusedText = reused && reused.length > 0 ? ` Reused existing keys: ${reused.join(', ')}.` : '';
-  return go('publishing', { ...facts, selectors, keys, reused }, [
+  return proceed('publishing', { ...facts, selectors, keys, reused }, [
     { type: 'reply', text: `DKIM keys exist at OVH for ${roles.join(' and ')}.${reusedText}` },
   ]);
 }
@@ -211,7 +187,7 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
     if (records[selector]) continue;
     const dkim = await exchange.dkim(at, run.domain, selector);
     if (!dkim.customerRecord || !dkim.targetRecord) {
-      return wait(
+      return waitFor(
         run,
         { ...facts, records },
         `OVH is still generating the key for ${selector} (status ${dkim.status}).`,
@@ -228,7 +204,7 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
     if (published.includes(selector)) continue;
     const record = records[selector]!;
     const result = await ensureCname(zones, zone, record.name, record.target);
-    if (result.kind === 'conflict') return fail({ ...withRecords, published }, run.state, result.message);
+    if (result.kind === 'conflict') return failed({ ...withRecords, published }, run.state, result.message);
     if (result.kind === 'present') {
       published.push(selector);
       continue;
@@ -245,7 +221,7 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
   await zones.refresh(zone);
   const names = selectors.map((s) => `\`${relativeName(records[s]!.name, zone)}\``).join(' and ');
   const action = facts.createdRecords ? 'published in' : 'already present in';
-  return go('waiting_ready', { ...withRecords, published }, [
+  return proceed('waiting_ready', { ...withRecords, published }, [
     {
       type: 'reply',
       text: `CNAME records ${names} ${action} zone *${zone}*, and the zone refreshed. OVH's robot checks about every 5 minutes; activation can take from 30 minutes to 24 hours.`,
@@ -254,11 +230,11 @@ async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promi
 }
 
 function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyRecord>, selectors: string[]) {
-  if (facts.recordsHandedOver) return go('waiting_ready', facts);
-  return go('waiting_ready', { ...facts, recordsHandedOver: true }, [
+  if (facts.recordsHandedOver) return proceed('waiting_ready', facts);
+  return proceed('waiting_ready', { ...facts, recordsHandedOver: true }, [
     {
       type: 'records',
-      text: `The DNS zone of ${show(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
+      text: `The DNS zone of ${showRun(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
       records: recordsToAdd(
         selectors.map((s) => records[s]!),
         run.domain,
@@ -279,7 +255,7 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
   const postedDns = diagnose ? dns.observation : facts.postedDns;
   if (!statusCheckDue(facts, dns.ok, ctx)) {
     const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
-    return wait(run, { ...facts, looks, postedDns }, `${seen}${dns.observation}`, notices);
+    return waitFor(run, { ...facts, looks, postedDns }, `${seen}${dns.observation}`, notices);
   }
   const dkim = await exchange.dkim(location(facts), run.domain, signing!);
   const statusChecks = (facts.statusChecks ?? 0) + 1;
@@ -296,16 +272,16 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
     case 'ready':
       return approvalRequest(run, next, dkim, dns.ok);
     case 'inProduction':
-      return done(next, `DKIM was already in production for ${show(run)} with \`${signing}\`: nothing to enable.`);
+      return done(next, `DKIM was already in production for ${showRun(run)} with \`${signing}\`: nothing to enable.`);
     case 'enabling':
-      return go('enabling', next, [
+      return proceed('enabling', next, [
         { type: 'reply', text: 'Someone already asked OVH to enable DKIM; waiting for it.' },
       ]);
     case 'todo':
     case 'waitingRecord':
-      return wait(run, next, `OVH status ${dkim.status}. DNS: ${dns.observation}`, notices);
+      return waitFor(run, next, `OVH status ${dkim.status}. DNS: ${dns.observation}`, notices);
     default:
-      return fail(next, run.state, `The key \`${signing}\` is being ${dkim.status} at OVH; the bot leaves it alone.`);
+      return failed(next, run.state, `The key \`${signing}\` is being ${dkim.status} at OVH; the bot leaves it alone.`);
   }
 }
 
@@ -331,13 +307,13 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean): St
         type: 'reply',
         level: 'success',
         mention: true,
-        text: `The DKIM keys for ${show(run)} are ready: ${dnsOk ? 'OVH sees the record and DNS serves the key' : "OVH says so, though the bot's own DNS look does not agree yet"}. Enabling needs an approval.`,
+        text: `The DKIM keys for ${showRun(run)} are ready: ${dnsOk ? 'OVH sees the record and DNS serves the key' : "OVH says so, though the bot's own DNS look does not agree yet"}. Enabling needs an approval.`,
       },
     ],
     approval: {
       action: 'enable',
       snapshot: { selector: signing!, target, status: dkim.status },
-      title: `Enable DKIM signing for ${show(run)}?`,
+      title: `Enable DKIM signing for ${showRun(run)}?`,
       lines: [
         `Selector: \`${signing}\``,
         `Record: \`${stripDot(dkim.customerRecord ?? '')}\` CNAME \`${absolute(target)}\``,
@@ -354,17 +330,20 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
   const dkim = await exchange.dkim(at, run.domain, signing!);
   switch (dkim.status) {
     case 'inProduction': {
-      const finished = done(facts, `DKIM is in production for ${show(run)}: mail is now signed with \`${signing}\`.`);
+      const finished = done(
+        facts,
+        `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`,
+      );
       if (facts.enablePostedAt !== undefined || facts.enablingSeen) return finished;
       const note = `Enabling \`${signing}\` at OVH: the request went through (approved by <@${facts.approvedBy}>).`;
       return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
     }
     case 'enabling': {
       if (facts.enablePostedAt !== undefined || facts.enablingSeen) {
-        return wait(run, facts, 'OVH is enabling DKIM (status enabling).');
+        return waitFor(run, facts, 'OVH is enabling DKIM (status enabling).');
       }
       // The enable went through but its answer was lost (a crash, a timeout): say so once, never send it again.
-      return wait(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
+      return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
         {
           type: 'reply',
           text: `Enabling \`${signing}\` at OVH: OVH shows it enabling (approved by <@${facts.approvedBy}>).`,
@@ -375,10 +354,10 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
       const posted = facts.enablePostedAt;
       const takenOrPending =
         Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
-      if (takenOrPending) return wait(run, facts, 'Enable requested; OVH has not started it yet.');
+      if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
       const result = await exchange.enable(at, run.domain, signing!);
       if (result === 'refused') {
-        return fail(facts, run.state, `OVH refused to enable \`${signing}\`.`);
+        return failed(facts, run.state, `OVH refused to enable \`${signing}\`.`);
       }
       return {
         state: run.state,
@@ -391,7 +370,7 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
       };
     }
     default:
-      return fail(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
+      return failed(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
   }
 }
 

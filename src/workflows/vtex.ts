@@ -1,10 +1,10 @@
-import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
-import type { Run, RunState } from '../domain/runs.ts';
+import type { Run } from '../domain/runs.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { ZoneApi } from '../providers/ovh-api.ts';
 import { parseDkimKeys, type SesRecord } from '../providers/vtex.ts';
 import { checkCname } from './dns-check.ts';
+import { failed, proceed, showRun } from './outcomes.ts';
 import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
@@ -64,14 +64,6 @@ export const vtexWorkflow: Workflow = {
   },
 };
 
-function show(run: Run): string {
-  return showDomain(domainFromAscii(run.domain));
-}
-
-function go(state: RunState, facts: Facts, notices: Notice[] = []): StepOutcome {
-  return { state, facts, next: 'now', notices };
-}
-
 async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   if (!ctx.vtex) throw new ProviderError('vtex', 'terminal', 'VTEX is not configured on this bot.');
   const { sender } = run.params as unknown as VtexParams;
@@ -91,18 +83,12 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
   }
   const parsed = parseDkimKeys(answer.dkimKeys, run.domain);
   if (!parsed.ok) {
-    return {
-      state: 'failed',
-      facts: { ...facts, vtexStatus: answer.status, failedIn: run.state },
-      next: 'none',
-      lastError: parsed.error,
-      notices: [
-        { type: 'reply', level: 'error', mention: true, text: `${parsed.error}. Nothing was published.` },
-        { type: 'reply', text: 'Check the sender in VTEX Message Center, then `/dkim retry`.' },
-      ],
-    };
+    return failed({ ...facts, vtexStatus: answer.status }, run.state, parsed.error, {
+      text: `${parsed.error}. Nothing was published.`,
+      hint: 'Check the sender in VTEX Message Center, then `/dkim retry`.',
+    });
   }
-  return go('publishing', { ...facts, vtexStatus: answer.status, records: parsed.records }, [
+  return proceed('publishing', { ...facts, vtexStatus: answer.status, records: parsed.records }, [
     {
       type: 'reply',
       text: `VTEX created the Amazon SES keys for \`${sender}\`: three CNAME records to publish.`,
@@ -115,11 +101,11 @@ async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
   const zones = ctx.ovh ? new ZoneApi(ctx.ovh) : undefined;
   const zone = facts.zone !== undefined ? facts.zone : zones ? longestZone(await zones.zones(), run.domain) : null;
   if (!zone || !zones) {
-    if (facts.recordsHandedOver) return go('verifying', { ...facts, zone });
-    return go('verifying', { ...facts, zone, recordsHandedOver: true }, [
+    if (facts.recordsHandedOver) return proceed('verifying', { ...facts, zone });
+    return proceed('verifying', { ...facts, zone, recordsHandedOver: true }, [
       {
         type: 'records',
-        text: `The DNS zone of ${show(run)} is not at OVH${ctx.ovh ? '' : ' (or OVH is not configured)'}. Add these three records at your DNS host; the bot watches DNS and carries on by itself.`,
+        text: `The DNS zone of ${showRun(run)} is not at OVH${ctx.ovh ? '' : ' (or OVH is not configured)'}. Add these three records at your DNS host; the bot watches DNS and carries on by itself.`,
         records: recordsToAdd(records, run.domain),
       },
     ]);
@@ -129,13 +115,7 @@ async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     if (published.includes(record.name)) continue;
     const result = await ensureCname(zones, zone, record.name, record.target);
     if (result.kind === 'conflict') {
-      return {
-        state: 'failed',
-        facts: { ...facts, zone, published, failedIn: run.state },
-        next: 'none',
-        lastError: result.message,
-        notices: [{ type: 'reply', level: 'error', mention: true, text: result.message }],
-      };
+      return failed({ ...facts, zone, published }, run.state, result.message);
     }
     published.push(record.name);
     if (result.kind === 'created') {
@@ -149,7 +129,7 @@ async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
   }
   // One refresh, always: a record created by a call whose answer was lost is applied too.
   await zones.refresh(zone);
-  return go('verifying', { ...facts, zone, published }, [
+  return proceed('verifying', { ...facts, zone, published }, [
     { type: 'reply', text: `The three CNAME records are in zone *${zone}* and the zone was refreshed.` },
   ]);
 }
@@ -170,7 +150,7 @@ async function verify(run: Run, facts: Facts, ctx: StepContext): Promise<StepOut
           type: 'reply',
           level: 'success',
           mention: true,
-          text: `All three SES records of ${show(run)} resolve to their targets. Amazon SES looks for them and starts signing mail from \`${(run.params as unknown as VtexParams).sender}\` within 72 hours.`,
+          text: `All three SES records of ${showRun(run)} resolve to their targets. Amazon SES looks for them and starts signing mail from \`${(run.params as unknown as VtexParams).sender}\` within 72 hours.`,
         },
       ],
     };
