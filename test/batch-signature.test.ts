@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { batchSignature, composeOrder, orderSchema, signOrder } from '../src/domain/batch.ts';
 import { seeded } from './harness.ts';
 
-/** The seed's Perl script, unchanged in substance: read the file line by line, prepend the passphrase, strip \s, MD5. */
+/** The Perl script of OVH's batch-mail documentation (docs/sources/ovh-batch-mail-orders.txt), unchanged in substance: read the file line by line, prepend the passphrase, strip \s, MD5. */
 const SEED_PERL = `
 use strict;
 use Digest::MD5 qw(md5_hex);
@@ -50,7 +50,7 @@ function randomBody(random: () => number, i: number): string {
   return i % 7 === 0 ? body.trimEnd() : body;
 }
 
-test('the signer matches the seed Perl script on 200 bodies with accents, tabs, CRLF and trailing spaces', () => {
+test("the signer matches the documentation's Perl script on 200 bodies with accents, tabs, CRLF and trailing spaces", () => {
   const dir = mkdtempSync(join(tmpdir(), 'dkim-md5-'));
   const passphrase = 'Ma PassPhrase\tQui Est Unique é';
   writeFileSync(join(dir, 'passphrase'), passphrase, 'utf8');
@@ -71,7 +71,7 @@ test('the signer matches the seed Perl script on 200 bodies with accents, tabs, 
   }
 });
 
-test("the seed's renew example: layout, and the signature line appended with a newline", () => {
+test("the documentation's renew example: layout, and the signature line appended with a newline", () => {
   const order = orderSchema.parse({ command: 'renew', domain: 'ovh.com' });
   const body = composeOrder(order, { account: 'XXXXX-ovh', referer: 'ma-ref-123456', autopayment: true });
   assert.equal(

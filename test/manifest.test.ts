@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 
-const schemaPath = new URL('../../shared/slack/manifest.schema.1.0.0.json', import.meta.url);
+const schemaPath = new URL('../vendor/slack/manifest.schema.1.0.0.json', import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: a parsed YAML document, checked by the schema below
 const manifest: Record<string, any> = parse(readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8'));
 

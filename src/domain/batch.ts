@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { parseDomain } from './names.ts';
 
 /**
- * OVH batch-mail orders (seed 002): one zod schema per order, a composer that writes the seed's layout, and the MD5
- * signature byte-exact with the seed's Perl script.
+ * OVH batch-mail orders (docs/sources/ovh-batch-mail-orders.txt): one zod schema per order, a composer that writes the documented layout, and the MD5
+ * signature byte-exact with the documentation's Perl script.
  */
 
 export const BATCH_TEST_ADDRESS = 'batch-test@ovh.com';
@@ -42,7 +42,7 @@ const ipv4 = z
 export const nameServerSchema = z.object({ host: hostname, ip: ipv4.optional() });
 export type NameServer = z.infer<typeof nameServerSchema>;
 
-/** The owner's fields in the seed's order. */
+/** The owner's fields in the documented order. */
 export const OWNER_FIELDS = [
   'legalform',
   'vat',
@@ -157,7 +157,7 @@ export interface BatchHeader {
   autopayment: boolean;
 }
 
-/** The order in the seed's layout, ending with a newline; without the signature line. */
+/** The order in the documented layout, ending with a newline; without the signature line. */
 export function composeOrder(order: BatchOrder, header: BatchHeader): string {
   const batchType = order.command === 'dns' ? 'soapi' : 'orderDomain';
   const sections: string[][] = [
@@ -234,7 +234,7 @@ function dnsLines(group: string | undefined, servers: NameServer[]): string[] {
 }
 
 /**
- * The seed's Perl: `$t = $passphrase.$body; $t =~ s/\s//g; md5_hex($t)`, on the UTF-8 bytes. Perl reads the file as
+ * The documentation's Perl: `$t = $passphrase.$body; $t =~ s/\s//g; md5_hex($t)`, on the UTF-8 bytes. Perl reads the file as
  * bytes, so `\s` removes exactly the ASCII white space bytes (space, \t, \n, \v, \f, \r); UTF-8 multi-byte sequences
  * never contain them.
  */
@@ -249,7 +249,7 @@ export function signOrder(passphrase: string, body: string): string {
   return `${body}batch.auth.md5: ${batchSignature(passphrase, body)}\n`;
 }
 
-/** `host` or `host=ip` (the seed's "host ip" pair, written without the space so arguments split on white space). */
+/** `host` or `host=ip` (the documentation's "host ip" pair, written without the space so arguments split on white space). */
 export function parseNameServer(arg: string): NameServer | string {
   const [host, ip, extra] = arg.split('=');
   const parsed = nameServerSchema.safeParse({ host, ip: ip || undefined });

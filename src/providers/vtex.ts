@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { ProviderError } from './errors.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
 
-/** VTEX Message Center's DKIM endpoint (seed 001). There is no read-only status call: the POST is the status check. */
+/** VTEX Message Center's DKIM endpoint (docs/sources/vtex-dkim-transactional-email.md). There is no read-only status call: the POST is the status check. */
 
 export const VTEX_STATUSES = ['emailNotFound', 'emailNotVerified', 'created'] as const;
 

@@ -109,7 +109,7 @@ export function describeOrder(order: BatchOrder): string {
   }
 }
 
-/** No outside call: the order in the seed's layout, shown (without its signature) on the approval card. */
+/** No outside call: the order in the documented layout, shown (without its signature) on the approval card. */
 function compose(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
   const settings = batchSettings(ctx);
   const referer = facts.referer ?? `dkimbot-${run.id}-${randomBytes(4).toString('hex')}`;
