@@ -1,4 +1,5 @@
 import https from 'node:https';
+import type { RetryPolicy } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, secretValues } from './config.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
@@ -7,7 +8,6 @@ import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
 import { createMailer, type Mailer } from './providers/mail.ts';
 import { type OvhApi, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter } from './providers/ratelimit.ts';
-import type { RetryPolicy } from './providers/retry.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';

@@ -178,14 +178,14 @@ export class Operations {
   cancel(domainText: string | undefined, user: string): Reply {
     const parsed = parseDomain(domainText);
     if (!parsed.ok) return { ok: false, text: parsed.error };
-    const result = this.core.engine.cancel(undefined, parsed.domain.ascii, user);
+    const result = this.core.engine.actions.cancel(undefined, parsed.domain.ascii, user);
     return { ok: result.ok, text: result.message, run: result.run };
   }
 
   retry(domainText: string | undefined, user: string): Reply {
     const parsed = parseDomain(domainText);
     if (!parsed.ok) return { ok: false, text: parsed.error };
-    const result = this.core.engine.retry(undefined, parsed.domain.ascii, user);
+    const result = this.core.engine.actions.retry(undefined, parsed.domain.ascii, user);
     return { ok: result.ok, text: result.message, run: result.run };
   }
 
@@ -197,7 +197,7 @@ export class Operations {
   }
 
   async decide(approvalId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
-    const result = await this.core.engine.decide(approvalId, user, decision);
+    const result = await this.core.engine.approvals.decide(approvalId, user, decision);
     return { ok: result.ok, text: result.message, run: result.run };
   }
 }

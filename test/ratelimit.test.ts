@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { RateLimiter } from '../src/providers/ratelimit.ts';
-import { backoffMs, DEFAULT_RETRY } from '../src/providers/retry.ts';
+import { backoffMs } from '../src/backoff.ts';
+import { DEFAULT_RETRY } from '../src/providers/retry.ts';
 import { maxInWindow } from './fixtures.ts';
 
 test('no 60-second window holds more grants than the limit, even with 500 concurrent callers', async () => {

@@ -1,19 +1,10 @@
+import { backoffMs, type RetryPolicy } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
 import { isTransient, ProviderError } from './errors.ts';
 
-export interface RetryPolicy {
-  attempts: number;
-  baseMs: number;
-  maxMs: number;
-}
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 500, maxMs: 8_000 };
-
-/** Capped exponential backoff with full jitter; `random` is injectable so tests and the benchmark are repeatable. */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 /**
  * Runs `call` again while it fails with a transient error and `retryable` agrees, waiting between attempts.

@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
+import { backoffMs } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Logger } from '../log.ts';
-import { backoffMs } from '../providers/retry.ts';
 import type { Store } from '../store/index.ts';
 import type { OutboxMessage } from '../store/outbox.ts';
 import { decidedCard, parentMessage, replyMessage } from './views/blocks.ts';

@@ -63,6 +63,18 @@ export interface RunChange {
   waitStreak: number;
 }
 
+/** A run's change that changes nothing: the base for an update that moves only some fields. */
+export function unchanged(run: Run): RunChange {
+  return {
+    state: run.state,
+    facts: run.facts,
+    nextCheckAt: run.nextCheckAt,
+    deadlineAt: run.deadlineAt,
+    lastError: run.lastError,
+    waitStreak: run.waitStreak,
+  };
+}
+
 export class RunRepository {
   constructor(private readonly db: Db) {}
 

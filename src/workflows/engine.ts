@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
-import type { Notice, RunSummary } from '../domain/notices.ts';
-import { type Approval, isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
+import type { Notice } from '../domain/notices.ts';
+import { isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage, isTransient, ProviderError } from '../providers/errors.ts';
 import type { OvhApi, OvhCall } from '../providers/ovh.ts';
 import type { Store } from '../store/index.ts';
+import { unchanged } from '../store/runs.ts';
+import { Approvals } from './approvals.ts';
 import type { ApproverPolicy } from './approvers.ts';
-import { failed, showRun } from './outcomes.ts';
+import { describeState, summarize } from './describe.ts';
+import { Journal } from './journal.ts';
+import { failed } from './outcomes.ts';
+import { RunActions } from './run-actions.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 export interface EngineOptions {
@@ -31,25 +36,44 @@ export interface EngineOptions {
 }
 
 export type StartResult = { ok: true; run: Run } | { ok: false; existing: Run };
-export type ActionResult = { ok: true; message: string; run?: Run } | { ok: false; message: string; run?: Run };
 
 const MAX_STEPS_PER_PASS = 30;
 
 /**
  * Loads a run, lets its workflow do the one next thing, and persists the outcome, its audit events and its messages
- * in one transaction. Also the one place where runs are started, approved, rejected, cancelled and retried.
+ * in one transaction. Runs are started here; approvals and an operator's cancel and retry have modules of their own
+ * (`approvals`, `actions`), built on the same store, journal and background work.
  */
 export class Engine {
+  readonly approvals: Approvals;
+  readonly actions: RunActions;
+  private readonly journal: Journal;
   private readonly workflows: Map<RunKind, Workflow>;
   private readonly owner: string;
   private readonly inFlight = new Set<number>();
   private readonly kicked = new Set<Promise<unknown>>();
-  private readonly outboxListeners: (() => void)[] = [];
   private stopping = false;
 
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.journal = new Journal(o.store);
+    const shared = {
+      store: o.store,
+      clock: o.clock,
+      journal: this.journal,
+      waitDeadlineMs: o.waitDeadlineMs,
+      workflow: (kind: RunKind) => this.workflow(kind),
+      kick: (runId: number) => this.kick(runId),
+    };
+    this.approvals = new Approvals({
+      ...shared,
+      policy: o.approvers,
+      approvalTtlMs: o.approvalTtlMs,
+      track: (work) => this.track(work),
+      context: (calls) => this.context(calls),
+    });
+    this.actions = new RunActions(shared);
   }
 
   private get timing() {
@@ -82,7 +106,7 @@ export class Engine {
       );
       if (!run) return { ok: false, existing: store.runs.active(input.kind, input.domain)! };
       store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params: input.params }, now);
-      this.writeNotices(run, [{ type: 'parent', summary: summarize(run) }], 'start', now);
+      this.journal.say(run, [{ type: 'parent', summary: summarize(run) }], 'start', now);
       return { ok: true, run };
     });
     if (result.ok) this.kick(result.run.id);
@@ -151,15 +175,29 @@ export class Engine {
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
     // Deferred: a Slack listener that started this acks before any outside call is made.
-    const work = new Promise((resolve) => setImmediate(resolve))
-      .then(() => this.advance(runId))
-      .finally(() => this.kicked.delete(work));
-    this.kicked.add(work);
+    void this.track(new Promise((resolve) => setImmediate(resolve)).then(() => this.advance(runId)));
+  }
+
+  /** Background work that `idle()` waits for. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    const tracked = work.finally(() => this.kicked.delete(tracked));
+    this.kicked.add(tracked);
+    return tracked;
   }
 
   /** Called (after the writing transaction) whenever messages were written to the outbox. */
   onOutbox(listener: () => void): void {
-    this.outboxListeners.push(listener);
+    this.journal.onOutbox(listener);
+  }
+
+  /** What a step may use, its OVH calls recorded into `calls`; `beforeChange` runs before each change at OVH. */
+  private context(calls: OvhCall[], beforeChange?: () => void): StepContext {
+    return {
+      ...this.o.providers,
+      now: this.o.clock.now(),
+      timing: this.timing,
+      ovh: recording(this.o.providers.ovh, calls, beforeChange),
+    };
   }
 
   /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */
@@ -179,15 +217,12 @@ export class Engine {
     let current = run;
     let outcome: StepOutcome;
     if (run.state === 'awaiting_approval') {
-      outcome = this.approvalWait(run, now);
+      outcome = this.approvals.waiting(run, now);
     } else if (run.deadlineAt !== null && now >= run.deadlineAt && workflow.waitingStates.includes(run.state)) {
       outcome = stalled(run);
     } else {
       const ctx: StepContext = {
-        ...this.o.providers,
-        now,
-        timing: this.timing,
-        ovh: recording(this.o.providers.ovh, calls, () => this.holdLease(run.id)),
+        ...this.context(calls, () => this.holdLease(run.id)),
         checkpoint: (state, facts) => {
           current = this.checkpoint(current, state, facts);
         },
@@ -205,11 +240,11 @@ export class Engine {
     const { store, clock } = this.o;
     const now = clock.now();
     return store.transaction(() => {
-      const change = { ...changeOf(run), state, facts, lastError: null, nextCheckAt: now };
+      const change = { ...unchanged(run), state, facts, lastError: null, nextCheckAt: now };
       if (!store.runs.update(run.id, run.version, change, now)) throw new RunMoved();
       store.events.add(run.id, 'bot', 'state', { from: run.state, to: state }, now);
       const updated = store.runs.get(run.id)!;
-      this.writeNotices(updated, [{ type: 'parent_update', summary: summarize(updated) }], `v${updated.version}`, now);
+      this.journal.say(updated, [{ type: 'parent_update', summary: summarize(updated) }], `v${updated.version}`, now);
       return updated;
     });
   }
@@ -239,7 +274,7 @@ export class Engine {
     try {
       written = store.transaction(() => {
         const notices = [...(outcome.notices ?? [])];
-        if (outcome.approval) notices.push(this.createApproval(run, outcome.approval, now));
+        if (outcome.approval) notices.push(this.approvals.open(run, outcome.approval, now));
         if (outcome.expirePending) store.approvals.closePending(run.id, 'expired', 'expired', now);
         const nextCheckAt = this.nextCheckAt(run, outcome, waitStreak, now);
         const change = { state: outcome.state, facts: outcome.facts, nextCheckAt, lastError, waitStreak };
@@ -253,7 +288,7 @@ export class Engine {
         if (stateChanged || lastError !== run.lastError) {
           notices.push({ type: 'parent_update', summary: summarize(updated) });
         }
-        this.writeNotices(updated, notices, `v${updated.version}`, now);
+        this.journal.say(updated, notices, `v${updated.version}`, now);
         return updated;
       });
     } catch (error) {
@@ -278,7 +313,7 @@ export class Engine {
       if (changes.length === 0) return;
       const done = changes.map((c) => `\`${c.method} ${c.path}\``).join(', ');
       const text = `While this run was being changed, its last step had already been carried out at OVH: ${done}.`;
-      this.writeNotices(
+      this.journal.say(
         store.runs.get(run.id)!,
         [{ type: 'reply', level: 'warning', text }],
         `dropped-v${run.version}`,
@@ -288,10 +323,7 @@ export class Engine {
   }
 
   private nextCheckAt(run: Run, outcome: StepOutcome, waitStreak: number, now: number): number | null {
-    if (outcome.state === 'awaiting_approval') {
-      const approval = this.o.store.approvals.latestForRun(run.id);
-      return approval?.status === 'pending' ? approval.expiresAt : null;
-    }
+    if (outcome.state === 'awaiting_approval') return this.approvals.nextLook(run.id);
     if (isFinished(outcome.state) || outcome.next === 'none') return null;
     if (outcome.next === 'now') return now;
     const delay = Math.min(this.o.firstRecheckMs * 2 ** Math.max(0, waitStreak - 1), this.o.recheckMaxMs);
@@ -301,263 +333,10 @@ export class Engine {
       : next;
   }
 
-  private createApproval(run: Run, request: NonNullable<StepOutcome['approval']>, now: number): Notice {
-    const { store } = this.o;
-    store.approvals.closePending(run.id, 'superseded', 'a fresh card was posted', now);
-    const approval = store.approvals.create(
-      {
-        runId: run.id,
-        action: request.action,
-        snapshot: request.snapshot,
-        requestedBy: run.requestedBy,
-        expiresAt: now + this.o.approvalTtlMs,
-      },
-      now,
-    );
-    store.events.add(run.id, 'bot', 'approval_requested', { approvalId: approval.id, ...request.snapshot }, now);
-    return {
-      type: 'approval_request',
-      approvalId: approval.id,
-      title: request.title,
-      lines: request.lines,
-      approvers: [...this.o.approvers.approvers],
-      expiresAt: approval.expiresAt,
-      ...(request.preview ? { preview: request.preview } : {}),
-    };
-  }
-
-  /** A run waiting for a decision is only looked at when its card expires. */
-  private approvalWait(run: Run, now: number): StepOutcome {
-    const approval = this.o.store.approvals.latestForRun(run.id);
-    if (approval?.status === 'pending' && approval.expiresAt > now) {
-      return { state: run.state, facts: run.facts, next: 'none' };
-    }
-    return {
-      expirePending: approval?.status === 'pending',
-      state: run.state,
-      facts: run.facts,
-      next: 'none',
-      notices: approval
-        ? [
-            { type: 'approval_decided', approvalId: approval.id, decision: 'expired', at: now },
-            { type: 'reply', text: 'The approval card expired. `/dkim retry` posts a fresh one.' },
-          ]
-        : [],
-    };
-  }
-
-  /** Approve or reject. Tracked like a kick, so that `idle()` also waits for decisions in progress. */
-  decide(approvalId: number, userId: string, decision: 'approved' | 'rejected'): Promise<ActionResult> {
-    const work = this.decideNow(approvalId, userId, decision).finally(() => this.kicked.delete(work));
-    this.kicked.add(work);
-    return work;
-  }
-
-  private async decideNow(
-    approvalId: number,
-    userId: string,
-    decision: 'approved' | 'rejected',
-  ): Promise<ActionResult> {
-    const { store, clock } = this.o;
-    const approval = store.approvals.get(approvalId);
-    if (!approval) return { ok: false, message: `There is no approval #${approvalId}.` };
-    const run = store.runs.get(approval.runId)!;
-    const closed = closedReason(approval, clock.now());
-    if (closed) return { ok: false, message: closed, run };
-    const refusal = await this.o.approvers.refusal(userId, approval.requestedBy);
-    if (refusal) {
-      store.events.add(run.id, userId, 'decision_refused', { approvalId, decision, reason: refusal }, clock.now());
-      return { ok: false, message: refusal, run };
-    }
-    const workflow = this.workflow(run.kind);
-    if (decision === 'approved') {
-      const stale = await this.recheck(workflow, run, approval);
-      if (stale) return this.supersede(run, approval, userId, stale);
-    }
-    const now = clock.now();
-    const outcome = store.transaction(() => {
-      if (!store.approvals.decide(approval.id, decision, userId, now)) return undefined;
-      const current = store.runs.get(run.id)!;
-      const state: RunState = decision === 'approved' ? workflow.afterApproval : 'rejected';
-      const moved = store.runs.update(
-        current.id,
-        current.version,
-        {
-          state,
-          facts: { ...current.facts, approvedBy: decision === 'approved' ? userId : undefined },
-          nextCheckAt: decision === 'approved' ? now : null,
-          deadlineAt: now + this.o.waitDeadlineMs,
-          lastError: null,
-          waitStreak: 0,
-        },
-        now,
-      );
-      if (!moved) throw new Error('the run moved while the decision was written');
-      const updated = store.runs.get(run.id)!;
-      store.events.add(run.id, userId, decision, { approvalId, ...approval.snapshot }, now);
-      this.writeNotices(
-        updated,
-        [
-          { type: 'approval_decided', approvalId, decision, by: userId, at: now },
-          { type: 'parent_update', summary: summarize(updated) },
-        ],
-        `decision-${approvalId}`,
-        now,
-      );
-      return updated;
-    });
-    if (!outcome) {
-      const latest = store.approvals.get(approvalId)!;
-      return { ok: false, message: closedReason(latest, now) ?? 'This approval was already used.', run };
-    }
-    if (decision === 'approved') this.kick(run.id);
-    const verb = decision === 'approved' ? 'Approved' : 'Rejected';
-    return { ok: true, message: `${verb} by <@${userId}>.`, run: outcome };
-  }
-
-  private async recheck(workflow: Workflow, run: Run, approval: Approval): Promise<string | undefined> {
-    const calls: OvhCall[] = [];
-    const now = this.o.clock.now();
-    try {
-      return await workflow.recheckApproval(run, approval, {
-        ...this.o.providers,
-        now,
-        timing: this.timing,
-        ovh: recording(this.o.providers.ovh, calls),
-      });
-    } catch (error) {
-      return `Could not re-check before acting: ${errorMessage(error)}`;
-    } finally {
-      for (const call of calls) this.o.store.events.add(run.id, 'bot', 'ovh_call', call, now);
-    }
-  }
-
-  /** The card no longer matches what is true: close it, say why, and look at the run again. */
-  private supersede(run: Run, approval: Approval, userId: string, reason: string): ActionResult {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const workflow = this.workflow(run.kind);
-    store.transaction(() => {
-      const current = store.runs.get(run.id)!;
-      if (store.approvals.get(approval.id)?.status !== 'pending' || current.state !== 'awaiting_approval') return;
-      store.approvals.closePending(run.id, 'superseded', reason, now);
-      const facts = workflow.freshLook?.(current.facts) ?? current.facts;
-      store.runs.update(
-        current.id,
-        current.version,
-        { ...changeOf(current), facts, state: workflow.beforeApproval, nextCheckAt: now, waitStreak: 0 },
-        now,
-      );
-      store.events.add(run.id, userId, 'approval_refused_stale', { approvalId: approval.id, reason }, now);
-      this.writeNotices(
-        store.runs.get(run.id)!,
-        [{ type: 'reply', level: 'warning', text: `Approval refused: ${reason} Looking again.` }],
-        `stale-${approval.id}`,
-        now,
-      );
-    });
-    this.kick(run.id);
-    return { ok: false, message: `Refused: ${reason}`, run };
-  }
-
-  cancel(kindOrAny: RunKind | undefined, domain: string, userId: string): ActionResult {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const run = this.activeRun(domain, kindOrAny);
-    if (!run) return { ok: false, message: `There is no active run for ${show(domain)}.` };
-    const cancelled = store.transaction(() => {
-      const current = store.runs.get(run.id)!;
-      if (isFinished(current.state)) return false;
-      store.approvals.closePending(run.id, 'superseded', 'run cancelled', now);
-      store.runs.update(
-        run.id,
-        current.version,
-        { ...changeOf(current), state: 'cancelled', nextCheckAt: null, lastError: null },
-        now,
-      );
-      store.events.add(run.id, userId, 'cancelled', {}, now);
-      const updated = store.runs.get(run.id)!;
-      this.writeNotices(
-        updated,
-        [
-          { type: 'reply', text: `Cancelled by <@${userId}>. Nothing more will be done for this run.` },
-          { type: 'parent_update', summary: summarize(updated) },
-        ],
-        `cancel-${current.version}`,
-        now,
-      );
-      return true;
-    });
-    if (!cancelled) return { ok: false, message: `The run for ${show(domain)} had already finished.` };
-    return { ok: true, message: `Cancelled the ${run.kind} run for ${show(domain)}.`, run: store.runs.get(run.id) };
-  }
-
-  retry(kindOrAny: RunKind | undefined, domain: string, userId: string): ActionResult {
-    const { store, clock } = this.o;
-    const now = clock.now();
-    const run = store.runs.latestForDomain(domain, kindOrAny);
-    if (!run) return { ok: false, message: `There is no run for ${show(domain)}. Start one with \`/dkim setup\`.` };
-    const workflow = this.workflow(run.kind);
-    const target = retryTarget(run, workflow);
-    if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
-    const written = store.transaction(() => {
-      store.approvals.closePending(run.id, 'superseded', 'retried', now);
-      const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
-      const facts = target === workflow.beforeApproval ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
-      const moved = store.runs.update(
-        run.id,
-        run.version,
-        {
-          ...changeOf(run),
-          state: target,
-          facts,
-          nextCheckAt: now,
-          deadlineAt: now + this.o.waitDeadlineMs,
-          lastError: null,
-          waitStreak: 0,
-        },
-        now,
-      );
-      if (!moved) return false;
-      store.events.add(run.id, userId, 'retried', { from: run.state, to: target }, now);
-      const updated = store.runs.get(run.id)!;
-      this.writeNotices(
-        updated,
-        [
-          { type: 'reply', text: `<@${userId}> asked to try again: ${describeState(target)}.` },
-          { type: 'parent_update', summary: summarize(updated) },
-        ],
-        `retry-${run.version}`,
-        now,
-      );
-      return true;
-    });
-    if (!written) return { ok: false, message: 'The run changed meanwhile; try again.', run };
-    this.kick(run.id);
-    return { ok: true, message: `Retrying the ${run.kind} run for ${show(domain)}.`, run: store.runs.get(run.id) };
-  }
-
-  activeRun(domain: string, kind?: RunKind): Run | undefined {
-    if (kind) return this.o.store.runs.active(kind, domain);
-    const latest = this.o.store.runs.latestForDomain(domain);
-    return latest && !isFinished(latest.state) ? latest : undefined;
-  }
-
   private workflow(kind: RunKind): Workflow {
     const workflow = this.workflows.get(kind);
     if (!workflow) throw new Error(`no workflow for ${kind}`);
     return workflow;
-  }
-
-  private writeNotices(run: Run, notices: Notice[], key: string, now: number): void {
-    notices.forEach((notice, i) => {
-      this.o.store.outbox.add(run.id, notice, run.channelId, `${run.id}:${key}:${i}`, now);
-    });
-    if (notices.length > 0 && run.channelId) {
-      setImmediate(() => {
-        for (const listener of this.outboxListeners) listener();
-      });
-    }
   }
 }
 
@@ -612,88 +391,4 @@ function stalled(run: Run): StepOutcome {
       },
     ],
   };
-}
-
-function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string } {
-  const facts = run.facts as { resumeState?: RunState; failedIn?: RunState };
-  switch (run.state) {
-    case 'stalled':
-      return facts.resumeState ?? workflow.firstState;
-    case 'failed':
-      return facts.failedIn ?? workflow.firstState;
-    case 'awaiting_approval':
-      return workflow.beforeApproval;
-    case 'needs_attention':
-      return {
-        refusal:
-          'This run needs a person: the bot does not know whether its last action reached the provider, and will not repeat it by itself. Check, then `/dkim cancel` it.',
-      };
-    case 'done':
-    case 'cancelled':
-    case 'rejected':
-      return { refusal: `The last run for ${show(run.domain)} is ${run.state}; start a new one instead.` };
-    default:
-      return run.state;
-  }
-}
-
-function closedReason(approval: Approval, now: number): string | undefined {
-  switch (approval.status) {
-    case 'approved':
-      return `Already approved by <@${approval.decidedBy}>.`;
-    case 'rejected':
-      return `Already rejected by <@${approval.decidedBy}>.`;
-    case 'expired':
-      return 'This approval card expired. `/dkim retry` posts a fresh one.';
-    case 'superseded':
-      return `This card is no longer valid (${approval.reason ?? 'superseded'}).`;
-    case 'pending':
-      return approval.expiresAt <= now ? 'This approval card expired. `/dkim retry` posts a fresh one.' : undefined;
-  }
-}
-
-function changeOf(run: Run) {
-  return {
-    state: run.state,
-    facts: run.facts,
-    nextCheckAt: run.nextCheckAt,
-    deadlineAt: run.deadlineAt,
-    lastError: run.lastError,
-    waitStreak: run.waitStreak,
-  };
-}
-
-export function summarize(run: Run): RunSummary {
-  const detail = typeof run.facts.lastObservation === 'string' ? run.facts.lastObservation : undefined;
-  return {
-    runId: run.id,
-    kind: run.kind,
-    domain: show(run.domain),
-    state: run.state,
-    requestedBy: run.requestedBy,
-    nextCheckAt: run.nextCheckAt,
-    lastError: run.lastError,
-    ...(detail ? { detail } : {}),
-  };
-}
-
-function show(domain: string): string {
-  return showRun({ domain });
-}
-
-function describeState(state: RunState): string {
-  const phrases: Partial<Record<RunState, string>> = {
-    discovering: 'looking up the Exchange service and the DNS zone',
-    requesting_keys: 'asking VTEX for the keys',
-    creating_keys: 'creating the DKIM keys',
-    publishing: 'publishing the DNS records',
-    waiting_ready: 'waiting for the keys to be ready',
-    verifying: 'checking the records in DNS',
-    composing: 'composing the order',
-    awaiting_approval: 'waiting for approval',
-    approved: 'about to send the order',
-    sending: 'sending the order',
-    enabling: 'enabling DKIM',
-  };
-  return phrases[state] ?? state.replace(/_/g, ' ');
 }
