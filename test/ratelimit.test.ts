@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { backoffMs } from '../src/backoff.ts';
 import { FakeClock } from '../src/clock.ts';
 import { RateLimiter } from '../src/providers/ratelimit.ts';
-import { backoffMs } from '../src/backoff.ts';
 import { DEFAULT_RETRY } from '../src/providers/retry.ts';
 import { maxInWindow } from './fixtures.ts';
 

@@ -6,19 +6,26 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../src/clock.ts';
 import { seeded } from '../fixtures.ts';
-import { type DnsRecord, type DnsRecordType, type DnsServer, normalizeName, startDnsServer } from './dns.ts';
-import {
-  type DkimStatus,
-  OvhModel,
-  type PublishedRecord,
-  SimError,
-  type Timing,
-  type ZoneRecord,
-} from './ovh-model.ts';
-import { dispatch, dkimView, ovhRoutes, type ParsedRequest } from './ovh-routes.ts';
+import { type DnsServer, startDnsServer } from './dns.ts';
+import { OvhAccount } from './ovh-account.ts';
+import { SimError, type Timing } from './ovh-common.ts';
+import { dispatch, ovhRoutes, type ParsedRequest } from './ovh-routes.ts';
 import { makeTestCertificate, type TestCertificate } from './tls.ts';
 
-export type { DkimStatus, PublishedRecord, ZoneRecord } from './ovh-model.ts';
+export type {
+  EmailProDomainInfo,
+  EmailProDomainSetup,
+  ExchangeDomainInfo,
+  ExchangeDomainSetup,
+  MailAuthRecords,
+  MxPlanDomainInfo,
+  MxPlanDomainSetup,
+  SelectorView,
+} from './ovh-account.ts';
+export { DEFAULT_DMARC, DEFAULT_SPF } from './ovh-account.ts';
+export type { DkimStatus } from './ovh-dkim.ts';
+export type { MxPlanDkimView, MxPlanSelectorStatus, MxPlanStatus } from './ovh-mxplan.ts';
+export type { PublishedRecord, ZoneRecord } from './ovh-zones.ts';
 
 export interface OvhCredentials {
   appKey: string;
@@ -81,8 +88,14 @@ export interface OvhSimOptions {
   taskDelayMs?: number;
   /** How long a correct published CNAME must be seen before `waitingRecord` turns `ready`. Default 0. */
   robotDelayMs?: number;
-  /** How long `enabling` (and `disabling`) lasts. Default 0. */
+  /** How long `enabling` lasts. Default 0. */
   enableDelayMs?: number;
+  /** How long `disabling` lasts before the key is `ready` again. Default: enableDelayMs. */
+  disableDelayMs?: number;
+  /** How long `deleting` lasts before the key is gone. Default: taskDelayMs. */
+  deleteDelayMs?: number;
+  /** MX Plan: how long `modifying` lasts after PUT …/dkim/enable or …/disable (OVH: about 10 min). Default 0. */
+  mxPlanDelayMs?: number;
   rateLimit?: { perMinute: number };
   faults?: OvhSimFaults;
   /** A created zone record is answered with `id: 0` (it is stored with its real id). */
@@ -94,39 +107,6 @@ export interface OvhSimOptions {
   timestampToleranceSeconds?: number;
   onRequest?: RequestHook;
   afterEffect?: AfterEffectHook;
-}
-
-export interface ExchangeDomainSetup {
-  org: string;
-  service: string;
-  domain: string;
-  selectorPrefix?: string;
-  /** Create an OVH DNS zone named after the domain. */
-  zone?: boolean;
-  /** DKIM that already exists, by selector name. */
-  dkim?: Record<string, DkimStatus>;
-}
-
-export interface ExchangeDomainInfo {
-  org: string;
-  service: string;
-  domain: string;
-  selectors: [string, string];
-  zone: string | null;
-}
-
-export interface SelectorView {
-  selectorName: string;
-  customerRecord: string;
-  targetRecord: string;
-  recordType: string;
-  status: DkimStatus;
-  cnameIsValid: boolean;
-  taskPendingId: number;
-  lastUpdate: string;
-  header: string;
-  configureDkim: boolean;
-  autoEnable: boolean;
 }
 
 const BASE_PATH = '/1.0';
@@ -203,10 +183,6 @@ const INTERNAL_ERROR = new SimError(500, 'Server::InternalServerError', 'Interna
 const TOO_MANY = new SimError(429, 'Client::TooManyRequests', 'Too many requests');
 const INVALID_URL = new SimError(404, 'Client::NotFound', 'Got an invalid (or empty) URL');
 
-/**
- * The OVH API (Exchange DKIM and DNS zones) over HTTPS on loopback, with the DNS those zones publish, the DKIM robot,
- * OVH's request signatures, a rate limit and seeded fault injection.
- */
 /** One signal that every slowed answer listens to: many at once is expected, not a leak. */
 function abortController(): AbortController {
   const controller = new AbortController();
@@ -214,11 +190,30 @@ function abortController(): AbortController {
   return controller;
 }
 
-export class OvhSim {
+function timingOf(options: OvhSimOptions): Timing {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const taskDelayMs = options.taskDelayMs ?? 0;
+  const enableDelayMs = options.enableDelayMs ?? 0;
+  return {
+    now: () => clock.now(),
+    taskDelayMs,
+    robotDelayMs: options.robotDelayMs ?? 0,
+    enableDelayMs,
+    disableDelayMs: options.disableDelayMs ?? enableDelayMs,
+    deleteDelayMs: options.deleteDelayMs ?? taskDelayMs,
+    mxPlanDelayMs: options.mxPlanDelayMs ?? 0,
+  };
+}
+
+/**
+ * The OVH API (Exchange, Email Pro and MX Plan DKIM, DNS zones) over HTTPS on loopback, with the DNS those zones
+ * publish, OVH's robots, request signatures, a rate limit and seeded fault injection. Setting up and inspecting the
+ * account's state: OvhAccount.
+ */
+export class OvhSim extends OvhAccount {
   readonly requests: RecordedRequest[] = [];
   readonly host = '127.0.0.1';
   readonly basePath = BASE_PATH;
-  readonly timing: Timing;
   rateLimited429s = 0;
   rateLimit: { perMinute: number } | undefined;
   createdIdZero: boolean;
@@ -228,7 +223,6 @@ export class OvhSim {
   port = 0;
   dnsServer = '';
 
-  private readonly model: OvhModel;
   private readonly routes: ReturnType<typeof ovhRoutes>;
   private readonly credentialList: OvhCredentials[];
   private readonly oauthClients: OAuthClient[];
@@ -246,14 +240,7 @@ export class OvhSim {
     options: OvhSimOptions,
     private readonly certificate: TestCertificate,
   ) {
-    const clock = options.clock ?? { now: () => Date.now() };
-    this.timing = {
-      now: () => clock.now(),
-      taskDelayMs: options.taskDelayMs ?? 0,
-      robotDelayMs: options.robotDelayMs ?? 0,
-      enableDelayMs: options.enableDelayMs ?? 0,
-    };
-    this.model = new OvhModel(this.timing);
+    super(timingOf(options));
     this.routes = ovhRoutes(this.model, { createdIdZero: () => this.createdIdZero });
     this.credentialList = options.credentials ?? [SIM_CREDENTIALS];
     this.oauthClients = options.oauthClients ?? [SIM_OAUTH_CLIENT];
@@ -311,10 +298,6 @@ export class OvhSim {
     return { host: this.host, port: this.port, basePath: BASE_PATH, ...this.credentials };
   }
 
-  now(): number {
-    return this.timing.now();
-  }
-
   get faults(): OvhSimFaults {
     return this.faultSettings;
   }
@@ -325,79 +308,7 @@ export class OvhSim {
     this.random = seeded(faults.seed ?? 1);
   }
 
-  // ----- setup -----
-
-  addExchangeDomain(setup: ExchangeDomainSetup): ExchangeDomainInfo {
-    const entry = this.model.addExchangeDomain(setup.org, setup.service, setup.domain, setup.selectorPrefix);
-    const zone = setup.zone ? this.model.addZone(entry.domain).name : null;
-    for (const [selector, status] of Object.entries(setup.dkim ?? {})) {
-      this.model.setSelectorStatus(entry.domain, selector, status);
-    }
-    return { org: entry.org, service: entry.service, domain: entry.domain, selectors: [...entry.selectors], zone };
-  }
-
-  addZone(name: string): void {
-    this.model.addZone(name);
-  }
-
-  /** Writes a record straight into a zone, published at once unless `refresh` is false. */
-  addZoneRecord(
-    zone: string,
-    record: { fieldType: string; subDomain?: string; target: string; ttl?: number },
-    options: { refresh?: boolean } = {},
-  ): ZoneRecord {
-    const target = this.model.zone(zone);
-    const created = this.model.createRecord(target, {
-      fieldType: record.fieldType,
-      subDomain: record.subDomain ?? '',
-      target: record.target,
-      ttl: record.ttl ?? 0,
-    });
-    if (options.refresh ?? true) this.model.refresh(target);
-    return { ...created };
-  }
-
-  setSelectorStatus(domain: string, selector: string, status: DkimStatus): void {
-    this.model.setSelectorStatus(domain, selector, status);
-  }
-
-  /** A record at a DNS host other than OVH; replaces the records of that type at that name. */
-  setExternalRecord(name: string, type: DnsRecordType, value: string, ttl?: number): void {
-    this.model.setExternalRecord(name, type, value, ttl);
-  }
-
-  removeExternalRecord(name: string, type?: DnsRecordType): void {
-    this.model.removeExternalRecord(name, type);
-  }
-
-  /** One pass of OVH's robot over every selector waiting for its record. */
-  runRobot(): void {
-    this.model.runRobot();
-  }
-
-  // ----- inspection -----
-
-  zoneRecords(zone: string): ZoneRecord[] {
-    return [...this.model.zone(zone).records.values()].map((record) => ({ ...record }));
-  }
-
-  publishedRecords(zone: string): PublishedRecord[] {
-    return this.model.zone(zone).published.map((record) => ({ ...record }));
-  }
-
-  /** The selector's DKIM as GET .../dkim/{selector} shows it (without running the robot), or undefined. */
-  selector(domain: string, name: string): SelectorView | undefined {
-    this.model.settle();
-    const state = this.model.domains.get(normalizeName(domain))?.dkim.get(name);
-    if (!state) return undefined;
-    return { ...dkimView(this.model, state), configureDkim: state.configureDkim, autoEnable: state.autoEnable };
-  }
-
-  /** What DNS answers for a name (null: NXDOMAIN), without CNAME chasing. */
-  resolve(name: string): DnsRecord[] | null {
-    this.model.settle();
-    return this.model.lookup(name);
-  }
+  // ----- inspection of the calls -----
 
   count(method: string, pathPattern: RegExp | string): number {
     const pattern = typeof pathPattern === 'string' ? new RegExp(pathPattern) : pathPattern;
@@ -431,10 +342,7 @@ export class OvhSim {
     const address = this.server.address();
     if (address === null || typeof address === 'string') throw new Error('OvhSim: no port');
     this.port = address.port;
-    this.dns = await startDnsServer((name) => {
-      this.model.settle();
-      return this.model.lookup(name);
-    });
+    this.dns = await startDnsServer((name) => this.model.lookup(name));
     this.dnsServer = this.dns.address;
   }
 
@@ -492,6 +400,7 @@ export class OvhSim {
     if (fault.error5xx) return answer(500, errorBody(INTERNAL_ERROR), 'before');
     if (fault.tooMany) return answer(429, errorBody(TOO_MANY), 'before');
     const request: ParsedRequest = { ...info, segments: decodeSegments(record.path) };
+    this.model.settle();
     const body = dispatch(this.routes, request);
     if (MUTATING.has(record.method)) {
       await this.afterEffect?.(info);
