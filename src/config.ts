@@ -40,6 +40,17 @@ const integer = (fallback: number, min: number, max: number) =>
       .default(fallback),
   );
 
+/** A duration: decimals allowed, so that tests can use seconds. */
+const decimal = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ message: 'must be a number' })
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+
 const slackUserOrGroup = /^[UWS][A-Z0-9]{2,}$/;
 const contactIdVar = z.preprocess(
   blankToUndefined,
@@ -154,6 +165,7 @@ const envSchema = z.object({
   RECHECK_MAX_SECONDS: integer(300, 1, 86400),
   APPROVAL_TTL_HOURS: integer(24, 1, 24 * 30),
   WAIT_DEADLINE_HOURS: integer(48, 1, 24 * 30),
+  DISCOVERY_TTL_MINUTES: decimal(10, 0, 24 * 60),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
 });
 
@@ -202,6 +214,8 @@ export interface Config {
   recheckMaxSeconds: number;
   approvalTtlHours: number;
   waitDeadlineHours: number;
+  /** How long discovery answers (services, their domains, zones) are shared; 0 = not kept. */
+  discoveryTtlMinutes: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -250,6 +264,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     recheckMaxSeconds: e.RECHECK_MAX_SECONDS,
     approvalTtlHours: e.APPROVAL_TTL_HOURS,
     waitDeadlineHours: e.WAIT_DEADLINE_HOURS,
+    discoveryTtlMinutes: e.DISCOVERY_TTL_MINUTES,
     logLevel: e.LOG_LEVEL,
   };
 }

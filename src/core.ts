@@ -8,6 +8,7 @@ import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
 import { createMailer, type Mailer } from './providers/mail.ts';
 import { type OvhApi, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter } from './providers/ratelimit.ts';
+import { SharedReads } from './providers/shared-reads.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
@@ -75,7 +76,14 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     log,
     workflows: [exchangeWorkflow, vtexWorkflow, batchWorkflow],
     approvers: new ApproverPolicy(config.approvers, config.allowSelfApproval, overrides.directory ?? noDirectory),
-    providers: { ovh, vtex, mail, batch: config.batch, dns: overrides.dns ?? createDnsChecker(config.dnsServers) },
+    providers: {
+      ovh,
+      shared: new SharedReads(config.discoveryTtlMinutes * 60_000, clock, () => store.runs.lastId()),
+      vtex,
+      mail,
+      batch: config.batch,
+      dns: overrides.dns ?? createDnsChecker(config.dnsServers),
+    },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
     firstRecheckMs: pollIntervalMs,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProviderError } from './errors.ts';
 import type { OvhApi } from './ovh.ts';
+import type { SharedReads } from './shared-reads.ts';
 
 /** The OVH Exchange and DNS-zone calls the exchange workflow makes, with the shapes OVH answers. */
 
@@ -51,34 +52,59 @@ export interface ExchangeLocation {
 
 const seg = encodeURIComponent;
 
+function servicePath(at: ExchangeLocation): string {
+  return `/email/exchange/${seg(at.org)}/service/${seg(at.service)}/domain`;
+}
+
 export function exchangeDomainPath(at: ExchangeLocation, domain: string): string {
-  return `/email/exchange/${seg(at.org)}/service/${seg(at.service)}/domain/${seg(domain)}`;
+  return `${servicePath(at)}/${seg(domain)}`;
+}
+
+/** A list read through the shared, kept answers (discovery), or straight from OVH when there are none. */
+function sharedList(ovh: OvhApi, shared: SharedReads | undefined, path: string, after?: number) {
+  const load = () => ovh.get(path, names);
+  return shared ? shared.read(`GET ${path}`, load, after) : load();
 }
 
 export class ExchangeApi {
-  constructor(private readonly ovh: OvhApi) {}
+  constructor(
+    private readonly ovh: OvhApi,
+    private readonly shared?: SharedReads,
+  ) {}
 
-  organizations(): Promise<string[]> {
-    return this.ovh.get('/email/exchange', names);
+  organizations(after?: number): Promise<string[]> {
+    return sharedList(this.ovh, this.shared, '/email/exchange', after);
   }
 
-  services(org: string): Promise<string[]> {
-    return this.ovh.get(`/email/exchange/${seg(org)}/service`, names);
+  services(org: string, after?: number): Promise<string[]> {
+    return sharedList(this.ovh, this.shared, `/email/exchange/${seg(org)}/service`, after);
   }
 
-  domains(at: ExchangeLocation): Promise<string[]> {
-    return this.ovh.get(`/email/exchange/${seg(at.org)}/service/${seg(at.service)}/domain`, names);
+  domains(at: ExchangeLocation, after?: number): Promise<string[]> {
+    return sharedList(this.ovh, this.shared, servicePath(at), after);
   }
 
-  /** The organization and service hosting `domain`, looked up across the account. */
-  async locate(domain: string): Promise<ExchangeLocation | undefined> {
-    for (const org of await this.organizations()) {
-      for (const service of await this.services(org)) {
-        const hosted = await this.domains({ org, service });
+  /**
+   * The organization and service hosting `domain`, looked up across the account through the kept lists. When they
+   * do not name it and were read before run `askedBy` was requested (the domain may be new), they are read again.
+   */
+  async locate(domain: string, askedBy?: number): Promise<ExchangeLocation | undefined> {
+    return (await this.find(domain)) ?? (askedBy === undefined ? undefined : await this.find(domain, askedBy));
+  }
+
+  private async find(domain: string, after?: number): Promise<ExchangeLocation | undefined> {
+    for (const org of await this.organizations(after)) {
+      for (const service of await this.services(org, after)) {
+        const hosted = await this.domains({ org, service }, after);
         if (hosted.some((d) => d.toLowerCase() === domain)) return { org, service };
       }
     }
     return undefined;
+  }
+
+  /** OVH contradicted the kept lists (a 404 on a domain they name): forget them, so the next look asks OVH. */
+  forgetDiscovery(): void {
+    this.shared?.forget('GET /email/exchange');
   }
 
   selectors(at: ExchangeLocation, domain: string): Promise<string[]> {
@@ -119,10 +145,20 @@ export class ExchangeApi {
 }
 
 export class ZoneApi {
-  constructor(private readonly ovh: OvhApi) {}
+  constructor(
+    private readonly ovh: OvhApi,
+    private readonly shared?: SharedReads,
+  ) {}
 
-  zones(): Promise<string[]> {
-    return this.ovh.get('/domain/zone', names);
+  zones(after?: number): Promise<string[]> {
+    return sharedList(this.ovh, this.shared, '/domain/zone', after);
+  }
+
+  /** The longest OVH zone of the account holding `domain`, or null; a list older than run `askedBy` is read again. */
+  async zoneOf(domain: string, askedBy?: number): Promise<string | null> {
+    const kept = longestZone(await this.zones(), domain);
+    if (kept || askedBy === undefined) return kept;
+    return longestZone(await this.zones(askedBy), domain);
   }
 
   async records(zone: string, fieldType: string, subDomain: string): Promise<ZoneRecord[]> {
@@ -139,4 +175,13 @@ export class ZoneApi {
   refresh(zone: string): Promise<unknown> {
     return this.ovh.post(`/domain/zone/${seg(zone)}/refresh`, undefined, z.unknown());
   }
+}
+
+/** The OVH zone holding `domain`: the longest zone name it is in, or null. */
+export function longestZone(zones: string[], domain: string): string | null {
+  const matches = zones
+    .map((z) => z.toLowerCase())
+    .filter((z) => domain === z || domain.endsWith(`.${z}`))
+    .sort((a, b) => b.length - a.length);
+  return matches[0] ?? null;
 }

@@ -215,6 +215,10 @@ export class RunRepository {
       .run(channelId, threadTs, id);
   }
 
+  lastId(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM runs').get() as { id: number }).id;
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
   }

@@ -125,7 +125,11 @@ export class Approvals {
         current.version,
         {
           state,
-          facts: { ...current.facts, approvedBy: decision === 'approved' ? userId : undefined },
+          facts: {
+            ...current.facts,
+            approvedBy: decision === 'approved' ? userId : undefined,
+            approvedAt: decision === 'approved' ? now : undefined,
+          },
           nextCheckAt: decision === 'approved' ? now : null,
           deadlineAt: now + this.d.waitDeadlineMs,
           lastError: null,

@@ -242,9 +242,11 @@ export class Engine {
     return store.transaction(() => {
       const change = { ...unchanged(run), state, facts, lastError: null, nextCheckAt: now };
       if (!store.runs.update(run.id, run.version, change, now)) throw new RunMoved();
-      store.events.add(run.id, 'bot', 'state', { from: run.state, to: state }, now);
+      if (state !== run.state) store.events.add(run.id, 'bot', 'state', { from: run.state, to: state }, now);
       const updated = store.runs.get(run.id)!;
-      this.journal.say(updated, [{ type: 'parent_update', summary: summarize(updated) }], `v${updated.version}`, now);
+      if (state !== run.state) {
+        this.journal.say(updated, [{ type: 'parent_update', summary: summarize(updated) }], `v${updated.version}`, now);
+      }
       return updated;
     });
   }
@@ -296,6 +298,16 @@ export class Engine {
       this.o.log.info('run moved during the step; outcome dropped', { runId: run.id });
       this.recordDroppedStep(run, outcome, calls, now);
       return false;
+    }
+    if (stateChanged) {
+      const level = written.state === 'failed' || written.state === 'needs_attention' ? 'warn' : 'info';
+      this.o.log[level]('run state', {
+        runId: run.id,
+        kind: run.kind,
+        from: run.state,
+        to: written.state,
+        ...(written.lastError ? { error: written.lastError } : {}),
+      });
     }
     return outcome.next === 'now' && !isFinished(written.state);
   }

@@ -5,7 +5,7 @@ import { ProviderError } from '../providers/errors.ts';
 import { type Dkim, ExchangeApi, type ExchangeLocation, exchangeDomainPath, ZoneApi } from '../providers/ovh-api.ts';
 import { checkCname } from './dns-check.ts';
 import { failed, proceed, showRun, waitFor } from './outcomes.ts';
-import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
+import { ensureCname, recordsToAdd } from './publish.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /** OVH Hosted Exchange DKIM (DESIGN §2.1) as reconcile steps, one `switch` over the stored state. */
@@ -42,9 +42,17 @@ export interface ExchangeFacts {
   lastStatus?: string;
   /** The last DNS diagnosis posted in the thread: each is posted once. */
   postedDns?: string;
+  /** When the enable was about to be sent (written before the call) and when OVH took it. */
+  enableAttemptAt?: number;
   enablePostedAt?: number;
   enablingSeen?: boolean;
   approvedBy?: string;
+  /** When the approval's re-check found the key `ready`. */
+  approvedAt?: number;
+  /** The first look in `waiting_ready`: OVH is asked at the longest spacing from here while DNS looks wrong. */
+  waitingSince?: number;
+  /** Times the domain was looked up again because OVH no longer had it where the kept discovery said. */
+  relocations?: number;
   [key: string]: unknown;
 }
 
@@ -56,6 +64,8 @@ export interface ExchangeFacts {
 const STATUS_SPACING_FACTOR = 6;
 /** An enable that left the status `ready` with no task pending is repeated after this long. */
 const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
+/** An approval whose re-check read `ready` this recently is enabled without reading the status once more. */
+const RECHECK_FRESH_MS = 60_000;
 
 type Facts = ExchangeFacts;
 
@@ -86,7 +96,7 @@ export const exchangeWorkflow: Workflow = {
   },
 
   freshLook(facts) {
-    return { ...facts, lastStatusAt: undefined, statusChecks: undefined };
+    return { ...facts, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined };
   },
 
   async recheckApproval(run, approval, ctx) {
@@ -110,7 +120,7 @@ interface Apis {
 
 function ovhApis(ctx: StepContext): Apis {
   if (!ctx.ovh) throw new ProviderError('ovh', 'terminal', 'OVH is not configured on this bot.');
-  return { exchange: new ExchangeApi(ctx.ovh), zones: new ZoneApi(ctx.ovh) };
+  return { exchange: new ExchangeApi(ctx.ovh, ctx.shared), zones: new ZoneApi(ctx.ovh, ctx.shared) };
 }
 
 function location(facts: Facts): ExchangeLocation {
@@ -120,7 +130,9 @@ function location(facts: Facts): ExchangeLocation {
 async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
   const params = run.params as ExchangeParams;
   const at =
-    params.org && params.service ? { org: params.org, service: params.service } : await exchange.locate(run.domain);
+    params.org && params.service
+      ? { org: params.org, service: params.service }
+      : await exchange.locate(run.domain, run.id);
   if (!at) {
     return failed(
       facts,
@@ -128,7 +140,7 @@ async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Prom
       `No Hosted Exchange service of this OVH account has ${showRun(run)}. Add the domain to the Exchange service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account), then \`/dkim retry\`.`,
     );
   }
-  const zone = longestZone(await zones.zones(), run.domain);
+  const zone = await zones.zoneOf(run.domain, run.id);
   const where = zone
     ? `its DNS zone *${zone}* is at OVH, so the bot will write the records itself`
     : 'its DNS zone is not at OVH, so you will be given the records to add at your DNS host';
@@ -137,9 +149,17 @@ async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Prom
   ]);
 }
 
-async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<StepOutcome> {
+async function createKeys(run: Run, facts: Facts, apis: Apis): Promise<StepOutcome> {
+  const { exchange } = apis;
   const at = location(facts);
-  const selectors = facts.selectors ?? (await exchange.selectors(at, run.domain)).slice(0, 2);
+  let selectors = facts.selectors;
+  if (!selectors) {
+    try {
+      selectors = (await exchange.selectors(at, run.domain)).slice(0, 2);
+    } catch (error) {
+      return lookAgainIfMoved(run, facts, apis, error);
+    }
+  }
   if (selectors.length === 0) {
     return failed(facts, run.state, `OVH offers no DKIM selector for ${showRun(run)}; DKIM cannot be set up for it.`);
   }
@@ -165,6 +185,25 @@ async function createKeys(run: Run, facts: Facts, { exchange }: Apis): Promise<S
   const reusedText = reused && reused.length > 0 ? ` Reused existing keys: ${reused.join(', ')}.` : '';
   return proceed('publishing', { ...facts, selectors, keys, reused }, [
     { type: 'reply', text: `DKIM keys exist at OVH for ${roles.join(' and ')}.${reusedText}` },
+  ]);
+}
+
+/**
+ * A 404 on the domain's own path: OVH no longer has it where the kept discovery answers said (moved, or removed).
+ * Those answers are forgotten and the domain is looked up again, once; a service given by the user is not second-guessed.
+ */
+function lookAgainIfMoved(run: Run, facts: Facts, apis: Apis, error: unknown): StepOutcome {
+  const pinned = Boolean((run.params as ExchangeParams).service);
+  const notFound = error instanceof ProviderError && error.status === 404;
+  if (!notFound || pinned || (facts.relocations ?? 0) >= 1) throw error;
+  apis.exchange.forgetDiscovery();
+  const { org, service } = facts;
+  return proceed('discovering', { ...facts, org: undefined, service: undefined, relocations: 1 }, [
+    {
+      type: 'reply',
+      level: 'warning',
+      text: `OVH no longer has ${showRun(run)} on Exchange service \`${org}/${service}\`; looking for it again.`,
+    },
   ]);
 }
 
@@ -247,21 +286,23 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
   const [signing] = facts.selectors!;
   const record = facts.records![signing!]!;
   const looks = (facts.looks ?? 0) + 1;
+  const waitingSince = facts.waitingSince ?? ctx.now;
   const dns = await checkCname(ctx.dns, record.name, record.target, { zone: facts.zone, expectDkimKey: true });
   const diagnose = !dns.ok && looks > 1 && dns.observation !== facts.postedDns;
   const notices: Notice[] = diagnose
     ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
     : [];
   const postedDns = diagnose ? dns.observation : facts.postedDns;
-  if (!statusCheckDue(facts, dns.ok, ctx)) {
+  if (!statusCheckDue({ ...facts, waitingSince }, dns.ok, ctx)) {
     const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
-    return waitFor(run, { ...facts, looks, postedDns }, `${seen}${dns.observation}`, notices);
+    return waitFor(run, { ...facts, looks, postedDns, waitingSince }, `${seen}${dns.observation}`, notices);
   }
   const dkim = await exchange.dkim(location(facts), run.domain, signing!);
   const statusChecks = (facts.statusChecks ?? 0) + 1;
   const next = {
     ...facts,
     looks,
+    waitingSince,
     statusChecks,
     lastStatusAt: ctx.now,
     lastStatus: dkim.status,
@@ -285,12 +326,15 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
   }
 }
 
+/**
+ * OVH's status is worth a call only when DNS says it can have changed: while DNS serves the record and the key, at
+ * growing spacing (the first look at once); while it does not, only at the longest spacing, in case our resolvers lag.
+ */
 function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepContext): boolean {
-  if (facts.lastStatusAt === undefined) return true;
   const longest = timing.recheckMaxMs * STATUS_SPACING_FACTOR;
-  const spacing = dnsOk
-    ? Math.min(timing.firstRecheckMs * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), longest)
-    : longest;
+  if (!dnsOk) return now - (facts.lastStatusAt ?? facts.waitingSince ?? now) >= longest;
+  if (facts.lastStatusAt === undefined) return true;
+  const spacing = Math.min(timing.firstRecheckMs * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), longest);
   return now - facts.lastStatusAt >= spacing;
 }
 
@@ -324,24 +368,23 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean): St
   };
 }
 
-async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+async function enable(run: Run, facts: Facts, apis: Apis, ctx: StepContext): Promise<StepOutcome> {
   const [signing] = facts.selectors!;
-  const at = location(facts);
-  const dkim = await exchange.dkim(at, run.domain, signing!);
+  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, apis, ctx);
+  const dkim = await apis.exchange.dkim(location(facts), run.domain, signing!);
+  const asked = facts.enablePostedAt !== undefined || facts.enablingSeen;
   switch (dkim.status) {
     case 'inProduction': {
       const finished = done(
         facts,
         `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`,
       );
-      if (facts.enablePostedAt !== undefined || facts.enablingSeen) return finished;
+      if (asked) return finished;
       const note = `Enabling \`${signing}\` at OVH: the request went through (approved by <@${facts.approvedBy}>).`;
       return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
     }
     case 'enabling': {
-      if (facts.enablePostedAt !== undefined || facts.enablingSeen) {
-        return waitFor(run, facts, 'OVH is enabling DKIM (status enabling).');
-      }
+      if (asked) return waitFor(run, facts, 'OVH is enabling DKIM (status enabling).');
       // The enable went through but its answer was lost (a crash, a timeout): say so once, never send it again.
       return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
         {
@@ -351,27 +394,40 @@ async function enable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepConte
       ]);
     }
     case 'ready': {
+      // Not taken (no task, status still ready): a first enable, or one whose call never reached OVH.
       const posted = facts.enablePostedAt;
       const takenOrPending =
         Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
       if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
-      const result = await exchange.enable(at, run.domain, signing!);
-      if (result === 'refused') {
-        return failed(facts, run.state, `OVH refused to enable \`${signing}\`.`);
-      }
-      return {
-        state: run.state,
-        facts: { ...facts, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
-        next: 'wait',
-        events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
-        notices: [
-          { type: 'reply', text: `Enabling \`${signing}\` at OVH: request sent (approved by <@${facts.approvedBy}>).` },
-        ],
-      };
+      return sendEnable(run, facts, apis, ctx);
     }
     default:
       return failed(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
   }
+}
+
+/** Right after the approval, whose re-check read `ready`, and before any enable was tried. */
+function freshlyApproved(facts: Facts, ctx: StepContext): boolean {
+  const untried = facts.enableAttemptAt === undefined && facts.enablePostedAt === undefined && !facts.enablingSeen;
+  return untried && facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
+}
+
+/** The one enable. The attempt is written down first: a run found here after a crash reads the status before any other. */
+async function sendEnable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+  const [signing] = facts.selectors!;
+  const attempted = { ...facts, enableAttemptAt: ctx.now };
+  ctx.checkpoint?.(run.state, attempted);
+  const result = await exchange.enable(location(facts), run.domain, signing!);
+  if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${signing}\`.`);
+  return {
+    state: run.state,
+    facts: { ...attempted, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
+    next: 'wait',
+    events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
+    notices: [
+      { type: 'reply', text: `Enabling \`${signing}\` at OVH: request sent (approved by <@${facts.approvedBy}>).` },
+    ],
+  };
 }
 
 function done(facts: Facts, text: string): StepOutcome {

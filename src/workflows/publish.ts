@@ -39,15 +39,6 @@ function servedTarget(target: string, zone: string): string {
   return t.endsWith('.') ? t : `${t}.${zone}.`;
 }
 
-/** The OVH zone holding `domain`: the longest zone name it is in, or null. */
-export function longestZone(zones: string[], domain: string): string | null {
-  const matches = zones
-    .map((z) => z.toLowerCase())
-    .filter((z) => domain === z || domain.endsWith(`.${z}`))
-    .sort((a, b) => b.length - a.length);
-  return matches[0] ?? null;
-}
-
 /** Records for a DNS host that is not OVH: both names absolute, and the relative name for web forms. */
 export function recordsToAdd(records: { name: string; target: string }[], zone: string): DnsRecordToAdd[] {
   return records.map((r) => ({

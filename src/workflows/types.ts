@@ -3,6 +3,7 @@ import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
 import type { DnsChecker } from '../providers/dns.ts';
 import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
+import type { SharedReads } from '../providers/shared-reads.ts';
 import type { VtexApi } from '../providers/vtex.ts';
 
 /** What a step may use of the world. A provider is undefined when its feature is not configured. */
@@ -11,6 +12,8 @@ export interface StepContext {
   /** The engine's wait bounds: one poller tick, and RECHECK_MAX_SECONDS. */
   timing: { firstRecheckMs: number; recheckMaxMs: number };
   ovh?: OvhApi;
+  /** Discovery answers (services, their domains, zones) shared by every run for DISCOVERY_TTL_MINUTES. */
+  shared?: SharedReads;
   vtex?: VtexApi;
   mail?: Mailer;
   /** Batch-mail settings; the passphrase is used to sign and never stored. */

@@ -5,7 +5,7 @@ import { ZoneApi } from '../providers/ovh-api.ts';
 import { parseDkimKeys, type SesRecord } from '../providers/vtex.ts';
 import { checkCname } from './dns-check.ts';
 import { failed, proceed, showRun } from './outcomes.ts';
-import { ensureCname, longestZone, recordsToAdd } from './publish.ts';
+import { ensureCname, recordsToAdd } from './publish.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /** VTEX transactional mail / Amazon SES DKIM (DESIGN §2.2): keys fetched, three CNAMEs published and verified. */
@@ -98,8 +98,8 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
 
 async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const records = facts.records!;
-  const zones = ctx.ovh ? new ZoneApi(ctx.ovh) : undefined;
-  const zone = facts.zone !== undefined ? facts.zone : zones ? longestZone(await zones.zones(), run.domain) : null;
+  const zones = ctx.ovh ? new ZoneApi(ctx.ovh, ctx.shared) : undefined;
+  const zone = facts.zone !== undefined ? facts.zone : zones ? await zones.zoneOf(run.domain, run.id) : null;
   if (!zone || !zones) {
     if (facts.recordsHandedOver) return proceed('verifying', { ...facts, zone });
     return proceed('verifying', { ...facts, zone, recordsHandedOver: true }, [
