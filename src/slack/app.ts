@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -10,6 +10,7 @@ import { Operations } from '../operations.ts';
 import { Poller } from '../poller.ts';
 import * as approvalActions from './actions/approval.ts';
 import * as dkimCommand from './commands/dkim.ts';
+import { Deliveries } from './deliveries.ts';
 import { SlackDirectory } from './directory.ts';
 import * as homeEvents from './events/home.ts';
 import { Notifier } from './notifier.ts';
@@ -29,6 +30,14 @@ export interface Bot {
 export interface BotOptions extends CoreOverrides {
   /** Start the cron poller (off in tests that drive the engine themselves). */
   poll?: boolean;
+  /** Socket Mode: how long a ping may wait for its pong, and the unit of the wait before a reconnect (Slack's 5 s). */
+  socketPingTimeoutMs?: number;
+}
+
+/** What `GET /healthz` reports: the listener is up and, in Socket Mode, the link to Slack is open. */
+interface Health {
+  listening: boolean;
+  link: 'up' | 'down' | 'n/a';
 }
 
 /**
@@ -46,28 +55,24 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const notifier = new Notifier(core.store, client, clock, core.log);
   core.engine.onOutbox(() => void notifier.drain());
 
-  let healthy = false;
-  const health = { path: '/healthz', method: ['GET'], handler: healthHandler(() => healthy, core) };
+  const health: Health = { listening: false, link: appToken ? 'down' : 'n/a' };
+  const healthRoute = { path: '/healthz', method: ['GET'], handler: healthHandler(health, core) };
   const logger = boltLogger(core.log);
-  const app = appToken
-    ? new App({ token: botToken, appToken, socketMode: true, clientOptions, logger, deferInitialization: true })
-    : new App({
-        token: botToken,
-        clientOptions,
+  const receiver = appToken
+    ? socketReceiver(appToken, clientOptions, logger, health, core.log, options.socketPingTimeoutMs)
+    : new HTTPReceiver({
+        signingSecret: signingSecret!,
+        endpoints: '/slack/events',
+        customRoutes: [healthRoute],
         logger,
-        deferInitialization: true,
-        receiver: new HTTPReceiver({
-          signingSecret: signingSecret!,
-          endpoints: '/slack/events',
-          customRoutes: [health],
-          logger,
-          unhandledRequestTimeoutMillis: 3001,
-        }),
+        unhandledRequestTimeoutMillis: 3001,
       });
-  dkimCommand.register(app, ops);
-  approvalActions.register(app, ops, core.log);
+  const app = new App({ token: botToken, clientOptions, logger, deferInitialization: true, receiver });
+  const deliveries = new Deliveries(() => clock.now());
+  dkimCommand.register(app, ops, deliveries);
+  approvalActions.register(app, ops, core.log, deliveries);
   homeEvents.register(app, core.store, clock);
-  batchViews.register(app, ops);
+  batchViews.register(app, ops, deliveries);
   app.error(async (error) => {
     core.log.error('slack listener error', { error: error.message });
   });
@@ -77,7 +82,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   let boundPort = port;
   if (appToken) {
     await app.start();
-    healthServer = await listen(createServer(healthHandler(() => healthy, core)), port);
+    healthServer = await listen(createServer(healthHandler(health, core)), port);
     boundPort = (healthServer.address() as AddressInfo).port;
   } else {
     const server = (await app.start(port)) as Server;
@@ -92,7 +97,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     core.log,
   );
   if (options.poll !== false) poller.start();
-  healthy = true;
+  health.listening = true;
   void notifier.drain();
   core.log.info('dkim-bot started', { mode: appToken ? 'socket' : 'http', port: boundPort });
   return {
@@ -103,7 +108,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     port: boundPort,
     mode: appToken ? 'socket' : 'http',
     async stop() {
-      healthy = false;
+      health.listening = false;
       await poller.stop();
       await app.stop();
       await new Promise((resolve) => (healthServer ? healthServer.close(resolve) : resolve(undefined)));
@@ -114,11 +119,41 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   };
 }
 
-function healthHandler(healthy: () => boolean, core: Core) {
+/**
+ * Socket Mode, with the link's state kept for the health check. The client says `close` the moment the link drops
+ * and `reconnecting` only seconds later; `connected` once Slack's hello arrived on the new link.
+ */
+function socketReceiver(
+  appToken: string,
+  clientOptions: { slackApiUrl: string },
+  logger: BoltLogger,
+  health: Health,
+  log: Logger,
+  pingTimeoutMs?: number,
+): SocketModeReceiver {
+  const receiver = new SocketModeReceiver({
+    appToken,
+    logger,
+    // Bolt would copy the app's client options here itself; given our own receiver, we pass them: apps.connections.open
+    // must go to SLACK_API_URL like every other call.
+    installerOptions: { clientOptions },
+    ...(pingTimeoutMs ? { clientPingTimeout: pingTimeoutMs } : {}),
+  });
+  const set = (link: Health['link']) => () => {
+    if (health.link !== link) log.info('slack link', { link });
+    health.link = link;
+  };
+  receiver.client.on('connected', set('up'));
+  for (const down of ['close', 'disconnecting', 'disconnected', 'reconnecting']) receiver.client.on(down, set('down'));
+  return receiver;
+}
+
+function healthHandler(health: Health, core: Core) {
   return (_req: unknown, res: import('node:http').ServerResponse) => {
-    const ok = healthy();
+    const ok = health.listening && health.link !== 'down';
     res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok, activeRuns: ok ? core.store.runs.listActive(10_000).length : undefined }));
+    const link = health.link === 'n/a' ? {} : { link: health.link };
+    res.end(JSON.stringify({ ok, ...link, activeRuns: ok ? core.store.runs.countActive() : undefined }));
   };
 }
 

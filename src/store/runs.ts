@@ -127,6 +127,10 @@ export class RunRepository {
     );
   }
 
+  countActive(): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE ${ACTIVE}`).get() as { n: number }).n;
+  }
+
   listFinished(limit = 10): Run[] {
     return (
       this.db.prepare(`SELECT * FROM runs WHERE NOT ${ACTIVE} ORDER BY updated_at DESC LIMIT ?`).all(limit) as RunRow[]
