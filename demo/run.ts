@@ -1,32 +1,46 @@
+import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
-import { buttonClickBody, FakeSlack, messageLines, sendToBot, slashCommandBody } from '../test/sim/slack.ts';
+import {
+  type Args,
+  buttonClickBody,
+  buttonClickPayload,
+  FakeSlack,
+  messageLines,
+  sendToBot,
+  slashCommandBody,
+  slashCommandPayload,
+} from '../test/sim/slack.ts';
 import { trustInProcess } from '../test/sim/tls.ts';
 
 /**
  * `npm run demo`: the whole `/dkim setup` flow offline. The OVH simulator (HTTPS + DNS), a fake Slack, and the real
- * bot in HTTP mode between them; a user types the command, an approver clicks Approve, and the thread is printed.
+ * bot between them (HTTP mode, or Socket Mode with `-- --socket`); a user types the command, an approver clicks
+ * Approve, and the thread is printed.
  */
 const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
 const APPROVER = 'UBOB';
 const SECRET = 'demo-signing-secret';
+const APP_TOKEN = 'xapp-1-A0DEMO-1-demo-app-token';
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { socket: { type: 'boolean', default: false } } });
+  const socket = values.socket;
   const started = Date.now();
   const say = (text: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`);
   const sim = await OvhSim.start({ taskDelayMs: 1_000, robotDelayMs: 3_000, enableDelayMs: 2_000 });
   trustInProcess(sim.certPem);
   sim.addExchangeDomain({ org: 'hosted-ab12345-1', service: 'hosted-ab12345-1', domain: DOMAIN, zone: true });
-  const slack = await FakeSlack.start({ botToken: 'xoxb-demo-token' });
+  const slack = await FakeSlack.start({ botToken: 'xoxb-demo-token', ...(socket ? { appToken: APP_TOKEN } : {}) });
   const config = parseConfig(
     testEnv(sim, {
       SLACK_BOT_TOKEN: 'xoxb-demo-token',
-      SLACK_SIGNING_SECRET: SECRET,
+      ...(socket ? { SLACK_APP_TOKEN: APP_TOKEN, SLACK_SIGNING_SECRET: '' } : { SLACK_SIGNING_SECRET: SECRET }),
       SLACK_API_URL: slack.apiUrl,
       PORT: '0',
       DKIM_APPROVERS: APPROVER,
@@ -38,27 +52,39 @@ async function main(): Promise<void> {
 
   const bot = await startBot(config, { log: silentLogger });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
-  say(`bot listening in HTTP mode on ${url}; OVH simulator at ${sim.endpoint}, its DNS at ${sim.dnsServer}`);
+  const where = socket ? 'Socket Mode (a WebSocket link to the fake Slack)' : `HTTP mode on ${url}`;
+  say(`bot connected in ${where}; OVH simulator at ${sim.endpoint}, its DNS at ${sim.dnsServer}`);
+  /** One request to the bot as Slack sends it: a signed POST, or an envelope on the Socket Mode link. */
+  const send = async (type: 'slash_commands' | 'interactive', payload: Args, body: string) => {
+    const sent = performance.now();
+    if (!socket) {
+      const answer = await sendToBot(url, SECRET, body);
+      return { status: answer.status, text: answer.body, ms: answer.elapsedMs };
+    }
+    const ack = await slack.socketMode.deliver(type, payload);
+    return { status: 200, text: JSON.stringify(ack.payload ?? {}), ms: performance.now() - sent };
+  };
   try {
     say(`<@${REQUESTER}> types: /dkim setup ${DOMAIN}`);
-    const body = slashCommandBody({
+    const command = {
       text: `setup ${DOMAIN}`,
       userId: REQUESTER,
       channelId: 'CDEMO',
-      responseUrl: slack.responseUrl('setup'),
-    });
-    const ack = await sendToBot(url, SECRET, body);
-    say(`ack ${ack.status} in ${ack.elapsedMs.toFixed(0)} ms: ${JSON.parse(ack.body).text}`);
+      responseUrl: slack.responseUrl('s'),
+    };
+    const ack = await send('slash_commands', slashCommandPayload(command), slashCommandBody(command));
+    say(`ack ${ack.status} in ${ack.ms.toFixed(0)} ms: ${JSON.parse(ack.text).text}`);
 
     const card = await until(() => {
       const parent = slack.messages('CDEMO')[0];
       return parent && slack.thread('CDEMO', parent.ts).find((m) => messageLines(m).join(' ').includes('[Approve]'));
     }, 45_000);
     say(`the approval card is posted; <@${APPROVER}> clicks Approve`);
-    await sendToBot(
-      url,
-      SECRET,
-      buttonClickBody(card, APPROVE_ACTION, { userId: APPROVER, responseUrl: slack.responseUrl('click') }),
+    const clicker = { userId: APPROVER, responseUrl: slack.responseUrl('click') };
+    await send(
+      'interactive',
+      buttonClickPayload(card, APPROVE_ACTION, clicker),
+      buttonClickBody(card, APPROVE_ACTION, clicker),
     );
     await until(() => bot.core.store.runs.latestForDomain(DOMAIN)?.state === 'done', 45_000);
     await until(() => bot.core.store.outbox.pendingCount() === 0, 10_000);

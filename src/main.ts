@@ -24,6 +24,9 @@ async function main(): Promise<void> {
     return;
   }
   const bot = await startBot(config);
+  // Last resort, logged and survived: a library's background promise that nobody handles (the Socket Mode client
+  // after a refused reconnect) must not take the bot down; /healthz then says 503 and a supervisor can act.
+  process.on('unhandledRejection', (reason) => bot.core.log.error('unhandled rejection', { error: reason }));
   console.error(JSON.stringify({ msg: 'configuration', ...describeConfig(config) }));
   const shutdown = async (signal: string) => {
     bot.core.log.info('stopping', { signal });

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BATCH_TEST_ADDRESS, batchSignature } from '../src/domain/batch.ts';
 import { Operations } from '../src/operations.ts';
-import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
-import { messageLines, sendToBot, viewSubmissionBody } from './sim/slack.ts';
+import { messageLines } from './sim/slack.ts';
 import { mailBody } from './sim/smtp.ts';
 import { latestRun, type SlackHarness, startSlackHarness } from './slack-harness.ts';
 
@@ -128,61 +127,6 @@ test('hostile fields are refused before composing: nothing written, nothing sent
     await h.bot.core.engine.idle();
     assert.equal(h.bot.core.store.runs.count(), 0);
     assert.equal(h.smtp.connections, 0);
-  } finally {
-    await h.close();
-  }
-});
-
-test('create for a .fr: the form opens; its errors are shown inline; a valid form composes the order', async () => {
-  const h = await startSlackHarness({
-    env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' },
-  });
-  try {
-    const answer = await h.command('batch create boutique.fr');
-    assert.match(answer.json?.text ?? '', /fill in the form/);
-    const opened = await h.slack.waitFor(() => h.slack.callsOf('views.open')[0]);
-    assert.match(JSON.stringify(opened.args), /\.fr identification/);
-    const metadata = (opened.args.view as { private_metadata: string }).private_metadata;
-    const submit = (values: Record<string, string>) =>
-      sendToBot(
-        h.url,
-        h.secret,
-        viewSubmissionBody({
-          userId: REQUESTER,
-          callbackId: BATCH_FORM_CALLBACK,
-          privateMetadata: metadata,
-          values: Object.fromEntries(Object.entries(values).map(([block, value]) => [block, { value }])),
-        }),
-      );
-    const bad = await submit({
-      owner_id: 'zz',
-      tech: 'ab1-ovh',
-      admin: 'ab1-ovh',
-      billing: 'ab1-ovh',
-      ident_method: 'siren',
-    });
-    assert.equal(bad.status, 200);
-    assert.match(bad.body, /"response_action":"errors"/);
-    assert.match(bad.body, /owner_id/);
-    assert.equal(h.bot.core.store.runs.count(), 0);
-    const good = await submit({
-      owner_id: 'ab1234-ovh',
-      tech: 'ab1-ovh',
-      admin: 'ab1-ovh',
-      billing: 'ab1-ovh',
-      offer: 'gold',
-      hostingType: 'none',
-      ident_method: 'siren',
-      ident_legalName: 'Boutique SAS',
-      ident_legalNumber: '123456789',
-    });
-    assert.equal(good.status, 200);
-    const run = await h.drive(isState('awaiting_approval'), latestRun(h).id);
-    const text = messageLines(approvalCard(h, run.threadTs!)).join('\n');
-    assert.match(text, /order\.domain\.command: create/);
-    assert.match(text, /contact\.owner\.id: ab1234-ovh/);
-    assert.match(text, /option\.identification\.method: siren/);
-    assert.equal(h.smtp.mails.length, 0);
   } finally {
     await h.close();
   }

@@ -7,21 +7,38 @@ import { type Bot, startBot } from '../src/slack/app.ts';
 import { REQUESTER, seeded, testEnv } from './harness.ts';
 import { OvhSim, type OvhSimOptions } from './sim/ovh.ts';
 import {
+  type Args,
   type BotAnswer,
   buttonClickBody,
+  buttonClickPayload,
+  eventCallbackBody,
+  eventCallbackPayload,
   FakeSlack,
   type FakeSlackOptions,
   type SendToBotOptions,
+  type SocketModeSim,
   type StoredMessage,
   sendToBot,
   slashCommandBody,
+  slashCommandPayload,
+  type ViewSubmissionInput,
+  viewSubmissionBody,
+  viewSubmissionPayload,
 } from './sim/slack.ts';
 import { SmtpSim } from './sim/smtp.ts';
 import { trustInProcess } from './sim/tls.ts';
 import { VtexSim } from './sim/vtex.ts';
 
-/** The real bot in HTTP mode, between a fake Slack and the OVH simulator, on one fake clock. */
+/** How Slack reaches the bot: signed HTTP requests, or envelopes over a Socket Mode link. */
+export type SlackMode = 'http' | 'socket';
+
+export const APP_TOKEN = 'xapp-1-A0DKIMBOT-1-fake-app-token';
+/** Small enough for reconnects in tests to take a fraction of a second (Slack's client waits this long per failure). */
+const SOCKET_PING_TIMEOUT_MS = 150;
+
+/** The real bot between a fake Slack (HTTP or Socket Mode) and the OVH simulator, on one fake clock. */
 export interface SlackHarness {
+  mode: SlackMode;
   clock: FakeClock;
   sim: OvhSim;
   slack: FakeSlack;
@@ -30,10 +47,15 @@ export interface SlackHarness {
   bot: Bot;
   env: NodeJS.ProcessEnv;
   logLines: string[];
+  /** HTTP mode: where Slack posts (POST /slack/events). */
   url: string;
   secret: string;
+  /** Socket Mode: the simulated link (throws in HTTP mode). */
+  socket: SocketModeSim;
   command(text: string, options?: { user?: string; channel?: string } & SendToBotOptions): Promise<CommandAnswer>;
   click(message: StoredMessage, actionId: string, user: string): Promise<BotAnswer & { responseUrlId: string }>;
+  submitView(input: ViewSubmissionInput): Promise<BotAnswer & { json: Args | undefined }>;
+  event(event: Args): Promise<BotAnswer>;
   /** Steps due runs and delivers the outbox, moving the fake clock to the next due time, until `until` holds. */
   drive(until: (run: Run) => boolean, runId: number, maxRounds?: number): Promise<Run>;
   restart(): Promise<void>;
@@ -45,18 +67,29 @@ export interface CommandAnswer extends BotAnswer {
   responseUrlId: string;
 }
 
+type Envelope = 'slash_commands' | 'interactive' | 'events_api';
+
 export async function startSlackHarness(
-  options: { sim?: OvhSimOptions; slack?: FakeSlackOptions; env?: NodeJS.ProcessEnv; vtexToken?: string } = {},
+  options: {
+    mode?: SlackMode;
+    sim?: OvhSimOptions;
+    slack?: FakeSlackOptions;
+    env?: NodeJS.ProcessEnv;
+    vtexToken?: string;
+  } = {},
 ): Promise<SlackHarness> {
+  const mode = options.mode ?? 'http';
   const clock = new FakeClock();
   const sim = await OvhSim.start({ clock, ...options.sim });
   trustInProcess(sim.certPem);
-  const slack = await FakeSlack.start({ botToken: 'xoxb-test-bot-token-0001', ...options.slack });
+  const socketMode = mode === 'socket' ? { appToken: APP_TOKEN, socketMode: { redeliverAfterMs: 1_000 } } : {};
+  const slack = await FakeSlack.start({ botToken: 'xoxb-test-bot-token-0001', ...socketMode, ...options.slack });
   const vtex = await VtexSim.start();
   const smtp = await SmtpSim.start();
   const env = testEnv(sim, {
     SLACK_API_URL: slack.apiUrl,
     PORT: '0',
+    ...(mode === 'socket' ? { SLACK_APP_TOKEN: APP_TOKEN, SLACK_SIGNING_SECRET: '' } : {}),
     VTEX_ACCOUNT: 'simstore',
     VTEX_BASE_URL: vtex.baseUrl,
     VTEX_APP_KEY: vtex.appKey,
@@ -74,18 +107,32 @@ export async function startSlackHarness(
     write: (line) => logLines.push(line),
     now: () => clock.now(),
   });
-  const boot = () =>
-    startBot(parseConfig(env), {
+  const boot = async () => {
+    const started = await startBot(parseConfig(env), {
       clock,
       env,
       log,
       poll: false,
       retry: { attempts: 6, baseMs: 200, maxMs: 5_000 },
       random: seeded(11),
+      socketPingTimeoutMs: SOCKET_PING_TIMEOUT_MS,
     });
+    if (mode === 'socket') await slack.socketMode.waitFor(() => slack.socketMode.openConnections().length > 0);
+    return started;
+  };
   let bot = await boot();
-  const secret = env.SLACK_SIGNING_SECRET!;
+  const secret = env.SLACK_SIGNING_SECRET ?? '';
+
+  /** One request to the bot, whichever way Slack reaches it: the HTTP answer, or the envelope's ack as JSON. */
+  async function send(type: Envelope, payload: Args, body: string, sendOptions: SendToBotOptions = {}) {
+    if (mode === 'http') return sendToBot(harness.url, secret, body, sendOptions);
+    const started = performance.now();
+    const ack = await slack.socketMode.deliver(type, payload);
+    return { status: 200, body: JSON.stringify(ack.payload ?? {}), elapsedMs: performance.now() - started };
+  }
+
   const harness: SlackHarness = {
+    mode,
     clock,
     sim,
     slack,
@@ -100,27 +147,28 @@ export async function startSlackHarness(
       return `http://127.0.0.1:${bot.port}/slack/events`;
     },
     secret,
-    async command(text, { user = REQUESTER, channel = 'C1', ...send } = {}) {
+    get socket() {
+      return slack.socketMode;
+    },
+    async command(text, { user = REQUESTER, channel = 'C1', ...sendOptions } = {}) {
       const responseUrlId = randomUUID();
-      const body = slashCommandBody({
-        text,
-        userId: user,
-        channelId: channel,
-        responseUrl: slack.responseUrl(responseUrlId),
-      });
-      const answer = await sendToBot(harness.url, secret, body, send);
-      let json: CommandAnswer['json'];
-      try {
-        json = answer.body ? JSON.parse(answer.body) : undefined;
-      } catch {
-        json = undefined;
-      }
-      return { ...answer, json, responseUrlId };
+      const input = { text, userId: user, channelId: channel, responseUrl: slack.responseUrl(responseUrlId) };
+      const payload = slashCommandPayload(input);
+      const answer = await send('slash_commands', payload, slashCommandBody(input), sendOptions);
+      return { ...answer, json: parseJson(answer.body), responseUrlId };
     },
     async click(message, actionId, user) {
       const responseUrlId = randomUUID();
-      const body = buttonClickBody(message, actionId, { userId: user, responseUrl: slack.responseUrl(responseUrlId) });
-      return { ...(await sendToBot(harness.url, secret, body)), responseUrlId };
+      const input = { userId: user, responseUrl: slack.responseUrl(responseUrlId) };
+      const payload = buttonClickPayload(message, actionId, input);
+      return { ...(await send('interactive', payload, buttonClickBody(message, actionId, input))), responseUrlId };
+    },
+    async submitView(input) {
+      const answer = await send('interactive', viewSubmissionPayload(input), viewSubmissionBody(input));
+      return { ...answer, json: parseJson(answer.body) };
+    },
+    async event(event) {
+      return send('events_api', eventCallbackPayload(event), eventCallbackBody(event));
     },
     async drive(until, runId, maxRounds = 300) {
       for (let round = 0; round < maxRounds; round++) {
@@ -138,18 +186,32 @@ export async function startSlackHarness(
       throw new Error(`run ${runId} did not reach the expected state`);
     },
     async restart() {
-      await bot.stop();
+      await stopBot();
       bot = await boot();
     },
     async close() {
-      await bot.stop();
+      await stopBot();
       await slack.close();
       await vtex.close();
       await smtp.close();
       await sim.close();
     },
   };
+
+  /** Socket Mode's client closes its link after `stop()` resolves: wait for it, so that the next link is the new bot's. */
+  async function stopBot(): Promise<void> {
+    await bot.stop();
+    if (mode === 'socket') await slack.socketMode.waitFor(() => slack.socketMode.openConnections().length === 0);
+  }
   return harness;
+}
+
+function parseJson(body: string) {
+  try {
+    return body ? JSON.parse(body) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The run the harness's last setup created. */

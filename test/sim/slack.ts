@@ -7,7 +7,7 @@
  * - payloads.ts: what Slack sends to an app, as objects; requests.ts: the same encoded and signed for HTTP.
  */
 export { messageLines } from './slack/blocks.ts';
-export { DEFAULT_BOT_TOKEN, SLACK_WORKSPACE } from './slack/common.ts';
+export { type Args, DEFAULT_BOT_TOKEN, SLACK_WORKSPACE } from './slack/common.ts';
 export {
   type BlockActionInput,
   type ButtonClickInput,

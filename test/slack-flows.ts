@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { secretValues } from '../src/config.ts';
+import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
+import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/views/blocks.ts';
+import { APPROVER, isState, OUTSIDER, REQUESTER } from './harness.ts';
+import { messageLines, type StoredMessage } from './sim/slack.ts';
+import { latestRun, type SlackHarness, type SlackMode, startSlackHarness } from './slack-harness.ts';
+
+/**
+ * The end-to-end Slack flows, written once and run over both ways Slack reaches the bot: signed HTTP requests
+ * (test/slack.test.ts) and Socket Mode envelopes (test/slack-socket.test.ts).
+ */
+
+export const text = (m: StoredMessage) => messageLines(m).join('\n');
+
+export function card(h: SlackHarness, channel: string, threadTs: string): StoredMessage {
+  const found = h.slack.thread(channel, threadTs).find((m) => text(m).includes('[Approve]'));
+  assert.ok(found, `no approval card in:\n${h.slack.threadAsText(channel, threadTs)}`);
+  return found;
+}
+
+/** No run, no OVH call, no message in a channel. */
+export async function assertNothingStarted(h: SlackHarness): Promise<void> {
+  await h.bot.core.engine.idle();
+  assert.equal(h.bot.core.store.runs.count(), 0);
+  assert.equal(h.sim.requests.length, 0);
+  assert.equal(h.slack.callsOf('chat.postMessage').length, 0);
+}
+
+export async function readyThread(h: SlackHarness, domain: string) {
+  h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+  const answer = await h.command(`setup ${domain}`);
+  assert.equal(answer.status, 200);
+  const run = await h.drive(isState('awaiting_approval', 'failed'), latestRun(h).id);
+  assert.equal(run.state, 'awaiting_approval', run.lastError ?? '');
+  return { run, parentTs: h.bot.core.store.runs.get(run.id)!.threadTs! };
+}
+
+type Flow = (h: SlackHarness) => Promise<void>;
+type HarnessOptions = NonNullable<Parameters<typeof startSlackHarness>[0]>;
+
+/** Starts a harness in `mode`, runs `flow`, and always closes it. */
+export function inMode(mode: SlackMode, flow: Flow, options: HarnessOptions = {}): () => Promise<void> {
+  return async () => {
+    const h = await startSlackHarness({ ...options, mode });
+    try {
+      await flow(h);
+    } finally {
+      await h.close();
+    }
+  };
+}
+
+export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
+  'the whole setup: one thread, edited parent, mentions, approval card, production': {
+    async run(h) {
+      const answer = await h.command('setup example.fr');
+      assert.equal(answer.status, 200);
+      assert.equal(answer.json?.response_type, 'ephemeral');
+      assert.match(answer.json?.text ?? '', /Started DKIM setup for example\.fr/);
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'example.fr', zone: true });
+      const runId = latestRun(h).id;
+      const waiting = await h.drive(isState('awaiting_approval', 'failed'), runId);
+      // The domain was added after the command: discovery fails first, retry resumes.
+      if (waiting.state === 'failed') {
+        assert.match(waiting.lastError ?? '', /No Hosted Exchange service/);
+        assert.equal((await h.command('retry example.fr')).status, 200);
+        await h.drive(isState('awaiting_approval'), runId);
+      }
+      const top = h.slack.messages('C1');
+      assert.equal(top.length, 1, 'one top-level message per run');
+      const parent = top[0]!;
+      const approvalCard = card(h, 'C1', parent.ts);
+      assert.match(text(approvalCard), /Enable DKIM signing for example\.fr\?/);
+      assert.match(text(approvalCard), /\[Approve\] \[Reject\]/);
+      assert.match(text(approvalCard), /Who may approve: <@UAPPROVER>, <!subteam\^SAPPROVERS>/);
+      const thread = h.slack.thread('C1', parent.ts);
+      assert.ok(
+        thread.slice(1).every((m) => m.thread_ts === parent.ts),
+        'every later message is a threaded reply',
+      );
+      assert.ok(
+        thread.some((m) => text(m).startsWith(`<@${REQUESTER}>`) && /keys for example\.fr are ready/.test(text(m))),
+      );
+
+      const click = await h.click(approvalCard, APPROVE_ACTION, APPROVER);
+      assert.equal(click.status, 200);
+      const done = await h.drive(isState('done', 'failed'), runId);
+      assert.equal(done.state, 'done', done.lastError ?? '');
+      const decided = h.slack.message('C1', approvalCard.ts)!;
+      assert.match(text(decided), /Approved by <@UAPPROVER> at/);
+      assert.doesNotMatch(text(decided), /\[Approve\]/);
+      const final = h.slack.thread('C1', parent.ts);
+      assert.ok(
+        final.some((m) => text(m).startsWith(`<@${REQUESTER}>`) && /in production for example\.fr/.test(text(m))),
+      );
+      const edited = h.slack.message('C1', parent.ts)!;
+      assert.ok(edited.versions.length >= 5, `the parent is edited in place (${edited.versions.length} versions)`);
+      assert.match(text(edited), /Done/);
+      assert.equal(h.sim.count('POST', /\/enable$/), 1);
+      assert.equal(h.slack.messages('C1').length, 1);
+      assert.equal(h.bot.core.store.outbox.pendingCount(), 0);
+      const seen = `${h.logLines.join('\n')}\n${JSON.stringify(h.slack.calls)}`;
+      for (const secret of secretValues(h.env)) assert.ok(!seen.includes(secret), `a secret reached the logs or Slack`);
+    },
+  },
+
+  'bad input, help and unknown subcommands are answered privately and start nothing': {
+    async run(h) {
+      for (const [command, expected] of [
+        ['setup exa mple.fr', /Not started/],
+        ['setup <script>.fr', /Not started/],
+        ['setup', /Not started: a domain name is required/],
+        ['help', /\/dkim setup example\.fr/],
+        ['frobnicate', /Unknown command `frobnicate`/],
+        ['', /\/dkim setup example\.fr/],
+        ['status', /No active runs/],
+        ['cancel nothing.fr', /no active run/],
+      ] as const) {
+        const answer = await h.command(command);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.json?.response_type, 'ephemeral', command);
+        assert.match(answer.json?.text ?? '', expected, command);
+      }
+      await assertNothingStarted(h);
+    },
+  },
+
+  'self-approval and a non-approver are refused privately; a double click enables once; a second setup links': {
+    async run(h) {
+      const { run, parentTs } = await readyThread(h, 'clicks.fr');
+      const approvalCard = card(h, 'C1', parentTs);
+      const self = await h.click(approvalCard, APPROVE_ACTION, REQUESTER);
+      const outsider = await h.click(approvalCard, REJECT_ACTION, OUTSIDER);
+      assert.equal(self.status, 200);
+      await h.slack.waitFor(() => h.slack.responses(outsider.responseUrlId).length > 0);
+      assert.match(JSON.stringify(h.slack.responses(self.responseUrlId)), /someone else must approve/);
+      assert.match(JSON.stringify(h.slack.responses(outsider.responseUrlId)), /Only <@UAPPROVER>/);
+      assert.match(text(h.slack.message('C1', approvalCard.ts)!), /\[Approve\]/, 'the card stays');
+
+      const again = await h.command('setup clicks.fr', { user: OUTSIDER });
+      assert.match(again.json?.text ?? '', /already running.*archives\/C1\/p\d+/s);
+
+      const [a, b] = await Promise.all([
+        h.click(approvalCard, APPROVE_ACTION, APPROVER),
+        h.click(approvalCard, APPROVE_ACTION, APPROVER),
+      ]);
+      assert.deepEqual([a.status, b.status], [200, 200]);
+      assert.equal((await h.drive(isState('done'), run.id)).state, 'done');
+      await h.slack.waitFor(() => h.slack.responses().some((r) => /Already approved/.test(JSON.stringify(r))));
+      assert.equal(h.sim.count('POST', /\/enable$/), 1);
+      assert.equal(h.slack.messages('C1').length, 1);
+    },
+  },
+
+  'a member of an approver user group approves (usergroups.users.list); App Home lists the runs': {
+    options: { slack: { usergroups: { SAPPROVERS: ['UGROUPIE'] } } },
+    async run(h) {
+      const { run, parentTs } = await readyThread(h, 'group.fr');
+      await h.click(card(h, 'C1', parentTs), APPROVE_ACTION, 'UGROUPIE');
+      assert.equal((await h.drive(isState('done'), run.id)).state, 'done');
+      assert.ok(h.slack.callsOf('usergroups.users.list').length >= 1);
+
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'pending.fr', zone: true });
+      await h.command('setup pending.fr');
+      await h.drive(isState('awaiting_approval'), latestRun(h).id);
+      const opened = await h.event({ type: 'app_home_opened', user: APPROVER, channel: 'D1', tab: 'home' });
+      assert.equal(opened.status, 200);
+      const home = await h.slack.waitFor(() => h.slack.homeView(APPROVER));
+      const homeText = JSON.stringify(home);
+      assert.match(homeText, /pending\.fr/);
+      assert.match(homeText, /Waiting for approval/);
+      assert.match(homeText, /Latest finished runs/);
+      assert.match(homeText, /group\.fr/);
+    },
+  },
+
+  'create for a .fr: the form opens; its errors are shown inline; a valid form composes the order': {
+    options: { env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' } },
+    async run(h) {
+      const answer = await h.command('batch create boutique.fr');
+      assert.match(answer.json?.text ?? '', /fill in the form/);
+      const opened = await h.slack.waitFor(() => h.slack.callsOf('views.open')[0]);
+      assert.match(JSON.stringify(opened.args), /\.fr identification/);
+      const metadata = (opened.args.view as { private_metadata: string }).private_metadata;
+      const submit = (values: Record<string, string>) =>
+        h.submitView({
+          userId: REQUESTER,
+          callbackId: BATCH_FORM_CALLBACK,
+          privateMetadata: metadata,
+          values: Object.fromEntries(Object.entries(values).map(([block, value]) => [block, { value }])),
+        });
+      const bad = await submit({
+        owner_id: 'zz',
+        tech: 'ab1-ovh',
+        admin: 'ab1-ovh',
+        billing: 'ab1-ovh',
+        ident_method: 'siren',
+      });
+      assert.equal(bad.status, 200);
+      assert.match(bad.body, /"response_action":"errors"/);
+      assert.match(bad.body, /owner_id/);
+      assert.equal(h.bot.core.store.runs.count(), 0);
+      const good = await submit({
+        owner_id: 'ab1234-ovh',
+        tech: 'ab1-ovh',
+        admin: 'ab1-ovh',
+        billing: 'ab1-ovh',
+        offer: 'gold',
+        hostingType: 'none',
+        ident_method: 'siren',
+        ident_legalName: 'Boutique SAS',
+        ident_legalNumber: '123456789',
+      });
+      assert.equal(good.status, 200);
+      const run = await h.drive(isState('awaiting_approval'), latestRun(h).id);
+      const cardText = text(card(h, 'C1', run.threadTs!));
+      assert.match(cardText, /order\.domain\.command: create/);
+      assert.match(cardText, /contact\.owner\.id: ab1234-ovh/);
+      assert.match(cardText, /option\.identification\.method: siren/);
+      assert.equal(h.smtp.mails.length, 0);
+    },
+  },
+};
