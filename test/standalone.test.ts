@@ -50,18 +50,14 @@ test('the check itself catches a reference outside, and one to nothing', () => {
   assert.deepEqual(outsideReferences('test/manifest.test.ts', "new URL('../vendor/slack/README.md')"), []);
 });
 
-test('without credentials the bot stops with status 1 and says what to do', () => {
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+test('npm start runs compiled JavaScript; without credentials it stops with status 1 and says what to do', () => {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+  const main = join(ROOT, 'dist', 'main.js');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
   let status = 0;
   let stderr = '';
   try {
-    execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
-      cwd: tmpdir(),
-      env,
-      encoding: 'utf8',
-      stdio: 'pipe',
-    });
+    execFileSync(process.execPath, [main], { cwd: tmpdir(), env, encoding: 'utf8', stdio: 'pipe' });
   } catch (error) {
     ({ status, stderr } = error as { status: number; stderr: string });
   }
