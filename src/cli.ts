@@ -1,6 +1,8 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDotEnv, parseConfig } from './config.ts';
 import { buildCore } from './core.ts';
+import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
 import { HELP, Operations, type Reply } from './operations.ts';
 
@@ -13,9 +15,9 @@ const USAGE = `usage: npm run cli -- <command>
   setup <domain> [--service <org>/<service>] [--as <user>]
   vtex <domain> <sender> [--as <user>]
   batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
-  status [domain] | list
+  status [kind] [domain] | list
   approve <run> --as <user> | reject <run> --as <user>
-  cancel <domain> [--as <user>] | retry <domain> [--as <user>]
+  cancel [kind] <domain> [--as <user>] | retry [kind] <domain> [--as <user>]   (kind: setup, vtex, batch)
   tick [--all]     look at due runs now (--all: every active run, due or not)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,20 +39,21 @@ async function main(argv: string[]): Promise<number> {
   loadDotEnv();
   const core = buildCore(parseConfig(process.env));
   const ops = new Operations(core);
-  const user = values.as ?? `cli:${process.env.USER ?? 'operator'}`;
+  // Recorded as who really acted: `cli:<os user>`, or `cli:<os user> as <id>` with the rights of that Slack user.
+  const user = cliActor(osUser(), values.as);
   const lastSeen = core.store.outbox.lastId();
   let reply: Reply;
   switch (command) {
     case 'setup': {
       const [org, service] = values.service?.split('/') ?? [];
-      reply = ops.setup({ domain: arg ?? '', user, channel: null, org, service });
+      reply = await ops.setup({ domain: arg ?? '', user, channel: null, org, service });
       break;
     }
     case 'vtex':
-      reply = ops.vtex({ domain: arg ?? '', sender: positionals[2] ?? '', user, channel: null });
+      reply = await ops.vtex({ domain: arg ?? '', sender: positionals[2] ?? '', user, channel: null });
       break;
     case 'batch': {
-      const answer = ops.batch(positionals.slice(1), user, null);
+      const answer = await ops.batch(positionals.slice(1), user, null);
       reply = answer.form
         ? {
             ok: false,
@@ -60,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       break;
     }
     case 'status':
-      reply = ops.status(arg);
+      reply = ops.status(positionals.slice(1));
       break;
     case 'list':
       reply = ops.list();
@@ -70,14 +73,14 @@ async function main(argv: string[]): Promise<number> {
       if (!values.as) return fail('--as <user> is required: approvals are recorded under a name');
       const runId = Number(arg);
       if (!Number.isInteger(runId) || runId <= 0) return fail('approve/reject take a run number');
-      reply = await ops.decideRun(runId, values.as, command === 'approve' ? 'approved' : 'rejected');
+      reply = await ops.decideRun(runId, user, command === 'approve' ? 'approved' : 'rejected');
       break;
     }
     case 'cancel':
-      reply = ops.cancel(arg, user);
+      reply = await ops.cancel(positionals.slice(1), user);
       break;
     case 'retry':
-      reply = ops.retry(arg, user);
+      reply = await ops.retry(positionals.slice(1), user);
       break;
     case 'tick': {
       const looked = await core.engine.tick({ all: values.all ?? false });
@@ -97,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
   console.log(reply.text);
   core.store.close();
   return reply.ok ? 0 : 1;
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'operator';
+  }
 }
 
 function fail(message: string): number {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { isLoopback } from './domain/names.ts';
 
 /** The environment contract (DESIGN §5). Every problem is collected and reported at once. */
 
@@ -51,7 +52,30 @@ const decimal = (fallback: number, min: number, max: number) =>
       .default(fallback),
   );
 
+/** An https:// URL, or http:// to this machine only (tests, a local proxy): tokens and keys travel with the calls. */
+const secureUrlValue = () =>
+  z.url({ message: 'must be a URL' }).refine((value) => {
+    const parsed = new URL(value);
+    return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopback(parsed.hostname));
+  }, 'must be an https:// URL (http:// only to 127.0.0.1 or localhost)');
+const secureUrl = () => z.preprocess(blankToUndefined, secureUrlValue().optional());
+const secureUrlOr = (fallback: string) => z.preprocess(blankToUndefined, secureUrlValue().default(fallback));
+
 const slackUserOrGroup = /^[UWS][A-Z0-9]{2,}$/;
+const idList = (message: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      )
+      .refine((ids) => ids.every((id) => slackUserOrGroup.test(id)), message),
+  );
 const contactIdVar = z.preprocess(
   blankToUndefined,
   z
@@ -66,24 +90,12 @@ const envSchema = z.object({
   SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), 'must start with xapp-'),
   SLACK_SIGNING_SECRET: optionalString,
   PORT: integer(3000, 0, 65535),
-  SLACK_API_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).default('https://slack.com/api/')),
-  DKIM_APPROVERS: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((id) => id.trim())
-          .filter(Boolean),
-      )
-      .refine(
-        (ids) => ids.every((id) => slackUserOrGroup.test(id)),
-        'must be Slack user ids (U…/W…) or group ids (S…)',
-      ),
-  ),
+  SLACK_API_URL: secureUrlOr('https://slack.com/api/'),
+  DKIM_APPROVERS: idList('must be Slack user ids (U…/W…) or group ids (S…)'),
   DKIM_ALLOW_SELF_APPROVAL: flag(false),
+  DKIM_REQUESTERS: idList('must be Slack user ids (U…/W…) or group ids (S…)'),
+  DKIM_BATCH_REQUESTERS: idList('must be Slack user ids (U…/W…) or group ids (S…)'),
+  MAX_ACTIVE_RUNS_PER_USER: integer(20, 1, 10_000),
   OVH_ENDPOINT: z.preprocess(
     blankToUndefined,
     z
@@ -99,7 +111,7 @@ const envSchema = z.object({
   OVH_CONSUMER_KEY: optionalString,
   OVH_CLIENT_ID: optionalString,
   OVH_CLIENT_SECRET: optionalString,
-  OVH_TOKEN_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).optional()),
+  OVH_TOKEN_URL: secureUrl(),
   OVH_RATE_LIMIT_PER_MIN: integer(60, 1, 6000),
   OVH_TIMEOUT_MS: integer(10000, 100, 120000),
   VTEX_ACCOUNT: z.preprocess(
@@ -118,7 +130,7 @@ const envSchema = z.object({
   ),
   VTEX_APP_KEY: optionalString,
   VTEX_APP_TOKEN: optionalString,
-  VTEX_BASE_URL: z.preprocess(blankToUndefined, z.url({ message: 'must be a URL' }).optional()),
+  VTEX_BASE_URL: secureUrl(),
   OVH_BATCH_ACCOUNT: z.preprocess(
     blankToUndefined,
     z
@@ -140,6 +152,7 @@ const envSchema = z.object({
       .regex(/^smtps?:\/\/\S+$/, 'must be smtp://… or smtps://…')
       .optional(),
   ),
+  SMTP_ALLOW_PLAINTEXT: flag(false),
   BATCH_FROM: z.preprocess(blankToUndefined, z.email({ message: 'must be an email address' }).optional()),
   DATABASE_PATH: z.preprocess(blankToUndefined, z.string().default('./data/dkim-bot.sqlite')),
   POLL_CRON: z.preprocess(
@@ -192,6 +205,11 @@ export interface Config {
   };
   approvers: string[];
   allowSelfApproval: boolean;
+  /** Who may start runs (users and groups); empty = everyone. */
+  requesters: string[];
+  /** Who may start batch orders; empty = as `requesters`. */
+  batchRequesters: string[];
+  maxActiveRunsPerUser: number;
   /** Undefined when OVH credentials are missing: OVH work is switched off with a clear reply. */
   ovh?: OvhConfig;
   ovhDisabledReason?: string;
@@ -203,6 +221,8 @@ export interface Config {
     live: boolean;
     autopayment: boolean;
     smtpUrl: string;
+    /** SMTP without TLS to a host that is not loopback (SMTP_ALLOW_PLAINTEXT). */
+    smtpAllowPlaintext: boolean;
     from: string;
     /** Default contacts for create and transfer orders (the Slack form starts from them). */
     contacts: { owner?: string; tech?: string; admin?: string; billing?: string };
@@ -252,6 +272,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     },
     approvers: e.DKIM_APPROVERS,
     allowSelfApproval: e.DKIM_ALLOW_SELF_APPROVAL,
+    requesters: e.DKIM_REQUESTERS,
+    batchRequesters: e.DKIM_BATCH_REQUESTERS,
+    maxActiveRunsPerUser: e.MAX_ACTIVE_RUNS_PER_USER,
     ovh: ovh.config,
     ovhDisabledReason: ovh.reason,
     vtex: vtex.config,
@@ -346,6 +369,7 @@ function batchConfig(e: Env): { config?: Config['batch']; reason?: string } {
       live: e.OVH_BATCH_LIVE,
       autopayment: e.OVH_BATCH_AUTOPAYMENT,
       smtpUrl: e.SMTP_URL!,
+      smtpAllowPlaintext: e.SMTP_ALLOW_PLAINTEXT,
       from: e.BATCH_FROM!,
       contacts: {
         owner: e.OVH_BATCH_OWNER_ID,

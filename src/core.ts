@@ -23,6 +23,8 @@ export interface Core {
   store: Store;
   engine: Engine;
   limiter: RateLimiter;
+  /** Who may start, approve, cancel and retry runs. */
+  access: ApproverPolicy;
   ovh?: OvhApi;
   log: Logger;
   redact: Redactor;
@@ -68,14 +70,25 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   const vtex: VtexApi | undefined = config.vtex
     ? new VtexClient({ ...config.vtex, clock, retry: overrides.retry, random: overrides.random })
     : undefined;
-  const mail: Mailer | undefined = config.batch ? (overrides.mailer ?? createMailer(config.batch.smtpUrl)) : undefined;
+  const mail: Mailer | undefined = config.batch
+    ? (overrides.mailer ?? createMailer({ url: config.batch.smtpUrl, allowPlaintext: config.batch.smtpAllowPlaintext }))
+    : undefined;
   const pollIntervalMs = tickIntervalMs(config.pollCron);
+  const access = new ApproverPolicy(
+    {
+      approvers: config.approvers,
+      allowSelfApproval: config.allowSelfApproval,
+      requesters: config.requesters,
+      batchRequesters: config.batchRequesters,
+    },
+    overrides.directory ?? noDirectory,
+  );
   const engine = new Engine({
     store,
     clock,
     log,
     workflows: [exchangeWorkflow, vtexWorkflow, batchWorkflow],
-    approvers: new ApproverPolicy(config.approvers, config.allowSelfApproval, overrides.directory ?? noDirectory),
+    approvers: access,
     providers: {
       ovh,
       shared: new SharedReads(config.discoveryTtlMinutes * 60_000, clock, () => store.runs.lastId()),
@@ -89,6 +102,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     firstRecheckMs: pollIntervalMs,
     recheckMaxMs: config.recheckMaxSeconds * 1000,
     concurrency: overrides.concurrency,
+    maxActiveRunsPerUser: config.maxActiveRunsPerUser,
   });
-  return { config, store, engine, limiter, ovh, log, redact, clock, pollIntervalMs };
+  return { config, store, engine, limiter, access, ovh, log, redact, clock, pollIntervalMs };
 }

@@ -1,4 +1,5 @@
 import type { Core } from './core.ts';
+import { actorId } from './domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from './domain/batch.ts';
 import { type DomainName, domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
 import { isFinished, type Run, type RunKind, STATE_LABELS } from './domain/runs.ts';
@@ -30,17 +31,27 @@ export const HELP = [
   '`/dkim setup example.fr` — provision DKIM for an OVH Hosted Exchange domain, end to end',
   '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
   '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
-  '`/dkim status [example.fr]` — where a run stands (all active runs without a domain)',
+  '`/dkim status [setup|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain)',
   '`/dkim list` — active runs and the latest finished ones',
-  '`/dkim cancel example.fr` — stop the active run of a domain',
-  '`/dkim retry example.fr` — resume a stalled or failed run, or post a fresh approval card',
+  '`/dkim cancel [setup|vtex|batch] example.fr` — stop an active run (its requester or an approver)',
+  '`/dkim retry [setup|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
   '`/dkim help` — this text',
 ].join('\n');
+
+/** The words a person types for each kind of run. */
+const KIND_WORDS: Record<string, RunKind> = { setup: 'exchange', vtex: 'vtex', batch: 'batch' };
+const WORD_OF: Record<RunKind, string> = { exchange: 'setup', vtex: 'vtex', batch: 'batch' };
 
 export class Operations {
   constructor(private readonly core: Core) {}
 
-  setup(input: { domain: string; user: string; channel: string | null; org?: string; service?: string }): Reply {
+  async setup(input: {
+    domain: string;
+    user: string;
+    channel: string | null;
+    org?: string;
+    service?: string;
+  }): Promise<Reply> {
     const parsed = parseDomain(input.domain);
     if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
     if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
@@ -51,7 +62,7 @@ export class Operations {
     });
   }
 
-  vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Reply {
+  async vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Promise<Reply> {
     const parsed = parseDomain(input.domain);
     if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
     const sender = parseSender(input.sender, parsed.domain);
@@ -68,7 +79,7 @@ export class Operations {
    * `/dkim batch …`, arguments split on white space. Create and transfer need an owner and contacts: from the
    * configured defaults, or else a form (the answer then carries `form`).
    */
-  batch(args: string[], user: string, channel: string | null): Reply & { form?: BatchFormRequest } {
+  async batch(args: string[], user: string, channel: string | null): Promise<Reply & { form?: BatchFormRequest }> {
     const [command, domainText, ...rest] = args;
     if (!command || !['renew', 'create', 'transfer', 'dns'].includes(command)) return { ok: false, text: BATCH_USAGE };
     const parsed = parseDomain(domainText);
@@ -76,6 +87,8 @@ export class Operations {
     const settings = this.core.config.batch;
     if (!settings) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
     const domain = parsed.domain.ascii;
+    const refusal = await this.core.access.startRefusal(actorId(user), 'batch');
+    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
     if (command === 'renew') {
       if (rest.length > 0) return { ok: false, text: BATCH_USAGE };
       return this.startBatch({ command, domain }, user, channel);
@@ -110,7 +123,7 @@ export class Operations {
   }
 
   /** Validates a whole order (also the form's) and starts its run; nothing is written when a field is wrong. */
-  startBatch(input: unknown, user: string, channel: string | null): Reply & { problems?: string } {
+  async startBatch(input: unknown, user: string, channel: string | null): Promise<Reply & { problems?: string }> {
     const order = orderSchema.safeParse(input);
     if (!order.success) {
       const problems = orderProblems(order.error);
@@ -125,15 +138,20 @@ export class Operations {
     });
   }
 
-  /** Starts a run; when one of the same kind is active for the domain, says so and starts nothing. */
-  private startRun(
+  /**
+   * Starts a run, if `user` may start one of this kind and has not reached MAX_ACTIVE_RUNS_PER_USER; when one of the
+   * same kind is active for the domain, says so and starts nothing.
+   */
+  private async startRun(
     kind: RunKind,
     domain: DomainName,
     params: Record<string, unknown>,
     user: string,
     channel: string | null,
     words: { what: string; started: (run: Run) => string },
-  ): Reply {
+  ): Promise<Reply> {
+    const refusal = await this.core.access.startRefusal(actorId(user), kind);
+    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
     const result = this.core.engine.start({
       kind,
       domain: domain.ascii,
@@ -142,6 +160,12 @@ export class Operations {
       channelId: channel,
     });
     if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
+    if ('limit' in result) {
+      return {
+        ok: false,
+        text: `Not started: you already have ${result.limit} active runs, the most one person may have at once (MAX_ACTIVE_RUNS_PER_USER). Let some finish, or cancel those you no longer need.`,
+      };
+    }
     const { existing } = result;
     return {
       ok: false,
@@ -150,17 +174,24 @@ export class Operations {
     };
   }
 
-  status(domainText?: string): Reply {
-    if (!domainText) {
+  /** `[kind] [domain]`: every active run; the runs of a domain; or the latest of a kind for it. */
+  status(args: string[] = []): Reply {
+    if (args.length === 0) {
       const active = this.core.store.runs.listActive();
       if (active.length === 0) return { ok: true, text: 'No active runs.' };
       return { ok: true, text: active.map(describeRun).join('\n') };
     }
-    const parsed = parseDomain(domainText);
-    if (!parsed.ok) return { ok: false, text: parsed.error };
-    const run = this.core.store.runs.latestForDomain(parsed.domain.ascii);
-    if (!run) return { ok: true, text: `No run for ${showDomain(parsed.domain)} yet.` };
-    return { ok: true, text: describeRun(run), run };
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const runs = this.core.store.runs
+      .latestPerKind(target.domain.ascii)
+      .filter((r) => !target.kind || r.kind === target.kind);
+    if (runs.length === 0)
+      return {
+        ok: true,
+        text: `No ${target.kind ? `${WORD_OF[target.kind]} ` : ''}run for ${showDomain(target.domain)} yet.`,
+      };
+    return { ok: true, text: runs.map(describeRun).join('\n'), run: runs[0] };
   }
 
   list(): Reply {
@@ -175,18 +206,58 @@ export class Operations {
     return { ok: true, text: lines.join('\n') };
   }
 
-  cancel(domainText: string | undefined, user: string): Reply {
-    const parsed = parseDomain(domainText);
-    if (!parsed.ok) return { ok: false, text: parsed.error };
-    const result = this.core.engine.actions.cancel(undefined, parsed.domain.ascii, user);
-    return { ok: result.ok, text: result.message, run: result.run };
+  /** `[kind] domain`: stops the active run of the domain (of that kind); asks which when two are active. */
+  async cancel(args: string[], user: string): Promise<Reply> {
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const active = this.core.store.runs
+      .latestPerKind(target.domain.ascii)
+      .filter((r) => !isFinished(r.state) && (!target.kind || r.kind === target.kind));
+    const chosen = this.choose(active, 'cancel', target, 'active run');
+    if (!chosen.ok) return chosen;
+    return asReply(await this.core.engine.actions.cancel(chosen.run, user));
   }
 
-  retry(domainText: string | undefined, user: string): Reply {
-    const parsed = parseDomain(domainText);
-    if (!parsed.ok) return { ok: false, text: parsed.error };
-    const result = this.core.engine.actions.retry(undefined, parsed.domain.ascii, user);
-    return { ok: result.ok, text: result.message, run: result.run };
+  /** `[kind] domain`: tries the latest run of the domain (of that kind) again; asks which when two could be. */
+  async retry(args: string[], user: string): Promise<Reply> {
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const retryable = this.core.store.runs
+      .latestPerKind(target.domain.ascii)
+      .filter((r) => !['done', 'cancelled', 'rejected'].includes(r.state) && (!target.kind || r.kind === target.kind));
+    if (retryable.length === 0) {
+      const latest = this.core.store.runs.latestForDomain(target.domain.ascii, target.kind);
+      if (!latest)
+        return { ok: false, text: `There is no run for ${showDomain(target.domain)}. Start one with \`/dkim setup\`.` };
+      return {
+        ok: false,
+        text: `The last run for ${showDomain(target.domain)} is ${latest.state}; start a new one instead.`,
+        run: latest,
+      };
+    }
+    const chosen = this.choose(retryable, 'retry', target, 'run to retry');
+    if (!chosen.ok) return chosen;
+    return asReply(await this.core.engine.actions.retry(chosen.run, user));
+  }
+
+  /** The one run meant, or a question naming the candidates. */
+  private choose(
+    runs: Run[],
+    verb: string,
+    target: Target,
+    what: string,
+  ): (Reply & { ok: false }) | { ok: true; run: Run } {
+    const [run, ...others] = runs;
+    if (!run) return { ok: false, text: `There is no ${what} for ${showDomain(target.domain)}.` };
+    if (others.length === 0) return { ok: true, run };
+    const options = runs.map(
+      (r) =>
+        `\`/dkim ${verb} ${WORD_OF[r.kind]} ${target.domain.unicode}\` (run #${r.id}, ${STATE_LABELS[r.state].toLowerCase()})`,
+    );
+    return {
+      ok: false,
+      text: `${showDomain(target.domain)} has ${runs.length} runs that could be meant. Say which: ${options.join(' or ')}.`,
+    };
   }
 
   /** Decides on the pending approval of a run (the CLI names runs; Slack buttons carry the approval id). */
@@ -200,6 +271,25 @@ export class Operations {
     const result = await this.core.engine.approvals.decide(approvalId, user, decision);
     return { ok: result.ok, text: result.message, run: result.run };
   }
+}
+
+type Target = { ok: true; domain: DomainName; kind?: RunKind };
+
+/** `[kind] domain`, the kind as a person types it (`setup`, `vtex`, `batch`). */
+function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
+  const [first, second, ...rest] = args;
+  const kind = first ? KIND_WORDS[first.toLowerCase()] : undefined;
+  const domainText = kind ? second : first;
+  if (rest.length > 0 || (!kind && second !== undefined)) {
+    return { ok: false, text: `Say \`[setup|vtex|batch] example.fr\`: one kind at most, then one domain.` };
+  }
+  const parsed = parseDomain(domainText);
+  if (!parsed.ok) return { ok: false, text: parsed.error };
+  return { ok: true, domain: parsed.domain, ...(kind ? { kind } : {}) };
+}
+
+function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
+  return { ok: result.ok, text: result.message, run: result.run };
 }
 
 export function describeRun(run: Run): string {

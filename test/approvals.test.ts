@@ -4,7 +4,7 @@ import { APPROVER, type Harness, isState, OUTSIDER, REQUESTER, startHarness } fr
 
 async function readyRun(h: Harness, domain: string): Promise<{ runId: number; approvalId: number }> {
   h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
-  const started = h.ops.setup({ domain, user: REQUESTER, channel: 'C1' });
+  const started = await h.ops.setup({ domain, user: REQUESTER, channel: 'C1' });
   assert.ok(started.ok, started.text);
   const run = await h.drive(isState('awaiting_approval', 'failed'), started.run!.id);
   assert.equal(run.state, 'awaiting_approval', run.lastError ?? '');
@@ -112,7 +112,7 @@ test('reject ends the run rejected; an expired card cannot be used and retry pos
     assert.equal(h.core.store.approvals.get(expiring.approvalId)?.status, 'expired');
     const late = await h.ops.decide(expiring.approvalId, APPROVER, 'approved');
     assert.match(late.text, /expired/);
-    assert.ok(h.ops.retry('expire.fr', REQUESTER).ok);
+    assert.ok((await h.ops.retry(['expire.fr'], REQUESTER)).ok);
     await h.drive(isState('awaiting_approval'), expiring.runId);
     const fresh = h.core.store.approvals.latestForRun(expiring.runId)!;
     assert.notEqual(fresh.id, expiring.approvalId);
@@ -130,7 +130,7 @@ test('a retry while enabling never sends a second enable', async () => {
     const { runId, approvalId } = await readyRun(h, 'retrying.fr');
     assert.ok((await h.ops.decide(approvalId, APPROVER, 'approved')).ok);
     await h.drive((run) => run.facts.enablePostedAt !== undefined, runId);
-    assert.ok(h.ops.retry('retrying.fr', REQUESTER).ok);
+    assert.ok((await h.ops.retry(['retrying.fr'], REQUESTER)).ok);
     assert.equal((await h.drive(isState('done', 'failed'), runId)).state, 'done');
     assert.equal(h.sim.count('POST', /\/enable$/), 1);
   } finally {
@@ -142,8 +142,8 @@ test('a cancel during a step: the step is dropped, but what it did at OVH is rec
   const h = await startHarness();
   try {
     const { runId, approvalId } = await readyRun(h, 'cancelled.fr');
-    h.sim.onRequest = ({ method, path }) => {
-      if (method === 'POST' && path.endsWith('/enable')) h.ops.cancel('cancelled.fr', REQUESTER);
+    h.sim.onRequest = async ({ method, path }) => {
+      if (method === 'POST' && path.endsWith('/enable')) await h.ops.cancel(['cancelled.fr'], REQUESTER);
     };
     assert.ok((await h.ops.decide(approvalId, APPROVER, 'approved')).ok);
     await h.core.engine.idle();

@@ -43,7 +43,9 @@ test('renew through Slack: preview and destination on the card, no mail before a
     assert.match(headers, new RegExp(`^Subject: OVH batch order ${done.facts.referer}$`, 'm'));
     assert.match(headers, /^Content-Type: text\/plain; charset=utf-8$/m);
     assert.doesNotMatch(headers, /multipart/i);
-    const preview = String(done.facts.body);
+    // The mail is the body the card showed, then the signature line: the approvers saw exactly what was sent.
+    const shown = card.blocks?.find((b) => (b as { type: string }).type === 'rich_text');
+    const preview = `${messageLines({ blocks: [shown] }).join('\n')}\n\n`;
     assert.equal(body, `${preview}batch.auth.md5: ${batchSignature(PASSPHRASE, preview)}\n`);
     assert.match(body, /^batch\.account: ab1234-ovh$/m);
     assert.match(body, /^batch\.referer: dkimbot-\d+-[0-9a-f]{8}$/m);
@@ -116,7 +118,7 @@ test('hostile fields are refused before composing: nothing written, nothing sent
       ['organisation', 'Acme\u2028order.offer: diamond', /one line/],
       ['email', 'not-an-email', /email/],
     ] as const) {
-      const reply = new Operations(h.bot.core).startBatch(
+      const reply = await new Operations(h.bot.core).startBatch(
         { ...base, owner: { ...owner, [field]: value } },
         REQUESTER,
         'C1',

@@ -10,7 +10,7 @@ test('a zone outside OVH: the records are handed over, diagnosed in DNS, and the
   const h = await startHarness();
   try {
     const info = h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'elsewhere.fr', zone: false });
-    const runId = h.ops.setup({ domain: 'elsewhere.fr', user: REQUESTER, channel: 'C1' }).run!.id;
+    const runId = (await h.ops.setup({ domain: 'elsewhere.fr', user: REQUESTER, channel: 'C1' })).run!.id;
     await h.drive((run) => run.state === 'waiting_ready' && (run.facts.looks as number) >= 2, runId);
     const notices = h.core.store.outbox.forRun(runId).map((m) => m.notice);
     const handed = notices.find((n) => n.type === 'records');
@@ -45,7 +45,7 @@ test('an existing CNAME with a relative target is diagnosed and never overwritte
     const [signing] = info.selectors;
     const target = `${signing}._domainkey.quirk-fr.aa.dkim.mail.ovh.net`;
     h.sim.addZoneRecord('quirk.fr', { fieldType: 'CNAME', subDomain: `${signing}._domainkey`, target, ttl: 60 });
-    const runId = h.ops.setup({ domain: 'quirk.fr', user: REQUESTER, channel: 'C1' }).run!.id;
+    const runId = (await h.ops.setup({ domain: 'quirk.fr', user: REQUESTER, channel: 'C1' })).run!.id;
     const run = await h.drive(isState('failed', 'awaiting_approval'), runId);
     assert.equal(run.state, 'failed');
     assert.match(run.lastError ?? '', /without the final dot/);
@@ -81,7 +81,7 @@ test('keys already in production: reused, nothing created, nothing enabled', asy
         ttl: 60,
       });
     }
-    const runId = h.ops.setup({ domain: 'live.fr', user: REQUESTER, channel: 'C1' }).run!.id;
+    const runId = (await h.ops.setup({ domain: 'live.fr', user: REQUESTER, channel: 'C1' })).run!.id;
     const run = await h.drive(isState('done', 'failed'), runId);
     assert.equal(run.state, 'done', run.lastError ?? '');
     assert.equal(h.sim.count('POST', /\/dkim$/), 0);
@@ -97,7 +97,7 @@ test('the deadline stalls a waiting run with its last observation; retry resumes
   const h = await startHarness({ sim: { robotDelayMs: 72 * 3_600_000 } });
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'slow.fr', zone: true });
-    const runId = h.ops.setup({ domain: 'slow.fr', user: REQUESTER, channel: 'C1' }).run!.id;
+    const runId = (await h.ops.setup({ domain: 'slow.fr', user: REQUESTER, channel: 'C1' })).run!.id;
     const stalled = await h.drive(isState('stalled', 'failed', 'awaiting_approval'), runId, 1000);
     assert.equal(stalled.state, 'stalled');
     assert.match(stalled.lastError ?? '', /Last observation: OVH status waitingRecord/);
@@ -105,15 +105,15 @@ test('the deadline stalls a waiting run with its last observation; retry resumes
     const calls = h.sim.requests.length;
     assert.ok(calls < 130, `DNS looks are free; OVH status reads are spaced out: ${calls} calls in 48 h`);
 
-    assert.ok(h.ops.retry('slow.fr', REQUESTER).ok);
+    assert.ok((await h.ops.retry(['slow.fr'], REQUESTER)).ok);
     assert.equal(h.core.store.runs.get(runId)?.state, 'waiting_ready');
-    const cancelled = h.ops.cancel('slow.fr', REQUESTER);
+    const cancelled = await h.ops.cancel(['slow.fr'], REQUESTER);
     assert.ok(cancelled.ok);
     assert.equal(h.core.store.runs.get(runId)?.state, 'cancelled');
     await h.core.engine.tick({ all: true });
     assert.equal(h.core.store.runs.get(runId)?.state, 'cancelled');
     assert.equal(h.sim.count('POST', /\/enable$/), 0);
-    assert.ok(!h.ops.cancel('slow.fr', REQUESTER).ok);
+    assert.ok(!(await h.ops.cancel(['slow.fr'], REQUESTER)).ok);
   } finally {
     await h.close();
   }

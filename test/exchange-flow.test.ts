@@ -18,7 +18,7 @@ test('setup → keys → record → refresh → ready → approve → enable →
   });
   const [signing, spare] = info.selectors;
 
-  const started = ops.setup({ domain: 'Example.FR', user: REQUESTER, channel: 'C1' });
+  const started = await ops.setup({ domain: 'Example.FR', user: REQUESTER, channel: 'C1' });
   assert.ok(started.ok, started.text);
   const runId = started.run!.id;
   const waiting = await h.drive(isState('awaiting_approval', 'failed'), runId);

@@ -21,7 +21,8 @@ test('with 25% 5xx and 10% 429 injected every run completes, within the rate lim
   try {
     const domains = ['a.fr', 'b.fr', 'c.fr', 'd.fr'];
     for (const domain of domains) h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
-    const runIds = domains.map((domain) => h.ops.setup({ domain, user: REQUESTER, channel: 'C1' }).run!.id);
+    const runIds: number[] = [];
+    for (const domain of domains) runIds.push((await h.ops.setup({ domain, user: REQUESTER, channel: 'C1' })).run!.id);
     for (const runId of runIds) {
       const run = await h.drive(isState('awaiting_approval', 'failed'), runId, 2000);
       assert.equal(run.state, 'awaiting_approval', JSON.stringify(run));
@@ -58,8 +59,8 @@ test('secrets never reach the logs, the database or the messages', async () => {
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'secret.fr', zone: true });
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'other.fr', zone: true });
-    const runId = h.ops.setup({ domain: 'secret.fr', user: REQUESTER, channel: 'C1' }).run!.id;
-    h.ops.setup({ domain: 'nothere.fr', user: REQUESTER, channel: 'C1' });
+    const runId = (await h.ops.setup({ domain: 'secret.fr', user: REQUESTER, channel: 'C1' })).run!.id;
+    await h.ops.setup({ domain: 'nothere.fr', user: REQUESTER, channel: 'C1' });
     await h.drive(isState('awaiting_approval', 'failed'), runId, 500);
     h.core.store.db.pragma('wal_checkpoint(TRUNCATE)');
     const dbBytes = readFileSync(h.env.DATABASE_PATH!).toString('latin1');

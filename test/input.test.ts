@@ -14,10 +14,10 @@ test('bad domain input: a clear reply, no row, no OVH call', async () => {
       ).n;
     for (const input of HOSTILE_DOMAINS) {
       for (const reply of [
-        h.ops.setup({ domain: input, user: REQUESTER, channel: 'C1' }),
-        h.ops.cancel(input, REQUESTER),
-        h.ops.retry(input, REQUESTER),
-        h.ops.status(input || ' '),
+        await h.ops.setup({ domain: input, user: REQUESTER, channel: 'C1' }),
+        await h.ops.cancel([input], REQUESTER),
+        await h.ops.retry([input], REQUESTER),
+        h.ops.status([input || ' ']),
       ]) {
         assert.equal(reply.ok, false, `accepted ${JSON.stringify(input)}`);
         assert.ok(reply.text.length > 10);
@@ -35,7 +35,7 @@ test('IDN input: shown in Unicode, the API gets punycode', async () => {
   const h = await startHarness();
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'xn--caf-dma.fr', zone: true });
-    const reply = h.ops.setup({ domain: 'Café.fr', user: REQUESTER, channel: 'C1' });
+    const reply = await h.ops.setup({ domain: 'Café.fr', user: REQUESTER, channel: 'C1' });
     assert.ok(reply.ok, reply.text);
     assert.match(reply.text, /café\.fr \(xn--caf-dma\.fr\)/);
     await h.core.engine.idle();
@@ -50,10 +50,10 @@ test('a second setup for a domain with an active run starts nothing', async () =
   const h = await startHarness();
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'busy.fr', zone: true });
-    const first = h.ops.setup({ domain: 'busy.fr', user: REQUESTER, channel: 'C1' });
+    const first = await h.ops.setup({ domain: 'busy.fr', user: REQUESTER, channel: 'C1' });
     await h.core.engine.idle();
     const calls = h.sim.requests.length;
-    const second = h.ops.setup({ domain: 'BUSY.fr.', user: 'USOMEONE', channel: 'C2' });
+    const second = await h.ops.setup({ domain: 'BUSY.fr.', user: 'USOMEONE', channel: 'C2' });
     assert.equal(second.ok, false);
     assert.match(second.text, /already running \(run #\d+/);
     assert.equal(second.run?.id, first.run?.id);
@@ -68,7 +68,7 @@ test('a second setup for a domain with an active run starts nothing', async () =
 test('OVH not configured: a clear reply and nothing written', async () => {
   const h = await startHarness({ env: { OVH_APP_KEY: '', OVH_APP_SECRET: '', OVH_CONSUMER_KEY: '' } });
   try {
-    const reply = h.ops.setup({ domain: 'example.fr', user: REQUESTER, channel: 'C1' });
+    const reply = await h.ops.setup({ domain: 'example.fr', user: REQUESTER, channel: 'C1' });
     assert.equal(reply.ok, false);
     assert.match(reply.text, /OVH is not configured/);
     assert.equal(h.core.store.runs.count(), 0);

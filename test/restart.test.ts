@@ -211,8 +211,10 @@ test('batch: killed between sending and sent, the run needs attention and nothin
     assert.match(tick.out, /Needs attention: the bot stopped while sending/);
     assert.equal(readRun(env.DATABASE_PATH!)?.state, 'needs_attention');
     await cli('tick', '--all');
-    const retry = await cli('retry', DOMAIN);
-    assert.match(retry.out, /will not repeat it by itself/);
+    assert.match((await cli('retry', DOMAIN)).out, /Only the requester/, 'an operator without --as is nobody');
+    const retry = await cli('retry', DOMAIN, '--as', REQUESTER);
+    assert.match(retry.out, /An earlier attempt may have been sent/, 'a fresh order, for a fresh approval');
+    assert.equal(readRun(env.DATABASE_PATH!)?.state, 'awaiting_approval');
     assert.equal(smtp.connections, 1, 'one SMTP session, ever');
     assert.ok(smtp.mails.length <= 1);
   } finally {

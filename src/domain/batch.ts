@@ -259,6 +259,20 @@ export function parseNameServer(arg: string): NameServer | string {
   return parsed.data;
 }
 
+const HIDDEN = '[hidden]';
+
+/** The order as shown on the approval card: everything approvers must check, the transfer code masked. */
+export function orderForPreview(order: BatchOrder): BatchOrder {
+  return order.command === 'transfer' ? { ...order, authinfo: '********' } : order;
+}
+
+/** The order as the audit trail keeps it: no transfer code, no owner's personal fields. */
+export function orderForAudit(order: BatchOrder): Record<string, unknown> {
+  if (order.command !== 'create' && order.command !== 'transfer') return order;
+  const owner = 'id' in order.owner ? order.owner : { personalFields: HIDDEN };
+  return { ...order, owner, ...(order.command === 'transfer' ? { authinfo: HIDDEN } : {}) };
+}
+
 export function orderProblems(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; ');
 }

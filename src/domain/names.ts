@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** One normaliser for every entry point: lower case, trailing dot dropped, IDN to punycode, labels checked. */
@@ -116,4 +117,12 @@ export function stripDot(name: string): string {
 
 export function absolute(name: string): string {
   return name.endsWith('.') ? name : `${name}.`;
+}
+
+/** This machine: where plain HTTP or SMTP without TLS is acceptable (tests, a local relay). */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare === '::1';
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { isLoopback } from '../domain/names.ts';
 import { ProviderError } from './errors.ts';
 
 /** Sending the batch-mail: one text/plain part, no attachment, envelope = headers. */
@@ -13,38 +15,109 @@ export interface OutgoingMail {
 }
 
 export interface Mailer {
+  /**
+   * Sends one mail. A failure says whether the server certainly did not take it (`details.call: 'not-sent'`: refused
+   * before the message data, or never reached) or whether it may have (`'unknown'`: anything once DATA began).
+   */
   send(mail: OutgoingMail): Promise<{ messageId: string; response: string }>;
 }
 
-/** Errors where the SMTP server certainly did not take the message. */
-const NOT_SENT = new Set(['ECONNECTION', 'EDNS', 'EAUTH', 'ESOCKET', 'EENVELOPE', 'ETLS', 'EPROTOCOL']);
+export interface SmtpSettings {
+  url: string;
+  /** Log in and send without TLS to a host that is not loopback. Off by default: a stripped STARTTLS is refused. */
+  allowPlaintext: boolean;
+  timeoutMs?: number;
+}
 
-export function createMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+/** The connection options for `SMTP_URL`: `smtps://` is TLS from the start; `smtp://` must upgrade with STARTTLS. */
+export function smtpOptions(
+  settings: SmtpSettings,
+): SMTPConnection.Options & { auth?: { user: string; pass: string } } {
+  const url = new URL(settings.url);
+  const secure = url.protocol === 'smtps:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const timeout = settings.timeoutMs ?? 30_000;
+  const user = decodeURIComponent(url.username);
+  return {
+    host,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    requireTLS: !secure && !isLoopback(host) && !settings.allowPlaintext,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    ...(user ? { auth: { user, pass: decodeURIComponent(url.password) } } : {}),
+  };
+}
+
+class NotSent extends Error {}
+
+/**
+ * SMTP in explicit phases, so that a failure is sorted by where it happened: connecting, TLS and logging in happen
+ * before the server sees any message; in the send, only a refused envelope (MAIL FROM, RCPT TO, or the DATA command
+ * itself) is certain; once the message data began, a dropped link or a timeout leaves it unknown.
+ */
+export function createMailer(settings: SmtpSettings): Mailer {
+  const options = smtpOptions(settings);
   return {
     async send(mail) {
+      const raw = await compose(mail);
+      const connection = new SMTPConnection(options);
+      connection.on('error', () => undefined); // every failure also reaches the callback of the phase it ends
       try {
-        const info = await transport.sendMail({
-          from: mail.from,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          messageId: mail.messageId,
-          envelope: { from: mail.from, to: mail.to },
-          disableFileAccess: true,
-          disableUrlAccess: true,
-        });
-        return { messageId: info.messageId, response: String(info.response ?? '') };
+        await phase(
+          () => new Promise<void>((resolve, reject) => connection.connect((e) => (e ? reject(e) : resolve()))),
+        );
+        const { auth } = options;
+        if (auth && (connection as unknown as { allowsAuth: boolean }).allowsAuth) {
+          await phase(
+            () => new Promise<void>((resolve, reject) => connection.login(auth, (e) => (e ? reject(e) : resolve()))),
+          );
+        }
+        const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+          connection.send({ from: mail.from, to: [mail.to] }, raw, (e, sent) => (e ? reject(e) : resolve(sent))),
+        );
+        return { messageId: mail.messageId, response: String(info.response ?? '') };
       } catch (error) {
-        const e = error as { code?: string; responseCode?: number; message?: string; command?: string };
-        const refusedBeforeData = e.command !== 'DATA' && e.command !== undefined && (e.responseCode ?? 0) >= 400;
-        const sure = NOT_SENT.has(e.code ?? '') || refusedBeforeData;
-        throw new ProviderError('smtp', sure ? 'terminal' : 'transient', `SMTP: ${e.message ?? String(error)}`, {
-          call: sure ? 'not-sent' : 'unknown',
-        });
+        throw smtpError(error);
+      } finally {
+        connection.quit();
       }
     },
   };
+}
+
+async function phase(step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    throw Object.assign(new NotSent(messageOf(error)), { cause: error });
+  }
+}
+
+function smtpError(error: unknown): ProviderError {
+  const e = error as { code?: string; responseCode?: number; command?: string };
+  const certain = error instanceof NotSent || e.code === 'EENVELOPE';
+  return new ProviderError('smtp', certain ? 'terminal' : 'transient', `SMTP: ${messageOf(error)}`, {
+    call: certain ? 'not-sent' : 'unknown',
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function compose(mail: OutgoingMail): Promise<Buffer> {
+  const message = new MailComposer({
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    messageId: mail.messageId,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  }).compile();
+  return new Promise((resolve, reject) => message.build((error, built) => (error ? reject(error) : resolve(built))));
 }
 
 export function newMessageId(from: string): string {

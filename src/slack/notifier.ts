@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { WebClient } from '@slack/web-api';
 import { backoffMs } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
@@ -28,16 +30,21 @@ const TERMINAL_ERRORS = new Set([
 
 const RETRY = { attempts: Number.POSITIVE_INFINITY, baseMs: 2_000, maxMs: 5 * 60_000 };
 const MAX_ATTEMPTS = 50;
+/** How long a message being delivered is claimed: far longer than a Slack call, short enough after a crash. */
+const CLAIM_MS = 60_000;
 
 /**
  * Drains the outbox to Slack: the parent message first (its ts becomes the run's thread), then every later message
  * as a threaded reply, in order within a thread. Retried with backoff on errors and after Retry-After on 429;
- * a message is marked sent only once Slack said ok, so nothing is lost across restarts.
+ * a message is marked sent only once Slack said ok, so nothing is lost across restarts. A message is claimed before
+ * it is delivered, so two processes on one database never post it twice. A database error ends the drain, logged:
+ * the next drain (the poller's tick) tries again.
  */
 export class Notifier {
   private draining?: Promise<number>;
   private again = false;
   private closed = false;
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   constructor(
     private readonly store: Store,
@@ -53,9 +60,14 @@ export class Notifier {
       this.again = true;
       return this.draining;
     }
-    this.draining = this.drainLoop().finally(() => {
-      this.draining = undefined;
-    });
+    this.draining = this.drainLoop()
+      .catch((error) => {
+        this.log.error('slack delivery interrupted; the next drain goes on', { error });
+        return 0;
+      })
+      .finally(() => {
+        this.draining = undefined;
+      });
     return this.draining;
   }
 
@@ -86,6 +98,7 @@ export class Notifier {
     const run = this.store.runs.get(message.runId);
     if (!run || !message.channel) return false;
     const now = () => this.clock.now();
+    if (!this.store.outbox.claim(message.id, this.owner, now(), now() + CLAIM_MS)) return false;
     try {
       const notice = message.notice;
       if (notice.type === 'parent') {

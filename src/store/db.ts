@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -7,31 +7,50 @@ export type Db = Database.Database;
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
-/** Opens the database (creating its folder), sets WAL, a busy timeout and foreign keys, and applies migrations. */
+/**
+ * Opens the database (creating its folder), sets WAL, a busy timeout, foreign keys and secure delete, and applies
+ * migrations. A new file is created readable by its owner only (0600, its folder 0700): it holds who asked for what,
+ * and orders' details until they are sent. SQLite gives its -wal and -shm files the same permissions.
+ */
 export function openDatabase(path: string, migrationsDir = MIGRATIONS_DIR): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  // First: a second process opening the file at the same moment waits instead of failing.
   db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
+  // Commits are not synced one by one; what stands before a paid or irreversible action is (Store.durableTransaction).
   db.pragma('synchronous = NORMAL');
+  // Deleted or replaced content (an order's private fields once sent) is overwritten, not left in free pages.
+  db.pragma('secure_delete = ON');
   migrate(db, migrationsDir);
   return db;
 }
 
+function createPrivately(path: string): void {
+  const folder = dirname(path);
+  if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+  if (existsSync(path)) return;
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
+/**
+ * Applies the migrations newer than the database, all in one IMMEDIATE transaction that reads the version inside
+ * it: two processes opening a new file at once serialise, and the second finds the work done.
+ */
 export function migrate(db: Db, dir: string): number {
   const files = readdirSync(dir)
     .filter((f) => /^\d{4}_.+\.sql$/.test(f))
     .sort();
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (const file of files) {
-    const version = Number(file.slice(0, 4));
-    if (version <= current) continue;
-    const sql = readFileSync(join(dir, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (const file of files) {
+      const version = Number(file.slice(0, 4));
+      if (version <= current) continue;
+      db.exec(readFileSync(join(dir, file), 'utf8'));
       db.pragma(`user_version = ${version}`);
-    }).immediate();
-  }
+    }
+  }).immediate();
   return db.pragma('user_version', { simple: true }) as number;
 }

@@ -26,6 +26,21 @@ export class Store {
     return this.db.transaction(work).immediate();
   }
 
+  /**
+   * A transaction that is on disk when it returns, whatever happens next (power loss included): for what stands
+   * before a paid or irreversible action (an order about to be sent, an enable, a consumed approval). The database
+   * otherwise runs WAL with synchronous=NORMAL, where the last commits before a power loss may be lost; syncing
+   * this one also syncs every earlier commit in the log.
+   */
+  durableTransaction<T>(work: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.transaction(work);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   close(): void {
     this.db.close();
   }

@@ -102,9 +102,34 @@ export class OutboxRepository {
     );
   }
 
+  /** Removes the previews (private order details) from a run's approval cards, sent or not. */
+  dropPreviews(runId: number): void {
+    this.db
+      .prepare(
+        `UPDATE outbox SET payload = json_remove(payload, '$.preview')
+         WHERE run_id = ? AND op = 'approval_request' AND json_extract(payload, '$.preview') IS NOT NULL`,
+      )
+      .run(runId);
+  }
+
+  /**
+   * Takes an unsent message for delivery by `owner` until `until`, unless another live claim holds it: two
+   * processes on one database never deliver the same message at once.
+   */
+  claim(id: number, owner: string, now: number, until: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+           WHERE id = ? AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?)`,
+        )
+        .run(owner, until, id, now, owner).changes === 1
+    );
+  }
+
   markSent(id: number, resultTs: string | null, now: number): void {
     this.db
-      .prepare('UPDATE outbox SET sent_at = ?, result_ts = ?, last_error = NULL WHERE id = ?')
+      .prepare('UPDATE outbox SET sent_at = ?, result_ts = ?, last_error = NULL, claimed_until = NULL WHERE id = ?')
       .run(now, resultTs, id);
   }
 
@@ -117,7 +142,9 @@ export class OutboxRepository {
 
   markFailed(id: number, error: string, nextAttemptAt: number): void {
     this.db
-      .prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?')
+      .prepare(
+        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ?',
+      )
       .run(error, nextAttemptAt, id);
   }
 

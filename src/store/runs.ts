@@ -121,6 +121,25 @@ export class RunRepository {
     return row && toRun(row);
   }
 
+  /** The latest run of each kind for a domain, newest first. */
+  latestPerKind(domain: string): Run[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs WHERE domain = ? GROUP BY kind) ORDER BY id DESC`,
+        )
+        .all(domain) as RunRow[]
+    ).map(toRun);
+  }
+
+  /** Whether a live lease (a step under way somewhere) holds the run. */
+  leased(id: number, now: number): boolean {
+    const row = this.db.prepare('SELECT lease_until FROM runs WHERE id = ?').get(id) as
+      | { lease_until: number | null }
+      | undefined;
+    return row?.lease_until != null && row.lease_until >= now;
+  }
+
   listActive(limit = 200): Run[] {
     return (this.db.prepare(`SELECT * FROM runs WHERE ${ACTIVE} ORDER BY id LIMIT ?`).all(limit) as RunRow[]).map(
       toRun,
@@ -211,6 +230,18 @@ export class RunRepository {
           expectedVersion,
         ).changes === 1
     );
+  }
+
+  /** Replaces a run's params (private fields dropped once they are no longer needed). */
+  setParams(id: number, params: object): void {
+    this.db.prepare('UPDATE runs SET params = ? WHERE id = ?').run(JSON.stringify(params), id);
+  }
+
+  /** Active runs requested by `user`. */
+  countActiveBy(user: string): number {
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE requested_by = ? AND ${ACTIVE}`).get(user) as { n: number }
+    ).n;
   }
 
   setThread(id: number, channelId: string, threadTs: string): void {

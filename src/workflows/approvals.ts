@@ -1,13 +1,14 @@
 import type { Clock } from '../clock.ts';
+import { actorId, mention } from '../domain/actors.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
 import { errorMessage } from '../providers/errors.ts';
-import type { OvhCall } from '../providers/ovh.ts';
 import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import type { ApproverPolicy } from './approvers.ts';
 import { summarize } from './describe.ts';
 import type { Journal } from './journal.ts';
+import { auditCalls, type OutsideCall } from './recording.ts';
 import type { ApprovalRequest, StepContext, StepOutcome, Workflow } from './types.ts';
 
 export type ActionResult = { ok: true; message: string; run?: Run } | { ok: false; message: string; run?: Run };
@@ -26,7 +27,7 @@ export interface ApprovalDeps {
   /** Track background work so that the engine's `idle()` waits for it. */
   track<T>(work: Promise<T>): Promise<T>;
   /** A step context whose OVH calls are recorded into `calls`. */
-  context(calls: OvhCall[]): StepContext;
+  context(calls: OutsideCall[]): StepContext;
 }
 
 /**
@@ -105,7 +106,7 @@ export class Approvals {
     const run = store.runs.get(approval.runId)!;
     const closed = closedReason(approval, clock.now());
     if (closed) return { ok: false, message: closed, run };
-    const refusal = await this.d.policy.refusal(userId, approval.requestedBy);
+    const refusal = await this.d.policy.refusal(actorId(userId), actorId(approval.requestedBy));
     if (refusal) {
       store.events.add(run.id, userId, 'decision_refused', { approvalId, decision, reason: refusal }, clock.now());
       return { ok: false, message: refusal, run };
@@ -116,7 +117,7 @@ export class Approvals {
       if (stale) return this.supersede(run, approval, userId, stale);
     }
     const now = clock.now();
-    const outcome = store.transaction(() => {
+    const outcome = store.durableTransaction(() => {
       if (!store.approvals.decide(approval.id, decision, userId, now)) return undefined;
       const current = store.runs.get(run.id)!;
       const state: RunState = decision === 'approved' ? workflow.afterApproval : 'rejected';
@@ -157,18 +158,18 @@ export class Approvals {
     }
     if (decision === 'approved') this.d.kick(run.id);
     const verb = decision === 'approved' ? 'Approved' : 'Rejected';
-    return { ok: true, message: `${verb} by <@${userId}>.`, run: outcome };
+    return { ok: true, message: `${verb} by ${mention(userId)}.`, run: outcome };
   }
 
   private async recheck(workflow: Workflow, run: Run, approval: Approval): Promise<string | undefined> {
-    const calls: OvhCall[] = [];
+    const calls: OutsideCall[] = [];
     const now = this.d.clock.now();
     try {
       return await workflow.recheckApproval(run, approval, this.d.context(calls));
     } catch (error) {
       return `Could not re-check before acting: ${errorMessage(error)}`;
     } finally {
-      for (const call of calls) this.d.store.events.add(run.id, 'bot', 'ovh_call', call, now);
+      auditCalls(this.d.store.events, run.id, calls, now);
     }
   }
 
@@ -204,9 +205,9 @@ export class Approvals {
 function closedReason(approval: Approval, now: number): string | undefined {
   switch (approval.status) {
     case 'approved':
-      return `Already approved by <@${approval.decidedBy}>.`;
+      return `Already approved by ${mention(approval.decidedBy ?? '?')}.`;
     case 'rejected':
-      return `Already rejected by <@${approval.decidedBy}>.`;
+      return `Already rejected by ${mention(approval.decidedBy ?? '?')}.`;
     case 'expired':
       return 'This approval card expired. `/dkim retry` posts a fresh one.';
     case 'superseded':

@@ -4,6 +4,8 @@ import {
   BATCH_TEST_ADDRESS,
   type BatchOrder,
   composeOrder,
+  orderForAudit,
+  orderForPreview,
   orderSchema,
   signOrder,
 } from '../domain/batch.ts';
@@ -11,12 +13,13 @@ import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Run } from '../domain/runs.ts';
 import { errorMessage, ProviderError } from '../providers/errors.ts';
 import { newMessageId } from '../providers/mail.ts';
-import { failed } from './outcomes.ts';
+import { failed, proceed } from './outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /**
  * OVH batch-mail orders (DESIGN §2.3): compose, preview with an approval card, and after approval send at most once.
- * The run is checkpointed in `sending` before SMTP; a run found in `sending` goes to `needs_attention`, never resent.
+ * The run is checkpointed (durably) in `sending` before SMTP; a run found in `sending`, or whose send failed once the
+ * message data began, goes to `needs_attention`: it may have been sent, and an order costs money.
  */
 
 export interface BatchParams {
@@ -25,11 +28,13 @@ export interface BatchParams {
 
 export interface BatchFacts {
   referer?: string;
-  body?: string;
+  /** What the approval card showed: the hash of the body and its destination. The body itself is not kept. */
   bodyHash?: string;
   destination?: string;
   messageId?: string;
   smtpResponse?: string;
+  /** A send that may have gone out, before this order was composed again: the card says so. */
+  previousAttempt?: { messageId?: string; referer?: string };
   [key: string]: unknown;
 }
 
@@ -41,6 +46,7 @@ export const batchWorkflow: Workflow = {
   waitingStates: [],
   beforeApproval: 'composing',
   afterApproval: 'approved',
+  approvedStates: ['approved', 'sending'],
 
   async step(run, ctx) {
     const facts = run.facts as Facts;
@@ -56,13 +62,30 @@ export const batchWorkflow: Workflow = {
     }
   },
 
+  /** A fresh order for a fresh approval: a new referer; a send that may have gone out is remembered for the card. */
+  freshLook(facts) {
+    const { referer, messageId, bodyHash: _hash, destination: _to, smtpResponse: _answer, ...rest } = facts as Facts;
+    const mayHaveGone = messageId ? { previousAttempt: { messageId, referer } } : {};
+    return { ...rest, ...mayHaveGone };
+  },
+
+  cancelRefusal(run) {
+    if (run.state !== 'approved' && run.state !== 'sending') return undefined;
+    return 'This order is approved and being sent: cancelling now could hide an order that went out. Wait for the outcome in the thread; if it ends in "needs attention", check the batch mailbox for OVH\'s answer before doing anything else.';
+  },
+
+  auditParams(params) {
+    const order = orderSchema.safeParse((params as unknown as BatchParams).order);
+    return order.success ? { order: orderForAudit(order.data) } : { order: '[unreadable]' };
+  },
+
   async recheckApproval(run, approval, ctx) {
     const settings = batchSettings(ctx);
     const snapshot = approval.snapshot as { destination: string; bodyHash: string };
     if (destinationOf(settings.live) !== snapshot.destination) {
       return `the destination changed since the card was posted (now ${destinationOf(settings.live)}).`;
     }
-    const body = composeBody(run, run.facts as Facts, ctx);
+    const body = composeBody(orderOf(run), run.facts as Facts, ctx);
     if (hash(body) !== snapshot.bodyHash) return 'the order changed since the card was posted.';
     return undefined;
   },
@@ -86,13 +109,9 @@ function orderOf(run: Run): BatchOrder {
   return orderSchema.parse((run.params as unknown as BatchParams).order);
 }
 
-function composeBody(run: Run, facts: Facts, ctx: StepContext): string {
+function composeBody(order: BatchOrder, facts: Facts, ctx: StepContext): string {
   const settings = batchSettings(ctx);
-  return composeOrder(orderOf(run), {
-    account: settings.account,
-    referer: facts.referer!,
-    autopayment: settings.autopayment,
-  });
+  return composeOrder(order, { account: settings.account, referer: facts.referer!, autopayment: settings.autopayment });
 }
 
 export function describeOrder(order: BatchOrder): string {
@@ -114,34 +133,51 @@ function compose(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
   const settings = batchSettings(ctx);
   const referer = facts.referer ?? `dkimbot-${run.id}-${randomBytes(4).toString('hex')}`;
   const withReferer = { ...facts, referer };
-  const body = composeBody(run, withReferer, ctx);
-  const destination = destinationOf(settings.live);
   const order = orderOf(run);
+  const bodyHash = hash(composeBody(order, withReferer, ctx));
+  const destination = destinationOf(settings.live);
+  const earlier = facts.previousAttempt;
   return {
     state: 'awaiting_approval',
-    facts: { ...withReferer, body, bodyHash: hash(body), destination },
+    facts: { ...withReferer, bodyHash, destination },
     next: 'none',
     approval: {
       action: 'send_batch',
-      snapshot: { destination, bodyHash: hash(body), referer },
+      snapshot: { destination, bodyHash, referer },
       title: `Send an OVH batch order to ${describeOrder(order)}?`,
       lines: [
+        ...(earlier
+          ? [
+              `:warning: An earlier attempt may have been sent (Message-ID \`${earlier.messageId}\`, referer \`${earlier.referer}\`): check the batch mailbox for OVH's answer before approving this new order.`,
+            ]
+          : []),
         `Destination: \`${destination}\`${settings.live ? ' — *LIVE: OVH will act on it, and an order costs money*' : ' (test address: OVH only simulates it)'}`,
         `Referer: \`${referer}\` · account \`${settings.account}\` · autopayment ${settings.autopayment ? 'yes' : 'no'}`,
         'Signed with the MD5 passphrase when sent; the preview below is the mail without its signature line.',
       ],
-      preview: body.trimEnd(),
+      preview: composeBody(orderForPreview(order), withReferer, ctx).trimEnd(),
     },
   };
 }
 
 async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const settings = batchSettings(ctx);
-  const body = composeBody(run, facts, ctx);
-  const messageId = newMessageId(settings.from);
+  const order = orderOf(run);
+  const body = composeBody(order, facts, ctx);
   const destination = destinationOf(settings.live);
+  if (hash(body) !== facts.bodyHash || destination !== facts.destination) {
+    const what = destination !== facts.destination ? `its destination is now \`${destination}\`` : 'its text changed';
+    return proceed('composing', batchWorkflow.freshLook!(facts), [
+      {
+        type: 'reply',
+        level: 'warning',
+        text: `Not sent: the order is no longer the one approved (${what}, the configuration changed). Composing it again for a fresh approval.`,
+      },
+    ]);
+  }
+  const messageId = newMessageId(settings.from);
   // At most once: from here on, a crash leaves the run in `sending`, which is never sent again by itself.
-  ctx.checkpoint!('sending', { ...facts, messageId, destination });
+  ctx.checkpoint!('sending', { ...facts, messageId });
   try {
     const sent = await ctx.mail!.send({
       from: settings.from,
@@ -152,8 +188,9 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
     });
     return {
       state: 'done',
-      facts: { ...facts, messageId: sent.messageId, destination, smtpResponse: sent.response.slice(0, 200) },
+      facts: { ...facts, messageId: sent.messageId, smtpResponse: sent.response.slice(0, 200) },
       next: 'none',
+      scrub: { params: { order: orderForAudit(order) } },
       events: [{ type: 'batch_sent', detail: { destination, messageId: sent.messageId, referer: facts.referer } }],
       notices: [
         {
@@ -168,11 +205,14 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
     const certainlyNotSent = error instanceof ProviderError && error.details.call === 'not-sent';
     if (certainlyNotSent) {
       return failed({ ...facts, messageId: undefined }, 'composing', errorMessage(error), {
-        text: `Not sent: ${errorMessage(error)}`,
+        text: `Not sent: the mail server refused it before taking the message (${errorMessage(error)}).`,
         hint: '`/dkim retry` composes the order again and asks for a fresh approval.',
       });
     }
-    return attention({ ...facts, messageId, destination }, `the mail server failed mid-way (${errorMessage(error)})`);
+    return attention(
+      { ...facts, messageId },
+      `the mail server failed once the message was on its way (${errorMessage(error)})`,
+    );
   }
 }
 
@@ -181,12 +221,12 @@ function foundSending(facts: Facts): StepOutcome {
 }
 
 function attention(facts: Facts, why: string): StepOutcome {
-  const text = `Needs attention: ${why}, so the order may or may not have reached \`${facts.destination}\` (Message-ID \`${facts.messageId}\`, referer \`${facts.referer}\`). It will not be sent again by itself: an order costs money. Check the mailbox of the sender for OVH's answer, then \`/dkim cancel\` this run, and start a new one only if nothing arrived.`;
+  const text = `Needs attention: ${why}, so it may have been sent to \`${facts.destination}\` (Message-ID \`${facts.messageId}\`, referer \`${facts.referer}\`). It will not be sent again by itself: an order costs money. Check the batch mailbox (the sender address) for OVH's answer. If nothing came, \`/dkim retry\` composes a fresh order for a fresh approval; otherwise \`/dkim cancel batch\` this run.`;
   return {
     state: 'needs_attention',
     facts,
     next: 'none',
-    lastError: `Needs attention: ${why}.`,
+    lastError: `Needs attention: ${why}; it may have been sent.`,
     notices: [{ type: 'reply', level: 'warning', mention: true, text }],
   };
 }

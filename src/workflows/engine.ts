@@ -5,7 +5,6 @@ import type { Notice } from '../domain/notices.ts';
 import { isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage, isTransient, ProviderError } from '../providers/errors.ts';
-import type { OvhApi, OvhCall } from '../providers/ovh.ts';
 import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import { Approvals } from './approvals.ts';
@@ -13,6 +12,7 @@ import type { ApproverPolicy } from './approvers.ts';
 import { describeState, summarize } from './describe.ts';
 import { Journal } from './journal.ts';
 import { failed } from './outcomes.ts';
+import { auditCalls, describeChanges, type OutsideCall, recorded } from './recording.ts';
 import { RunActions } from './run-actions.ts';
 import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
@@ -31,11 +31,17 @@ export interface EngineOptions {
   recheckMaxMs: number;
   /** Runs stepped at once by one tick. */
   concurrency?: number;
+  /** Active runs one requester may have at once. */
+  maxActiveRunsPerUser?: number;
   leaseMs?: number;
   owner?: string;
 }
 
-export type StartResult = { ok: true; run: Run } | { ok: false; existing: Run };
+export type StartResult =
+  | { ok: true; run: Run }
+  | { ok: false; existing: Run }
+  /** The requester already has this many active runs (MAX_ACTIVE_RUNS_PER_USER). */
+  | { ok: false; limit: number };
 
 const MAX_STEPS_PER_PASS = 30;
 
@@ -73,7 +79,7 @@ export class Engine {
       track: (work) => this.track(work),
       context: (calls) => this.context(calls),
     });
-    this.actions = new RunActions(shared);
+    this.actions = new RunActions({ ...shared, policy: o.approvers, busy: (runId) => this.busy(runId) });
   }
 
   private get timing() {
@@ -95,6 +101,8 @@ export class Engine {
     const now = this.o.clock.now();
     const { store } = this.o;
     const result = store.transaction((): StartResult => {
+      const limit = this.o.maxActiveRunsPerUser ?? Number.POSITIVE_INFINITY;
+      if (store.runs.countActiveBy(input.requestedBy) >= limit) return { ok: false, limit };
       const run = store.runs.insert(
         {
           ...input,
@@ -105,7 +113,8 @@ export class Engine {
         now,
       );
       if (!run) return { ok: false, existing: store.runs.active(input.kind, input.domain)! };
-      store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params: input.params }, now);
+      const params = workflow.auditParams?.(input.params) ?? input.params;
+      store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params }, now);
       this.journal.say(run, [{ type: 'parent', summary: summarize(run) }], 'start', now);
       return { ok: true, run };
     });
@@ -164,6 +173,14 @@ export class Engine {
     return runs.takeOver(runId, holder, this.owner, until);
   }
 
+  /** A step of the run is under way: here, or under a live lease of another process that is not dead. */
+  private busy(runId: number): boolean {
+    if (this.inFlight.has(runId)) return true;
+    const { runs } = this.o.store;
+    const holder = runs.leaseOwner(runId);
+    return runs.leased(runId, this.o.clock.now()) && !(holder && holderIsDead(holder));
+  }
+
   /** Before a change at OVH: renew this instance's lease, or stop if another instance took the run meanwhile. */
   private holdLease(runId: number): void {
     const now = this.o.clock.now();
@@ -175,7 +192,8 @@ export class Engine {
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
     // Deferred: a Slack listener that started this acks before any outside call is made.
-    void this.track(new Promise((resolve) => setImmediate(resolve)).then(() => this.advance(runId)));
+    const work = new Promise((resolve) => setImmediate(resolve)).then(() => this.advance(runId));
+    void this.track(work).catch((error) => this.o.log.error('background step failed', { runId, error }));
   }
 
   /** Background work that `idle()` waits for. */
@@ -190,13 +208,13 @@ export class Engine {
     this.journal.onOutbox(listener);
   }
 
-  /** What a step may use, its OVH calls recorded into `calls`; `beforeChange` runs before each change at OVH. */
-  private context(calls: OvhCall[], beforeChange?: () => void): StepContext {
+  /** What a step may use, its outside calls recorded into `calls`; `beforeChange` runs before each change at OVH. */
+  private context(calls: OutsideCall[], beforeChange?: () => void): StepContext {
     return {
       ...this.o.providers,
       now: this.o.clock.now(),
       timing: this.timing,
-      ovh: recording(this.o.providers.ovh, calls, beforeChange),
+      ...recorded(this.o.providers, calls, beforeChange),
     };
   }
 
@@ -213,7 +231,7 @@ export class Engine {
   private async stepOnce(run: Run): Promise<boolean> {
     const workflow = this.workflow(run.kind);
     const now = this.o.clock.now();
-    const calls: OvhCall[] = [];
+    const calls: OutsideCall[] = [];
     let current = run;
     let outcome: StepOutcome;
     if (run.state === 'awaiting_approval') {
@@ -236,10 +254,11 @@ export class Engine {
     return this.commit(current, outcome, calls);
   }
 
+  /** Written durably (synchronous=FULL): it stands before an action that must happen at most once. */
   private checkpoint(run: Run, state: RunState, facts: Record<string, unknown>): Run {
     const { store, clock } = this.o;
     const now = clock.now();
-    return store.transaction(() => {
+    return store.durableTransaction(() => {
       const change = { ...unchanged(run), state, facts, lastError: null, nextCheckAt: now };
       if (!store.runs.update(run.id, run.version, change, now)) throw new RunMoved();
       if (state !== run.state) store.events.add(run.id, 'bot', 'state', { from: run.state, to: state }, now);
@@ -266,7 +285,7 @@ export class Engine {
   }
 
   /** Persists one outcome. False when the run should not be stepped again in this pass. */
-  private commit(run: Run, outcome: StepOutcome, calls: OvhCall[]): boolean {
+  private commit(run: Run, outcome: StepOutcome, calls: OutsideCall[]): boolean {
     const { store, clock } = this.o;
     const now = clock.now();
     const stateChanged = outcome.state !== run.state;
@@ -284,8 +303,12 @@ export class Engine {
           throw new RunMoved();
         }
         const updated = store.runs.get(run.id)!;
-        for (const call of calls) store.events.add(run.id, 'bot', 'ovh_call', call, now);
+        auditCalls(store.events, run.id, calls, now);
         for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
+        if (outcome.scrub) {
+          store.runs.setParams(run.id, outcome.scrub.params);
+          store.outbox.dropPreviews(run.id);
+        }
         if (stateChanged) store.events.add(run.id, 'bot', 'state', { from: run.state, to: outcome.state }, now);
         if (stateChanged || lastError !== run.lastError) {
           notices.push({ type: 'parent_update', summary: summarize(updated) });
@@ -313,18 +336,17 @@ export class Engine {
   }
 
   /**
-   * The run was cancelled or changed while its step talked to OVH: the outcome is dropped, but what was done at OVH
-   * stays in the audit trail and, for a change, in the thread.
+   * The run was cancelled or changed while its step talked to the outside world: the outcome is dropped, but every
+   * side effect it made (at OVH, a mail sent or maybe sent) stays in the audit trail and is said in the thread.
    */
-  private recordDroppedStep(run: Run, outcome: StepOutcome, calls: OvhCall[], now: number): void {
+  private recordDroppedStep(run: Run, outcome: StepOutcome, calls: OutsideCall[], now: number): void {
     const { store } = this.o;
-    const changes = calls.filter((c) => c.method !== 'GET' && c.status === 'ok');
+    const done = describeChanges(calls);
     store.transaction(() => {
-      for (const call of calls) store.events.add(run.id, 'bot', 'ovh_call', call, now);
+      auditCalls(store.events, run.id, calls, now);
       for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
-      if (changes.length === 0) return;
-      const done = changes.map((c) => `\`${c.method} ${c.path}\``).join(', ');
-      const text = `While this run was being changed, its last step had already been carried out at OVH: ${done}.`;
+      if (!done) return;
+      const text = `While this run was being changed, its last step had already been carried out ${done}.`;
       this.journal.say(
         store.runs.get(run.id)!,
         [{ type: 'reply', level: 'warning', text }],
@@ -364,27 +386,6 @@ function holderIsDead(holder: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
-}
-
-function recording(ovh: OvhApi | undefined, calls: OvhCall[], beforeChange: () => void = () => {}): OvhApi | undefined {
-  if (!ovh) return undefined;
-  const track = async <T>(method: OvhCall['method'], path: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      if (method !== 'GET') beforeChange();
-      const result = await call();
-      calls.push({ method, path, status: 'ok' });
-      return result;
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      calls.push({ method, path, status: status ?? 'network' });
-      throw error;
-    }
-  };
-  return {
-    get: (path, schema, query) => track('GET', path, () => ovh.get(path, schema, query)),
-    post: (path, body, schema) => track('POST', path, () => ovh.post(path, body, schema)),
-    put: (path, body, schema) => track('PUT', path, () => ovh.put(path, body, schema)),
-  };
 }
 
 function stalled(run: Run): StepOutcome {

@@ -1,3 +1,4 @@
+import { mention } from '../domain/actors.ts';
 import { absolute, relativeName, stripDot } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
@@ -75,6 +76,7 @@ export const exchangeWorkflow: Workflow = {
   waitingStates: ['discovering', 'creating_keys', 'publishing', 'waiting_ready', 'enabling'],
   beforeApproval: 'waiting_ready',
   afterApproval: 'enabling',
+  approvedStates: ['enabling'],
 
   async step(run, ctx) {
     const facts = run.facts as Facts;
@@ -380,7 +382,7 @@ async function enable(run: Run, facts: Facts, apis: Apis, ctx: StepContext): Pro
         `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`,
       );
       if (asked) return finished;
-      const note = `Enabling \`${signing}\` at OVH: the request went through (approved by <@${facts.approvedBy}>).`;
+      const note = `Enabling \`${signing}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
       return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
     }
     case 'enabling': {
@@ -389,7 +391,7 @@ async function enable(run: Run, facts: Facts, apis: Apis, ctx: StepContext): Pro
       return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
         {
           type: 'reply',
-          text: `Enabling \`${signing}\` at OVH: OVH shows it enabling (approved by <@${facts.approvedBy}>).`,
+          text: `Enabling \`${signing}\` at OVH: OVH shows it enabling (approved by ${mention(facts.approvedBy ?? '?')}).`,
         },
       ]);
     }
@@ -425,7 +427,10 @@ async function sendEnable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepC
     next: 'wait',
     events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
     notices: [
-      { type: 'reply', text: `Enabling \`${signing}\` at OVH: request sent (approved by <@${facts.approvedBy}>).` },
+      {
+        type: 'reply',
+        text: `Enabling \`${signing}\` at OVH: request sent (approved by ${mention(facts.approvedBy ?? '?')}).`,
+      },
     ],
   };
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.ts';
+import { actorId, mention } from '../domain/actors.ts';
 import { isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
 import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import type { ActionResult } from './approvals.ts';
+import type { ApproverPolicy } from './approvers.ts';
 import { describeState, show, summarize } from './describe.ts';
 import type { Journal } from './journal.ts';
 import type { Workflow } from './types.ts';
@@ -11,23 +13,33 @@ export interface RunActionDeps {
   store: Store;
   clock: Clock;
   journal: Journal;
+  policy: ApproverPolicy;
   waitDeadlineMs: number;
   workflow(kind: RunKind): Workflow;
   kick(runId: number): void;
+  /** A step of the run is under way (here or in another live process). */
+  busy(runId: number): boolean;
 }
 
-/** What an operator does to a run besides approving: cancel it, or try again. */
+/**
+ * What a person does to a run besides approving: cancel it, or try again. Both belong to the run's requester and
+ * the approvers. A retry never crosses an approval: a run that failed after its approval goes back to before it.
+ */
 export class RunActions {
   constructor(private readonly d: RunActionDeps) {}
 
-  cancel(kindOrAny: RunKind | undefined, domain: string, userId: string): ActionResult {
+  async cancel(run: Run, userId: string): Promise<ActionResult> {
     const { store, clock } = this.d;
+    const refusal =
+      (await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'cancel')) ??
+      this.d.workflow(run.kind).cancelRefusal?.(run);
+    if (refusal) return { ok: false, message: `Not cancelled: ${refusal}`, run };
     const now = clock.now();
-    const run = this.activeRun(domain, kindOrAny);
-    if (!run) return { ok: false, message: `There is no active run for ${show(domain)}.` };
     const cancelled = store.transaction(() => {
       const current = store.runs.get(run.id)!;
-      if (isFinished(current.state)) return false;
+      if (isFinished(current.state)) return 'finished';
+      const late = this.d.workflow(run.kind).cancelRefusal?.(current);
+      if (late) return late;
       store.approvals.closePending(run.id, 'superseded', 'run cancelled', now);
       store.runs.update(
         run.id,
@@ -40,23 +52,32 @@ export class RunActions {
       this.d.journal.say(
         updated,
         [
-          { type: 'reply', text: `Cancelled by <@${userId}>. Nothing more will be done for this run.` },
+          { type: 'reply', text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.` },
           { type: 'parent_update', summary: summarize(updated) },
         ],
         `cancel-${current.version}`,
         now,
       );
-      return true;
+      return 'cancelled';
     });
-    if (!cancelled) return { ok: false, message: `The run for ${show(domain)} had already finished.` };
-    return { ok: true, message: `Cancelled the ${run.kind} run for ${show(domain)}.`, run: store.runs.get(run.id) };
+    if (cancelled === 'finished')
+      return { ok: false, message: `The run for ${show(run.domain)} had already finished.` };
+    if (cancelled !== 'cancelled') return { ok: false, message: `Not cancelled: ${cancelled}`, run };
+    return {
+      ok: true,
+      message: `Cancelled the ${run.kind} run for ${show(run.domain)}.`,
+      run: store.runs.get(run.id),
+    };
   }
 
-  retry(kindOrAny: RunKind | undefined, domain: string, userId: string): ActionResult {
+  async retry(run: Run, userId: string): Promise<ActionResult> {
     const { store, clock } = this.d;
+    const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry');
+    if (refusal) return { ok: false, message: `Not retried: ${refusal}`, run };
     const now = clock.now();
-    const run = store.runs.latestForDomain(domain, kindOrAny);
-    if (!run) return { ok: false, message: `There is no run for ${show(domain)}. Start one with \`/dkim setup\`.` };
+    if (this.d.busy(run.id)) {
+      return { ok: false, message: 'The bot is working on this run right now; try again in a moment.', run };
+    }
     const workflow = this.d.workflow(run.kind);
     const target = retryTarget(run, workflow);
     if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
@@ -84,7 +105,7 @@ export class RunActions {
       this.d.journal.say(
         updated,
         [
-          { type: 'reply', text: `<@${userId}> asked to try again: ${describeState(target)}.` },
+          { type: 'reply', text: `${mention(userId)} asked to try again: ${describeState(target)}.` },
           { type: 'parent_update', summary: summarize(updated) },
         ],
         `retry-${run.version}`,
@@ -94,35 +115,32 @@ export class RunActions {
     });
     if (!written) return { ok: false, message: 'The run changed meanwhile; try again.', run };
     this.d.kick(run.id);
-    return { ok: true, message: `Retrying the ${run.kind} run for ${show(domain)}.`, run: store.runs.get(run.id) };
-  }
-
-  activeRun(domain: string, kind?: RunKind): Run | undefined {
-    if (kind) return this.d.store.runs.active(kind, domain);
-    const latest = this.d.store.runs.latestForDomain(domain);
-    return latest && !isFinished(latest.state) ? latest : undefined;
+    return {
+      ok: true,
+      message: `Retrying the ${run.kind} run for ${show(run.domain)}.`,
+      run: store.runs.get(run.id),
+    };
   }
 }
 
+/** Where a retry resumes: the step that failed or stalled, but never past an approval it would reuse. */
 function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string } {
   const facts = run.facts as { resumeState?: RunState; failedIn?: RunState };
+  const beforeApproval = (state: RunState) =>
+    workflow.approvedStates.includes(state) ? workflow.beforeApproval : state;
   switch (run.state) {
     case 'stalled':
-      return facts.resumeState ?? workflow.firstState;
+      return beforeApproval(facts.resumeState ?? workflow.firstState);
     case 'failed':
-      return facts.failedIn ?? workflow.firstState;
+      return beforeApproval(facts.failedIn ?? workflow.firstState);
     case 'awaiting_approval':
-      return workflow.beforeApproval;
     case 'needs_attention':
-      return {
-        refusal:
-          'This run needs a person: the bot does not know whether its last action reached the provider, and will not repeat it by itself. Check, then `/dkim cancel` it.',
-      };
+      return workflow.beforeApproval;
     case 'done':
     case 'cancelled':
     case 'rejected':
       return { refusal: `The last run for ${show(run.domain)} is ${run.state}; start a new one instead.` };
     default:
-      return run.state;
+      return beforeApproval(run.state);
   }
 }

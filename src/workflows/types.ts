@@ -55,6 +55,8 @@ export interface StepOutcome {
   approval?: ApprovalRequest;
   /** Close the run's pending approval as expired, in the same transaction. */
   expirePending?: boolean;
+  /** Private data no longer needed (an order once sent): the run's params replaced, its cards' previews dropped. */
+  scrub?: { params: Record<string, unknown> };
 }
 
 export interface Workflow {
@@ -65,6 +67,12 @@ export interface Workflow {
   /** The state to go back to when a fresh approval card is wanted. */
   beforeApproval: RunState;
   afterApproval: RunState;
+  /** States only an approval leads to: a retry found in them goes back to `beforeApproval`, for a fresh approval. */
+  approvedStates: readonly RunState[];
+  /** Why the run may not be cancelled now, if it may not (an order being sent). */
+  cancelRefusal?(run: Run): string | undefined;
+  /** The params as the audit trail keeps them (private fields hidden); as they are when absent. */
+  auditParams?(params: Record<string, unknown>): Record<string, unknown>;
   /** Observe, do at most one side effect, say what is true now and when to look again. */
   step(run: Run, ctx: StepContext): Promise<StepOutcome>;
   /** Facts for a fresh look before a new approval card (e.g. forget when OVH was last asked). */

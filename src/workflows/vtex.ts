@@ -44,6 +44,7 @@ export const vtexWorkflow: Workflow = {
   waitingStates: ['requesting_keys', 'publishing', 'verifying'],
   beforeApproval: 'verifying',
   afterApproval: 'verifying',
+  approvedStates: [],
 
   async step(run, ctx) {
     const facts = run.facts as Facts;

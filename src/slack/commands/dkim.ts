@@ -35,7 +35,7 @@ export function register(app: App, ops: Operations, deliveries: Deliveries): voi
   });
 }
 
-function answer(ops: Operations, { text, user, channel }: CommandInput): Answer {
+async function answer(ops: Operations, { text, user, channel }: CommandInput): Promise<Answer> {
   const [sub = 'help', ...args] = text.trim().split(/\s+/).filter(Boolean);
   switch (sub.toLowerCase()) {
     case 'setup': {
@@ -44,24 +44,24 @@ function answer(ops: Operations, { text, user, channel }: CommandInput): Answer 
         const why = checked.ok ? 'setup takes one domain, e.g. `/dkim setup example.fr`' : checked.error;
         return { ack: ephemeral(`Not started: ${why}.`) };
       }
-      return { ack: started(ops.setup({ domain: args[0]!, user, channel })) };
+      return { ack: started(await ops.setup({ domain: args[0]!, user, channel })) };
     }
     case 'vtex': {
       if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
-      return { ack: started(ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel })) };
+      return { ack: started(await ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel })) };
     }
     case 'batch': {
-      const reply = ops.batch(args, user, channel);
+      const reply = await ops.batch(args, user, channel);
       return reply.form ? { ack: ephemeral(reply.text), form: reply.form } : { ack: started(reply) };
     }
     case 'status':
-      return { ack: ephemeral(ops.status(args[0]).text) };
+      return { ack: ephemeral(ops.status(args).text) };
     case 'list':
       return { ack: ephemeral(ops.list().text) };
     case 'cancel':
-      return { ack: ephemeral(ops.cancel(args[0], user).text) };
+      return { ack: ephemeral((await ops.cancel(args, user)).text) };
     case 'retry':
-      return { ack: ephemeral(ops.retry(args[0], user).text) };
+      return { ack: ephemeral((await ops.retry(args, user)).text) };
     case 'help':
       return { ack: ephemeral(HELP) };
     default:

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { mention } from '../../domain/actors.ts';
 import { domainFromAscii, showDomain } from '../../domain/names.ts';
 import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
 import { type Run, type RunState, STATE_LABELS } from '../../domain/runs.ts';
@@ -42,6 +43,17 @@ function section(text: string): KnownBlock {
 
 function context(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 2900) }] };
+}
+
+/**
+ * Text shown exactly as it is (an order's preview): a rich-text preformatted block, which Slack does not parse, so
+ * no field can ping (`<!channel>`), link (`<url|label>`) or close the block (```) whatever it holds.
+ */
+export function preformatted(text: string): KnownBlock {
+  return {
+    type: 'rich_text',
+    elements: [{ type: 'rich_text_preformatted', elements: [{ type: 'text', text: truncate(text, 3500) }] }],
+  };
 }
 
 function truncate(text: string, max: number): string {
@@ -99,7 +111,7 @@ export function approvalCard(notice: Extract<Notice, { type: 'approval_request' 
   const value = String(notice.approvalId);
   const blocks: KnownBlock[] = [
     section(`:raised_hand: *${notice.title}*\n${notice.lines.join('\n')}`),
-    ...(notice.preview ? [section(`\`\`\`${truncate(notice.preview, 2800)}\`\`\``)] : []),
+    ...(notice.preview ? [preformatted(notice.preview)] : []),
     context(
       `Who may approve: ${describeApprovers(notice.approvers)} · the card expires ${slackDate(notice.expiresAt)}`,
     ),
@@ -140,15 +152,15 @@ export function decidedCard(
 ): SlackMessage {
   const outcome =
     decision.decision === 'approved'
-      ? `:white_check_mark: Approved by <@${decision.by}> at ${slackDate(decision.at)}`
+      ? `:white_check_mark: Approved by ${mention(decision.by ?? '?')} at ${slackDate(decision.at)}`
       : decision.decision === 'rejected'
-        ? `:no_entry_sign: Rejected by <@${decision.by}> at ${slackDate(decision.at)}`
+        ? `:no_entry_sign: Rejected by ${mention(decision.by ?? '?')} at ${slackDate(decision.at)}`
         : ':hourglass: Expired. `/dkim retry` posts a fresh card.';
   return {
     text: `${card.title} ${outcome}`,
     blocks: [
       section(`*${card.title}*\n${card.lines.join('\n')}`),
-      ...(card.preview ? [section(`\`\`\`${truncate(card.preview, 2800)}\`\`\``)] : []),
+      ...(card.preview ? [preformatted(card.preview)] : []),
       section(outcome),
     ],
   };

@@ -1,0 +1,22 @@
+/**
+ * Who did something. In Slack, a user id (`U…`/`W…`). On the host, an operator of the CLI, recorded as
+ * `cli:<os user>`, or `cli:<os user> as <user id>` when acting for a Slack user (whose rights then apply).
+ */
+
+const CLI_AS = /^cli:([^\s]+) as ([UW][A-Z0-9]+)$/;
+
+/** The id the rules are checked with: the Slack user the actor is or acts as. */
+export function actorId(actor: string): string {
+  return CLI_AS.exec(actor)?.[2] ?? actor;
+}
+
+/** The actor in a message: a Slack mention, and who really acted when it was the CLI. */
+export function mention(actor: string): string {
+  const cli = CLI_AS.exec(actor);
+  if (cli) return `<@${cli[2]}> (through the CLI, by ${cli[1]})`;
+  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : `\`${actor}\``;
+}
+
+export function cliActor(osUser: string, as?: string): string {
+  return as ? `cli:${osUser} as ${as}` : `cli:${osUser}`;
+}
