@@ -43,6 +43,8 @@ export interface CoreOverrides {
   random?: () => number;
   concurrency?: number;
   mailer?: Mailer;
+  /** How work started by a command waits for its turn (see AckFirst); the next turn of the event loop by default. */
+  defer?: (work: () => void) => void;
 }
 
 /**
@@ -103,6 +105,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     recheckMaxMs: config.recheckMaxSeconds * 1000,
     concurrency: overrides.concurrency,
     maxActiveRunsPerUser: config.maxActiveRunsPerUser,
+    defer: overrides.defer,
   });
   return { config, store, engine, limiter, access, ovh, log, redact, clock, pollIntervalMs };
 }

@@ -12,9 +12,29 @@ export interface Logger {
 
 export type Redactor = (text: string) => string;
 
+const MASK = '[redacted]';
+/**
+ * What is private without being configured: a transfer code, as typed (`batch transfer x.fr <code>`, in a slash
+ * command that Slack's libraries log at debug level) or as a field (`authinfo`).
+ */
+const PRIVATE_PATTERNS: [RegExp, string][] = [
+  [/(\bbatch\s+transfer\s+\S+\s+)[^\s"\\]+/gi, `$1${MASK}`],
+  [/("authinfo"\s*:\s*")(?:[^"\\]|\\.)*"/gi, `$1${MASK}"`],
+  [/(option\.domain\.authinfo:\s*)[^\s"\\]+/gi, `$1${MASK}`],
+];
+
+/**
+ * Masks every configured secret (as written, and as JSON would escape it: a secret with `"` or `\` changes once
+ * serialised) and the private patterns above.
+ */
 export function makeRedactor(secrets: string[]): Redactor {
-  const sorted = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  return (text) => sorted.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  const forms = secrets.filter((s) => s.length >= 4).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+  const sorted = [...new Set(forms)].sort((a, b) => b.length - a.length);
+  return (text) =>
+    PRIVATE_PATTERNS.reduce(
+      (out, [pattern, replacement]) => out.replace(pattern, replacement),
+      sorted.reduce((out, secret) => out.split(secret).join(MASK), text),
+    );
 }
 
 export function createLogger(options: {
@@ -25,17 +45,22 @@ export function createLogger(options: {
 }): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const now = options.now ?? Date.now;
+  // Masked before serialising (every string, at any depth), and the line once more after: nothing slips through.
+  const masked = (value: unknown, seen = new WeakSet<object>()): unknown => {
+    if (typeof value === 'string') return options.redact(value);
+    if (value instanceof Error) return { name: value.name, message: options.redact(value.message) };
+    if (!value || typeof value !== 'object') return value;
+    if (seen.has(value)) return '[circular]';
+    seen.add(value);
+    if (Array.isArray(value)) return value.map((inner) => masked(inner, seen));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, masked(inner, seen)]));
+  };
   const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < ORDER[options.level]) return;
-    const entry = { at: new Date(now()).toISOString(), level, msg, ...fields };
-    write(options.redact(JSON.stringify(entry, errorReplacer)));
+    const entry = { at: new Date(now()).toISOString(), level, msg: options.redact(msg), ...(masked(fields) as object) };
+    write(options.redact(JSON.stringify(entry)));
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-}
-
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -27,13 +27,16 @@ export function parseDomain(input: unknown): DomainResult {
   if (/[<>"'`&|;$\\/(){}[\]*?!#%^=+,@:~]/.test(raw)) {
     return fail(`"${printable(raw)}" is not a domain name: only letters, digits, hyphens and dots are allowed`);
   }
-  const withoutDot = raw.endsWith('.') ? raw.slice(0, -1) : raw;
-  const ascii = domainToASCII(withoutDot.toLowerCase());
+  const withoutDot = (raw.endsWith('.') ? raw.slice(0, -1) : raw).toLowerCase();
+  // Plain ASCII without an IDN label is its own ASCII form: the (slow) IDN conversion is for the rest.
+  const ascii = PLAIN.test(withoutDot) ? withoutDot : domainToASCII(withoutDot);
   if (ascii === '') return fail(`"${printable(raw)}" is not a valid domain name`);
   const problem = labelProblem(ascii);
   if (problem) return fail(`"${printable(raw)}" is not a valid domain name: ${problem}`);
-  return { ok: true, domain: { ascii, unicode: domainToUnicode(ascii) } };
+  return { ok: true, domain: domainFromAscii(ascii) };
 }
+
+const PLAIN = /^(?!.*(?:^|\.)xn--)[a-z0-9.-]+$/;
 
 function labelProblem(ascii: string): string | undefined {
   if (ascii.length > 253) return 'longer than 253 characters';
@@ -54,7 +57,7 @@ export function showDomain(domain: DomainName): string {
 }
 
 export function domainFromAscii(ascii: string): DomainName {
-  return { ascii, unicode: domainToUnicode(ascii) };
+  return { ascii, unicode: ascii.includes('xn--') ? domainToUnicode(ascii) : ascii };
 }
 
 /** Quotes user input back safely: control characters shown escaped, long input cut. */

@@ -58,7 +58,11 @@ class NotSent extends Error {}
  * itself) is certain; once the message data began, a dropped link or a timeout leaves it unknown.
  */
 export function createMailer(settings: SmtpSettings): Mailer {
-  const options = smtpOptions(settings);
+  return mailerFor(smtpOptions(settings));
+}
+
+/** The mailer for connection options as `smtpOptions` makes them. */
+export function mailerFor(options: ReturnType<typeof smtpOptions>): Mailer {
   return {
     async send(mail) {
       const raw = await compose(mail);

@@ -8,6 +8,7 @@ import { buildCore, type Core, type CoreOverrides } from '../core.ts';
 import type { Logger } from '../log.ts';
 import { Operations } from '../operations.ts';
 import { Poller } from '../poller.ts';
+import { AckFirst } from './ack-first.ts';
 import * as approvalActions from './actions/approval.ts';
 import * as dkimCommand from './commands/dkim.ts';
 import { Deliveries } from './deliveries.ts';
@@ -15,6 +16,7 @@ import { SlackDirectory } from './directory.ts';
 import * as homeEvents from './events/home.ts';
 import { Notifier } from './notifier.ts';
 import * as batchViews from './views/batch.ts';
+import { FormDrafts } from './views/form-drafts.ts';
 
 export interface Bot {
   core: Core;
@@ -50,16 +52,18 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const clock = options.clock ?? systemClock;
   const clientOptions = { slackApiUrl: apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true };
   const client = new WebClient(botToken, clientOptions);
-  const core = buildCore(config, { directory: new SlackDirectory(client, clock), ...options, clock });
+  const ackFirst = new AckFirst();
+  const defer = (work: () => void) => ackFirst.defer(work);
+  const core = buildCore(config, { directory: new SlackDirectory(client, clock), defer, ...options, clock });
   const ops = new Operations(core);
   const notifier = new Notifier(core.store, client, clock, core.log);
-  core.engine.onOutbox(() => void notifier.drain());
+  core.engine.onOutbox(() => defer(() => void notifier.drain()));
 
   const health: Health = { listening: false, link: appToken ? 'down' : 'n/a' };
   const healthRoute = { path: '/healthz', method: ['GET'], handler: healthHandler(health, core) };
-  const logger = boltLogger(core.log);
+  const logger = boltLogger(core.log, config.logLevel === 'debug');
   const receiver = appToken
-    ? socketReceiver(appToken, clientOptions, logger, health, core.log, options.socketPingTimeoutMs)
+    ? socketReceiver(appToken, clientOptions, logger, health, core.log, ackFirst, options.socketPingTimeoutMs)
     : new HTTPReceiver({
         signingSecret: signingSecret!,
         endpoints: '/slack/events',
@@ -67,12 +71,21 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         logger,
         unhandledRequestTimeoutMillis: 3001,
       });
-  const app = new App({ token: botToken, clientOptions, logger, deferInitialization: true, receiver });
+  // No conversation store: the bot keeps its state in SQLite, and the store's middleware runs on every request.
+  const app = new App({
+    token: botToken,
+    clientOptions,
+    logger,
+    deferInitialization: true,
+    receiver,
+    convoStore: false,
+  });
   const deliveries = new Deliveries(() => clock.now());
-  dkimCommand.register(app, ops, deliveries);
+  const drafts = new FormDrafts<{ authinfo?: string }>(() => clock.now());
+  dkimCommand.register(app, ops, deliveries, drafts);
   approvalActions.register(app, ops, core.log, deliveries);
   homeEvents.register(app, core.store, clock);
-  batchViews.register(app, ops, deliveries);
+  batchViews.register(app, ops, deliveries, drafts);
   app.error(async (error) => {
     core.log.error('slack listener error', { error: error.message });
   });
@@ -87,12 +100,15 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   } else {
     const server = (await app.start(port)) as Server;
     boundPort = (server.address() as AddressInfo).port;
+    server.prependListener('request', (_request, response) => response.once('close', ackFirst.arrived()));
   }
   const poller = new Poller(
     config.pollCron,
     [
       { name: 'engine', run: () => core.engine.tick() },
       { name: 'notifier', run: () => notifier.drain() },
+      // Held like any background work, so that it never lands in the middle of a burst of acks.
+      { name: 'checkpoint', run: () => new Promise<void>((done) => defer(() => done(core.store.checkpoint()))) },
     ],
     core.log,
   );
@@ -111,6 +127,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       health.listening = false;
       await poller.stop();
       await app.stop();
+      ackFirst.flush();
       await new Promise((resolve) => (healthServer ? healthServer.close(resolve) : resolve(undefined)));
       await core.engine.stop();
       await notifier.close();
@@ -129,6 +146,7 @@ function socketReceiver(
   logger: BoltLogger,
   health: Health,
   log: Logger,
+  ackFirst: AckFirst,
   pingTimeoutMs?: number,
 ): SocketModeReceiver {
   const receiver = new SocketModeReceiver({
@@ -144,6 +162,7 @@ function socketReceiver(
     health.link = link;
   };
   receiver.client.on('connected', set('up'));
+  receiver.client.on('ws_message', () => ackFirst.touched());
   for (const down of ['close', 'disconnecting', 'disconnected', 'reconnecting']) receiver.client.on(down, set('down'));
   return receiver;
 }
@@ -164,12 +183,17 @@ function listen(server: Server, port: number): Promise<Server> {
   });
 }
 
-/** Bolt's logs through ours, so they are redacted like every other line. */
-function boltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
+/**
+ * Bolt's logs through ours, so they are redacted like every other line. Its debug lines (several per request) are
+ * not even formatted unless LOG_LEVEL is debug.
+ */
+function boltLogger(log: Logger, debug: boolean): BoltLogger {
+  let level = debug ? LogLevel.DEBUG : LogLevel.INFO;
   const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
   return {
-    debug: (...args) => log.debug(`bolt: ${text(args)}`),
+    debug: (...args) => {
+      if (level === LogLevel.DEBUG) log.debug(`bolt: ${text(args)}`);
+    },
     info: (...args) => log.info(`bolt: ${text(args)}`),
     warn: (...args) => log.warn(`bolt: ${text(args)}`),
     error: (...args) => log.error(`bolt: ${text(args)}`),

@@ -1,5 +1,5 @@
 import type { Approval, ApprovalStatus } from '../domain/runs.ts';
-import type { Db } from './db.ts';
+import { type Db, preparedOnce, type Statements } from './db.ts';
 
 interface ApprovalRow {
   id: number;
@@ -32,7 +32,11 @@ function toApproval(row: ApprovalRow): Approval {
 }
 
 export class ApprovalRepository {
-  constructor(private readonly db: Db) {}
+  private readonly db: Statements;
+
+  constructor(db: Db) {
+    this.db = preparedOnce(db);
+  }
 
   create(
     input: { runId: number; action: string; snapshot: object; requestedBy: string; expiresAt: number },

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { type Db, preparedOnce, type Statements } from './db.ts';
 
 export interface AuditEvent {
   id: number;
@@ -11,7 +11,11 @@ export interface AuditEvent {
 
 /** The audit trail. Details never hold secrets: they are built from paths, statuses and ids only. */
 export class EventRepository {
-  constructor(private readonly db: Db) {}
+  private readonly db: Statements;
+
+  constructor(db: Db) {
+    this.db = preparedOnce(db);
+  }
 
   add(runId: number | null, actor: string, type: string, detail: object, now: number): void {
     this.db

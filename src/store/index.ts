@@ -41,6 +41,11 @@ export class Store {
     }
   }
 
+  /** Moves the write-ahead log into the database file without blocking anyone (PASSIVE): the poller's job. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   close(): void {
     this.db.close();
   }

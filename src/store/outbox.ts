@@ -1,5 +1,5 @@
 import type { Notice } from '../domain/notices.ts';
-import type { Db } from './db.ts';
+import { type Db, preparedOnce, type Statements } from './db.ts';
 
 export interface OutboxMessage {
   id: number;
@@ -41,7 +41,11 @@ function toMessage(row: OutboxRow): OutboxMessage {
 
 /** Messages waiting for Slack. A dedupe key makes writing the same message twice a no-op. */
 export class OutboxRepository {
-  constructor(private readonly db: Db) {}
+  private readonly db: Statements;
+
+  constructor(db: Db) {
+    this.db = preparedOnce(db);
+  }
 
   add(runId: number, notice: Notice, channel: string | null, dedupeKey: string, now: number): void {
     this.db

@@ -1,5 +1,5 @@
 import { FINISHED_STATES, type Run, type RunKind, type RunState } from '../domain/runs.ts';
-import type { Db } from './db.ts';
+import { type Db, preparedOnce, type Statements } from './db.ts';
 
 interface RunRow {
   id: number;
@@ -76,10 +76,15 @@ export function unchanged(run: Run): RunChange {
 }
 
 export class RunRepository {
-  constructor(private readonly db: Db) {}
+  private readonly db: Statements;
+
+  constructor(db: Db) {
+    this.db = preparedOnce(db);
+  }
 
   /** Inserts a run; undefined when an active run of this kind already exists for the domain. */
   insert(run: NewRun, now: number): Run | undefined {
+    const params = JSON.stringify(run.params);
     const result = this.db
       .prepare(
         `INSERT INTO runs (kind, domain, state, params, facts, requested_by, channel_id, next_check_at, deadline_at,
@@ -91,7 +96,7 @@ export class RunRepository {
         run.kind,
         run.domain,
         run.state,
-        JSON.stringify(run.params),
+        params,
         run.requestedBy,
         run.channelId,
         run.nextCheckAt,
@@ -99,7 +104,21 @@ export class RunRepository {
         now,
         now,
       );
-    return result.changes === 1 ? this.get(Number(result.lastInsertRowid)) : undefined;
+    if (result.changes !== 1) return undefined;
+    // The row as it was written, without reading it back (this is on Slack's ack path).
+    const { kind, domain, state, requestedBy, channelId, nextCheckAt, deadlineAt } = run;
+    return {
+      id: Number(result.lastInsertRowid),
+      ...{ kind, domain, state, requestedBy, channelId, nextCheckAt, deadlineAt },
+      params: JSON.parse(params),
+      facts: {},
+      threadTs: null,
+      lastError: null,
+      waitStreak: 0,
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
   }
 
   get(id: number): Run | undefined {

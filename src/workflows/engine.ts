@@ -33,6 +33,8 @@ export interface EngineOptions {
   concurrency?: number;
   /** Active runs one requester may have at once. */
   maxActiveRunsPerUser?: number;
+  /** How work started by a command waits for its turn (the Slack face holds it until the acks are out). */
+  defer?: (work: () => void) => void;
   leaseMs?: number;
   owner?: string;
 }
@@ -115,7 +117,6 @@ export class Engine {
       if (!run) return { ok: false, existing: store.runs.active(input.kind, input.domain)! };
       const params = workflow.auditParams?.(input.params) ?? input.params;
       store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params }, now);
-      this.journal.say(run, [{ type: 'parent', summary: summarize(run) }], 'start', now);
       return { ok: true, run };
     });
     if (result.ok) this.kick(result.run.id);
@@ -192,7 +193,8 @@ export class Engine {
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
     // Deferred: a Slack listener that started this acks before any outside call is made.
-    const work = new Promise((resolve) => setImmediate(resolve)).then(() => this.advance(runId));
+    const defer = this.o.defer ?? setImmediate;
+    const work = new Promise<void>((resolve) => defer(() => resolve())).then(() => this.advance(runId));
     void this.track(work).catch((error) => this.o.log.error('background step failed', { runId, error }));
   }
 
@@ -310,7 +312,8 @@ export class Engine {
           store.outbox.dropPreviews(run.id);
         }
         if (stateChanged) store.events.add(run.id, 'bot', 'state', { from: run.state, to: outcome.state }, now);
-        if (stateChanged || lastError !== run.lastError) {
+        // The first commit of a run always says something, so that its thread opens (see Journal.say).
+        if (stateChanged || lastError !== run.lastError || run.version === 0) {
           notices.push({ type: 'parent_update', summary: summarize(updated) });
         }
         this.journal.say(updated, notices, `v${updated.version}`, now);

@@ -1,9 +1,9 @@
 import type { App } from '@slack/bolt';
-import { parseDomain } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { type BatchFormRequest, HELP, type Operations, type Reply } from '../../operations.ts';
 import type { Deliveries } from '../deliveries.ts';
 import { batchForm } from '../views/batch-form.ts';
+import type { FormDrafts } from '../views/form-drafts.ts';
 
 interface CommandInput {
   text: string;
@@ -21,14 +21,24 @@ interface Answer {
  * `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. A command
  * delivered twice (its ack was lost) gets the first answer again and starts nothing twice.
  */
-export function register(app: App, ops: Operations, deliveries: Deliveries): void {
+export function register(
+  app: App,
+  ops: Operations,
+  deliveries: Deliveries,
+  drafts: FormDrafts<{ authinfo?: string }>,
+): void {
   app.command('/dkim', async ({ command, ack, client, respond }) => {
     const input = { text: command.text, user: command.user_id, channel: command.channel_id };
     const { value, first } = await deliveries.once(`command:${command.trigger_id}`, () => answer(ops, input));
     await ack(value.ack);
     if (!value.form || !first) return;
+    const { authinfo } = value.form;
+    const draft = authinfo ? drafts.keep({ authinfo }) : undefined;
     try {
-      await client.views.open({ trigger_id: command.trigger_id, view: batchForm(value.form, command.channel_id) });
+      await client.views.open({
+        trigger_id: command.trigger_id,
+        view: batchForm(value.form, command.channel_id, draft),
+      });
     } catch (error) {
       await respond(ephemeral(`Could not open the form: ${(error as Error).message}`));
     }
@@ -39,12 +49,9 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
   const [sub = 'help', ...args] = text.trim().split(/\s+/).filter(Boolean);
   switch (sub.toLowerCase()) {
     case 'setup': {
-      const checked = parseDomain(args[0]);
-      if (!checked.ok || args.length > 1) {
-        const why = checked.ok ? 'setup takes one domain, e.g. `/dkim setup example.fr`' : checked.error;
-        return { ack: ephemeral(`Not started: ${why}.`) };
-      }
-      return { ack: started(await ops.setup({ domain: args[0]!, user, channel })) };
+      if (args.length > 1)
+        return { ack: ephemeral('Not started: setup takes one domain, e.g. `/dkim setup example.fr`.') };
+      return { ack: started(await ops.setup({ domain: args[0] ?? '', user, channel })) };
     }
     case 'vtex': {
       if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };

@@ -9,7 +9,8 @@ export const BATCH_FORM_CALLBACK = 'dkim_batch_form';
 export interface BatchFormMetadata {
   command: 'create' | 'transfer';
   domain: string;
-  authinfo?: string;
+  /** Where the transfer's authinfo waits on the bot's side (FormDrafts): the code itself never goes to Slack. */
+  draft?: string;
   channel: string;
 }
 
@@ -51,11 +52,11 @@ function select(blockId: string, label: string, values: string[], initial?: stri
   };
 }
 
-export function batchForm(request: BatchFormRequest, channel: string): ModalView {
+export function batchForm(request: BatchFormRequest, channel: string, draft?: string): ModalView {
   const metadata: BatchFormMetadata = {
     command: request.command,
     domain: request.domain,
-    ...(request.authinfo ? { authinfo: request.authinfo } : {}),
+    ...(draft ? { draft } : {}),
     channel,
   };
   const d = request.defaults;
@@ -124,7 +125,11 @@ type StateValues = Record<
 >;
 
 /** The submitted form as an order object, to be validated by the order schema. Empty fields are left out. */
-export function orderFromForm(metadata: BatchFormMetadata, values: StateValues): Record<string, unknown> {
+export function orderFromForm(
+  metadata: BatchFormMetadata,
+  values: StateValues,
+  authinfo?: string,
+): Record<string, unknown> {
   const read = (blockId: string): string | undefined => {
     const field = values[blockId]?.value;
     const raw = field?.selected_option?.value ?? field?.value ?? undefined;
@@ -150,7 +155,7 @@ export function orderFromForm(metadata: BatchFormMetadata, values: StateValues):
   return {
     command: metadata.command,
     domain: metadata.domain,
-    ...(metadata.authinfo ? { authinfo: metadata.authinfo } : {}),
+    ...(authinfo ? { authinfo } : {}),
     offer: read('offer'),
     hostingType: read('hostingType'),
     owner,

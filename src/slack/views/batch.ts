@@ -3,16 +3,28 @@ import { orderSchema } from '../../domain/batch.ts';
 import type { Operations } from '../../operations.ts';
 import type { Deliveries } from '../deliveries.ts';
 import { BATCH_FORM_CALLBACK, type BatchFormMetadata, formErrors, orderFromForm } from './batch-form.ts';
+import type { FormDrafts } from './form-drafts.ts';
 
 /**
  * The batch-order form's submission: invalid fields are shown inline and nothing is started; else the run starts.
  * A submission delivered twice starts one order.
  */
-export function register(app: App, ops: Operations, deliveries: Deliveries): void {
+export function register(
+  app: App,
+  ops: Operations,
+  deliveries: Deliveries,
+  drafts: FormDrafts<{ authinfo?: string }>,
+): void {
   app.view(BATCH_FORM_CALLBACK, async ({ ack, body, view, client }) => {
     const metadata = JSON.parse(view.private_metadata) as BatchFormMetadata;
-    const input = orderFromForm(metadata, view.state.values as Parameters<typeof orderFromForm>[1]);
-    const checked = orderSchema.safeParse(input);
+    const draft = drafts.get(metadata.draft);
+    if (metadata.draft && !draft) {
+      const again = `This form was opened before the bot restarted and its transfer code is gone: type \`/dkim batch ${metadata.command} ${metadata.domain} …\` again.`;
+      await ack({ response_action: 'errors', errors: { owner_id: again } });
+      return;
+    }
+    const values = view.state.values as Parameters<typeof orderFromForm>[1];
+    const checked = orderSchema.safeParse(orderFromForm(metadata, values, draft?.authinfo));
     if (!checked.success) {
       await ack({ response_action: 'errors', errors: formErrors(checked.error.issues) });
       return;
@@ -22,6 +34,7 @@ export function register(app: App, ops: Operations, deliveries: Deliveries): voi
       ops.startBatch(checked.data, body.user.id, metadata.channel),
     );
     await ack();
+    if (reply.ok) drafts.drop(metadata.draft);
     if (!reply.ok && first) {
       await client.chat.postEphemeral({ channel: metadata.channel, user: body.user.id, text: reply.text });
     }
