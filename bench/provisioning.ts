@@ -43,7 +43,12 @@ export async function benchProvisioning(domains = 1000, ratePerMinute = 60): Pro
   const clock = new FakeClock();
   const sim = await OvhSim.start({ clock, rateLimit: { perMinute: ratePerMinute } });
   trustInProcess(sim.certPem);
-  const env = testEnv(sim, { OVH_RATE_LIMIT_PER_MIN: String(ratePerMinute), DISCOVERY_TTL_MINUTES: '10' });
+  // One requester for the whole batch, as an operator setting up a fleet would be.
+  const env = testEnv(sim, {
+    OVH_RATE_LIMIT_PER_MIN: String(ratePerMinute),
+    DISCOVERY_TTL_MINUTES: '10',
+    MAX_ACTIVE_RUNS_PER_USER: String(domains),
+  });
   const core = buildCore(parseConfig(env), { clock, env, log: silentLogger, random: seeded(1), concurrency: 16 });
   const ops = new Operations(core);
   const names = Array.from({ length: domains }, (_, i) => `bench-${String(i).padStart(4, '0')}.fr`);
