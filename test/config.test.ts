@@ -73,3 +73,50 @@ test('secrets never appear in the printed configuration or in errors', () => {
     (error: Error) => secretValues(env).every((s) => !error.message.includes(s)),
   );
 });
+
+test('URLs that carry tokens must be https, but to this machine', () => {
+  for (const [name, value] of [
+    ['SLACK_API_URL', 'http://slack.example.com/api/'],
+    ['VTEX_BASE_URL', 'http://store.vtexcommercestable.com'],
+    ['OVH_TOKEN_URL', 'http://auth.example.com/'],
+  ] as const) {
+    assert.throws(
+      () => parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1', [name]: value }),
+      (error: unknown) =>
+        error instanceof ConfigError && new RegExp(`${name}: must be an https:// URL`).test(error.message),
+      name,
+    );
+  }
+  const local = parseConfig({
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    SLACK_API_URL: 'http://127.0.0.1:4000/api/',
+    VTEX_BASE_URL: 'http://localhost:4001',
+    VTEX_APP_KEY: 'key',
+    VTEX_APP_TOKEN: 'token',
+  });
+  assert.equal(local.slack.apiUrl, 'http://127.0.0.1:4000/api/');
+  assert.equal(local.vtex?.baseUrl, 'http://localhost:4001');
+});
+
+test('who may start runs, the per-user cap, SMTP without TLS and the discovery TTL are part of the contract', () => {
+  const config = parseConfig({
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    DKIM_REQUESTERS: 'U111, S222',
+    DKIM_BATCH_REQUESTERS: 'U333',
+    MAX_ACTIVE_RUNS_PER_USER: '5',
+    SMTP_ALLOW_PLAINTEXT: 'true',
+    DISCOVERY_TTL_MINUTES: '0.5',
+    OVH_BATCH_ACCOUNT: 'ab1234-ovh',
+    OVH_BATCH_PASSPHRASE: 'pass phrase',
+    SMTP_URL: 'smtp://relay.example.net:587',
+    BATCH_FROM: 'bot@example.fr',
+  });
+  assert.deepEqual(config.requesters, ['U111', 'S222']);
+  assert.deepEqual(config.batchRequesters, ['U333']);
+  assert.equal(config.maxActiveRunsPerUser, 5);
+  assert.equal(config.batch?.smtpAllowPlaintext, true);
+  assert.equal(config.discoveryTtlMinutes, 0.5);
+  const defaults = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1' });
+  assert.deepEqual([defaults.requesters, defaults.maxActiveRunsPerUser, defaults.discoveryTtlMinutes], [[], 20, 10]);
+  assert.throws(() => parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1', DKIM_REQUESTERS: 'bob' }), /DKIM_REQUESTERS/);
+});

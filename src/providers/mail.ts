@@ -67,19 +67,16 @@ export function mailerFor(options: ReturnType<typeof smtpOptions>): Mailer {
     async send(mail) {
       const raw = await compose(mail);
       const connection = new SMTPConnection(options);
-      connection.on('error', () => undefined); // every failure also reaches the callback of the phase it ends
+      // Every failure also ends the phase under way (below); an error after the last phase must not crash the bot.
+      connection.on('error', () => undefined);
       try {
-        await phase(
-          () => new Promise<void>((resolve, reject) => connection.connect((e) => (e ? reject(e) : resolve()))),
-        );
+        await phase(() => step<void>(connection, (done) => connection.connect(() => done())));
         const { auth } = options;
         if (auth && (connection as unknown as { allowsAuth: boolean }).allowsAuth) {
-          await phase(
-            () => new Promise<void>((resolve, reject) => connection.login(auth, (e) => (e ? reject(e) : resolve()))),
-          );
+          await phase(() => step<void>(connection, (done) => connection.login(auth, (e) => done(e))));
         }
-        const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-          connection.send({ from: mail.from, to: [mail.to] }, raw, (e, sent) => (e ? reject(e) : resolve(sent))),
+        const info = await step<SMTPConnection.SentMessageInfo>(connection, (done) =>
+          connection.send({ from: mail.from, to: [mail.to] }, raw, (e, sent) => done(e, sent)),
         );
         return { messageId: mail.messageId, response: String(info.response ?? '') };
       } catch (error) {
@@ -89,6 +86,23 @@ export function mailerFor(options: ReturnType<typeof smtpOptions>): Mailer {
       }
     },
   };
+}
+
+/** One SMTP exchange: its callback, or the connection's error or end, whichever comes first. */
+function step<T>(connection: SMTPConnection, run: (done: (error?: Error | null, value?: T) => void) => void) {
+  return new Promise<T>((resolve, reject) => {
+    const settle = (error?: Error | null, value?: T) => {
+      connection.off('error', onError);
+      connection.off('end', onEnd);
+      if (error) reject(error);
+      else resolve(value as T);
+    };
+    const onError = (error: Error) => settle(error);
+    const onEnd = () => settle(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }));
+    connection.once('error', onError);
+    connection.once('end', onEnd);
+    run(settle);
+  });
 }
 
 async function phase(step: () => Promise<void>): Promise<void> {

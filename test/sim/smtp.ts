@@ -28,7 +28,7 @@ export class SmtpSim {
 
   private constructor(private readonly server: SMTPServer) {}
 
-  static async start(options: { startTls?: boolean } = {}): Promise<SmtpSim> {
+  static async start(options: { startTls?: boolean; refuseAuth?: boolean } = {}): Promise<SmtpSim> {
     let sim: SmtpSim | undefined;
     const server = new SMTPServer({
       authOptional: true,
@@ -36,6 +36,7 @@ export class SmtpSim {
       logger: false,
       onAuth(auth, _session, callback) {
         sim!.commands.push('AUTH');
+        if (options.refuseAuth) return callback(new Error('Invalid username or password'));
         callback(null, { user: auth.username });
       },
       onMailFrom(_address, _session, callback) {
