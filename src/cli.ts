@@ -12,7 +12,8 @@ import { HELP, Operations, type Reply } from './operations.ts';
  *   npm run cli -- approve <run> --as <user> | reject <run> --as <user> | cancel x.fr | retry x.fr | tick [--all]
  */
 const USAGE = `usage: npm run cli -- <command>
-  setup <domain> [--service <org>/<service>] [--as <user>]
+  setup <domain> [--service exchange/<org>/<service> | pro/<service> | mxplan] [--as <user>]
+  choose <run> <service> [--as <user>]   answer a run found on two services
   vtex <domain> <sender> [--as <user>]
   batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
   status [kind] [domain] | list
@@ -44,9 +45,14 @@ async function main(argv: string[]): Promise<number> {
   const lastSeen = core.store.outbox.lastId();
   let reply: Reply;
   switch (command) {
-    case 'setup': {
-      const [org, service] = values.service?.split('/') ?? [];
-      reply = await ops.setup({ domain: arg ?? '', user, channel: null, org, service });
+    case 'setup':
+      reply = await ops.setup({ domain: arg ?? '', user, channel: null, service: values.service });
+      break;
+    case 'choose': {
+      const runId = Number(arg);
+      if (!Number.isInteger(runId) || runId <= 0 || !positionals[2])
+        return fail('choose takes a run number and a service');
+      reply = await ops.answer(runId, undefined, positionals[2], user);
       break;
     }
     case 'vtex':

@@ -14,7 +14,7 @@ import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
 import { batchWorkflow } from './workflows/batch.ts';
 import { Engine } from './workflows/engine.ts';
-import { exchangeWorkflow } from './workflows/exchange.ts';
+import { exchangeWorkflow } from './workflows/exchange/index.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';
 
 /** Everything but the Slack face: config → db → adapters → engine. Shared by main, the CLI, the demo and tests. */

@@ -1,8 +1,10 @@
 import type { Core } from './core.ts';
 import { actorId } from './domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from './domain/batch.ts';
-import { type DomainName, domainFromAscii, parseDomain, parseSender, showDomain } from './domain/names.ts';
+import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, showDomain } from './domain/names.ts';
 import { isFinished, type Run, type RunKind, STATE_LABELS } from './domain/runs.ts';
+import { parseServiceSpec } from './providers/ovh-mail.ts';
+import { placeOf } from './workflows/describe.ts';
 
 /**
  * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
@@ -26,9 +28,12 @@ export interface BatchFormRequest {
 export const BATCH_USAGE =
   'Usage: `/dkim batch renew example.fr` · `create example.fr` · `transfer example.fr <authinfo>` · `dns example.fr ns1.host [ns2.host=192.0.2.1 …]` (up to four)';
 
+export const SERVICE_USAGE =
+  '`--service` takes `exchange/<organization>/<service>`, `pro/<service>` or `mxplan` (as `/dkim list` or the OVH Control Panel names them).';
+
 export const HELP = [
   '*dkim-bot* turns DKIM provisioning into one command.',
-  '`/dkim setup example.fr` — provision DKIM for an OVH Hosted Exchange domain, end to end',
+  '`/dkim setup example.fr [--service …]` — DKIM end to end on the OVH mail offer hosting the domain (Exchange, Email Pro, MX Plan)',
   '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
   '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
   '`/dkim status [setup|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain)',
@@ -45,17 +50,16 @@ const WORD_OF: Record<RunKind, string> = { exchange: 'setup', vtex: 'vtex', batc
 export class Operations {
   constructor(private readonly core: Core) {}
 
-  async setup(input: {
-    domain: string;
-    user: string;
-    channel: string | null;
-    org?: string;
-    service?: string;
-  }): Promise<Reply> {
+  /** `service`: where the domain's mail is, when the bot should not look (`exchange/org/service`, `pro/service`, `mxplan`). */
+  async setup(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
     const parsed = parseDomain(input.domain);
     if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const given = input.service === undefined ? undefined : parseServiceSpec(input.service);
+    if (input.service !== undefined && !given) {
+      return { ok: false, text: `Not started: ${printable(input.service)} is not a service. ${SERVICE_USAGE}` };
+    }
     if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
-    const params = input.org && input.service ? { org: input.org, service: input.service } : {};
+    const params = given ?? {};
     return this.startRun('exchange', parsed.domain, params, input.user, input.channel, {
       what: 'A setup',
       started: (run) => `Started DKIM setup for ${showDomain(parsed.domain)} (run #${run.id}).`,
@@ -260,6 +264,13 @@ export class Operations {
     };
   }
 
+  /** Answers a question a run asked (the Slack buttons carry its key; the CLI names the run). */
+  async answer(runId: number, key: string | undefined, value: string, user: string): Promise<Reply> {
+    const run = this.core.store.runs.get(runId);
+    if (!run) return { ok: false, text: `There is no run #${runId}.` };
+    return asReply(await this.core.engine.actions.answer(run, key ?? `service:${run.id}`, value, user));
+  }
+
   /** Decides on the pending approval of a run (the CLI names runs; Slack buttons carry the approval id). */
   async decideRun(runId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
     const approval = this.core.store.approvals.latestForRun(runId);
@@ -294,7 +305,8 @@ function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
 
 export function describeRun(run: Run): string {
   const domain = showDomain(domainFromAscii(run.domain));
-  const parts = [`#${run.id} ${run.kind} ${domain}: ${STATE_LABELS[run.state]}`];
+  const where = placeOf(run).where;
+  const parts = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${STATE_LABELS[run.state]}`];
   if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);
   const observation = run.facts.lastObservation;
   if (typeof observation === 'string' && !isFinished(run.state)) parts.push(observation);

@@ -23,6 +23,10 @@ export interface RunSummary {
   nextCheckAt: number | null;
   lastError: string | null;
   detail?: string;
+  /** Where the run acts, once known: the offer and its service (a setup), e.g. "Email Pro service `emailpro-…`". */
+  where?: string;
+  /** The offer's name, for the run's title ("Email Pro"). */
+  offer?: string;
 }
 
 export type Notice =
@@ -43,6 +47,17 @@ export type Notice =
       /** Optional preformatted block shown with the card (e.g. a batch-order preview). */
       preview?: string;
     }
+  /** A question with one button per answer (which service, …); the requester or an approver answers. */
+  | {
+      type: 'choice';
+      key: string;
+      title: string;
+      lines: string[];
+      options: { label: string; value: string }[];
+      mention?: boolean;
+    }
+  /** The question answered: its card shows the answer instead of the buttons. */
+  | { type: 'choice_made'; key: string; chosen: string; by: string; at: number }
   | {
       type: 'approval_decided';
       approvalId: number;

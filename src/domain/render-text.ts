@@ -8,7 +8,8 @@ export function noticeText(notice: Notice): string {
     case 'parent_update': {
       const s = notice.summary;
       const label = STATE_LABELS[s.state as RunState] ?? s.state;
-      return `[run #${s.runId}] ${s.kind} ${s.domain}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
+      const where = s.where ? ` on ${s.where}` : '';
+      return `[run #${s.runId}] ${s.kind} ${s.domain}${where}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
     }
     case 'reply':
       return `${notice.mention ? '@requester ' : ''}${notice.text}`;
@@ -24,6 +25,14 @@ export function noticeText(notice: Notice): string {
         ...(notice.preview ? [notice.preview] : []),
         `  Approvers: ${notice.approvers.join(', ') || 'nobody configured'}; expires ${new Date(notice.expiresAt).toISOString()}`,
       ].join('\n');
+    case 'choice':
+      return [
+        `${notice.mention ? '@requester ' : ''}QUESTION ${notice.key}: ${notice.title}`,
+        ...notice.lines.map((l) => `  ${l}`),
+        `  Answers: ${notice.options.map((o) => o.value).join(' | ')}`,
+      ].join('\n');
+    case 'choice_made':
+      return `Answered ${notice.key}: ${notice.chosen} (by ${notice.by})`;
     case 'approval_decided':
       return `Approval #${notice.approvalId} ${notice.decision}${notice.by ? ` by ${notice.by}` : ''}`;
   }

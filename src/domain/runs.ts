@@ -7,6 +7,16 @@ export type FinishedState = (typeof FINISHED_STATES)[number];
 
 export type RunState =
   | 'discovering'
+  /** Found on two services (a migration in progress): which one, the requester says. */
+  | 'choosing'
+  /** MX Plan: OVH's switch read, before the approval. */
+  | 'checking'
+  /** MX Plan: `PUT …/enable` sent (or to send), OVH working (`modifying`). */
+  | 'switching_on'
+  /** MX Plan: OVH could not write the records: the bot publishes them, or hands them over. */
+  | 'adding_records'
+  /** MX Plan: waiting for DNS to serve both records, then `PUT …/enable` again. */
+  | 'checking_records'
   | 'requesting_keys'
   | 'creating_keys'
   | 'publishing'
@@ -61,7 +71,12 @@ export interface Approval<S = Record<string, unknown>> {
 }
 
 export const STATE_LABELS: Record<RunState, string> = {
-  discovering: 'Looking up the Exchange service and the DNS zone',
+  discovering: 'Looking up the mail service and the DNS zone',
+  choosing: 'Waiting for a choice of service',
+  checking: 'Reading the DKIM switch at OVH',
+  switching_on: 'Turning signing on at OVH',
+  adding_records: 'Publishing the DNS records OVH asks for',
+  checking_records: 'Waiting for DNS to serve the records',
   requesting_keys: 'Asking VTEX for the SES keys',
   creating_keys: 'Creating the DKIM keys',
   publishing: 'Publishing the DNS records',

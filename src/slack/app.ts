@@ -10,6 +10,7 @@ import { Operations } from '../operations.ts';
 import { Poller } from '../poller.ts';
 import { AckFirst } from './ack-first.ts';
 import * as approvalActions from './actions/approval.ts';
+import * as choiceActions from './actions/choice.ts';
 import * as dkimCommand from './commands/dkim.ts';
 import { Deliveries } from './deliveries.ts';
 import { SlackDirectory } from './directory.ts';
@@ -84,6 +85,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const drafts = new FormDrafts<{ authinfo?: string }>(() => clock.now());
   dkimCommand.register(app, ops, deliveries, drafts);
   approvalActions.register(app, ops, core.log, deliveries);
+  choiceActions.register(app, ops, core.log, deliveries);
   homeEvents.register(app, core.store, clock);
   batchViews.register(app, ops, deliveries, drafts);
   app.error(async (error) => {

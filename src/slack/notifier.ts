@@ -7,7 +7,7 @@ import type { Notice } from '../domain/notices.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { OutboxMessage } from '../store/outbox.ts';
-import { decidedCard, parentMessage, replyMessage } from './views/blocks.ts';
+import { answeredChoice, decidedCard, parentMessage, replyMessage } from './views/blocks.ts';
 
 /** Slack errors that will not get better by retrying the same message. */
 const TERMINAL_ERRORS = new Set([
@@ -123,10 +123,9 @@ export class Notifier {
         this.store.outbox.markSent(message.id, run.threadTs, now());
         return true;
       }
-      if (notice.type === 'approval_decided') {
-        const card = this.cardOf(run.id, notice.approvalId);
-        if (card)
-          await this.client.chat.update({ channel: run.channelId, ts: card.ts, ...decidedCard(card.notice, notice) });
+      if (notice.type === 'approval_decided' || notice.type === 'choice_made') {
+        const card = this.cardOf(run.id, notice);
+        if (card) await this.client.chat.update({ channel: run.channelId, ts: card.ts, ...card.answered });
         this.store.outbox.markSent(message.id, card?.ts ?? null, now());
         return true;
       }
@@ -142,11 +141,16 @@ export class Notifier {
     }
   }
 
-  private cardOf(runId: number, approvalId: number) {
+  /** The posted card a decision or an answer is about, and how it reads now. */
+  private cardOf(runId: number, answer: Extract<Notice, { type: 'approval_decided' | 'choice_made' }>) {
     for (const m of this.store.outbox.forRun(runId)) {
       const n: Notice = m.notice;
-      if (n.type === 'approval_request' && n.approvalId === approvalId && m.resultTs) {
-        return { ts: m.resultTs, notice: n };
+      if (!m.resultTs) continue;
+      if (answer.type === 'approval_decided' && n.type === 'approval_request' && n.approvalId === answer.approvalId) {
+        return { ts: m.resultTs, answered: decidedCard(n, answer) };
+      }
+      if (answer.type === 'choice_made' && n.type === 'choice' && n.key === answer.key) {
+        return { ts: m.resultTs, answered: answeredChoice(n, answer) };
       }
     }
     return undefined;

@@ -120,7 +120,7 @@ export class Approvals {
     const outcome = store.durableTransaction(() => {
       if (!store.approvals.decide(approval.id, decision, userId, now)) return undefined;
       const current = store.runs.get(run.id)!;
-      const state: RunState = decision === 'approved' ? workflow.afterApproval : 'rejected';
+      const state: RunState = decision === 'approved' ? workflow.afterApproval(current) : 'rejected';
       const moved = store.runs.update(
         current.id,
         current.version,
@@ -186,7 +186,7 @@ export class Approvals {
       store.runs.update(
         current.id,
         current.version,
-        { ...unchanged(current), facts, state: workflow.beforeApproval, nextCheckAt: now, waitStreak: 0 },
+        { ...unchanged(current), facts, state: workflow.beforeApproval(current), nextCheckAt: now, waitStreak: 0 },
         now,
       );
       store.events.add(run.id, userId, 'approval_refused_stale', { approvalId: approval.id, reason }, now);

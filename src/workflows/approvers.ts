@@ -57,7 +57,11 @@ export class ApproverPolicy {
   }
 
   /** Undefined when `userId` may cancel or retry a run requested by `requestedBy`: its requester or an approver. */
-  async actRefusal(userId: string, requestedBy: string, verb: 'cancel' | 'retry'): Promise<string | undefined> {
+  async actRefusal(
+    userId: string,
+    requestedBy: string,
+    verb: 'cancel' | 'retry' | 'answer for',
+  ): Promise<string | undefined> {
     if (userId === requestedBy || (await this.isIn(this.approvers, userId))) return undefined;
     const approvers = this.approvers.length > 0 ? ` or ${describeApprovers(this.approvers)}` : '';
     return `Only the requester <@${requestedBy}>${approvers} may ${verb} this run.`;

@@ -44,8 +44,8 @@ export const batchWorkflow: Workflow = {
   kind: 'batch',
   firstState: 'composing',
   waitingStates: [],
-  beforeApproval: 'composing',
-  afterApproval: 'approved',
+  beforeApproval: () => 'composing',
+  afterApproval: () => 'approved',
   approvedStates: ['approved', 'sending'],
 
   async step(run, ctx) {

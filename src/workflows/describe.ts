@@ -1,5 +1,6 @@
 import type { RunSummary } from '../domain/notices.ts';
 import type { Run, RunState } from '../domain/runs.ts';
+import { describeService, OFFER_LABELS, type OfferId } from '../providers/ovh-mail.ts';
 import { showRun } from './outcomes.ts';
 
 /** How a run is described to people: the summary on its parent message and the words for its states. */
@@ -15,7 +16,16 @@ export function summarize(run: Run): RunSummary {
     nextCheckAt: run.nextCheckAt,
     lastError: run.lastError,
     ...(detail ? { detail } : {}),
+    ...placeOf(run),
   };
+}
+
+/** The offer and service of a run that acts on an OVH mail service, once known. */
+export function placeOf(run: Run): { where?: string; offer?: string } {
+  const facts = run.facts as { offer?: OfferId; org?: string; service?: string };
+  const offer = facts.offer ?? (facts.org ? 'exchange' : undefined);
+  if (!offer) return {};
+  return { where: describeService({ offer, org: facts.org, service: facts.service }), offer: OFFER_LABELS[offer] };
 }
 
 export function show(domain: string): string {
@@ -23,7 +33,12 @@ export function show(domain: string): string {
 }
 
 const PHRASES: Partial<Record<RunState, string>> = {
-  discovering: 'looking up the Exchange service and the DNS zone',
+  discovering: 'looking up the mail service and the DNS zone',
+  choosing: 'waiting for a choice of service',
+  checking: 'reading the DKIM switch at OVH',
+  switching_on: 'turning signing on at OVH',
+  adding_records: 'publishing the DNS records OVH asks for',
+  checking_records: 'waiting for DNS to serve the records',
   requesting_keys: 'asking VTEX for the keys',
   creating_keys: 'creating the DKIM keys',
   publishing: 'publishing the DNS records',

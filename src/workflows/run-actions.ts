@@ -70,6 +70,47 @@ export class RunActions {
     };
   }
 
+  /** The answer to a question the run asked (which service, …): its requester or an approver gives it. */
+  async answer(run: Run, key: string, value: string, userId: string): Promise<ActionResult> {
+    const { store, clock } = this.d;
+    const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'answer for');
+    if (refusal) return { ok: false, message: `Not taken: ${refusal}`, run };
+    const now = clock.now();
+    const written = store.transaction(() => {
+      const current = store.runs.get(run.id)!;
+      const next = this.d.workflow(run.kind).answer?.(current, key, value) ?? { refusal: 'This run asked nothing.' };
+      if ('refusal' in next) return next.refusal;
+      store.runs.update(
+        run.id,
+        current.version,
+        {
+          ...unchanged(current),
+          state: next.state,
+          facts: next.facts,
+          nextCheckAt: now,
+          lastError: null,
+          waitStreak: 0,
+        },
+        now,
+      );
+      store.events.add(run.id, userId, 'answered', { key, value }, now);
+      const updated = store.runs.get(run.id)!;
+      this.d.journal.say(
+        updated,
+        [
+          { type: 'choice_made', key, chosen: value, by: userId, at: now },
+          { type: 'parent_update', summary: summarize(updated) },
+        ],
+        `answer-${key}`,
+        now,
+      );
+      return undefined;
+    });
+    if (written) return { ok: false, message: written, run };
+    this.d.kick(run.id);
+    return { ok: true, message: `Going on with ${value}.`, run: store.runs.get(run.id) };
+  }
+
   async retry(run: Run, userId: string): Promise<ActionResult> {
     const { store, clock } = this.d;
     const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry');
@@ -84,7 +125,7 @@ export class RunActions {
     const written = store.transaction(() => {
       store.approvals.closePending(run.id, 'superseded', 'retried', now);
       const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
-      const facts = target === workflow.beforeApproval ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
+      const facts = target === workflow.beforeApproval(run) ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
       const moved = store.runs.update(
         run.id,
         run.version,
@@ -127,7 +168,7 @@ export class RunActions {
 function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string } {
   const facts = run.facts as { resumeState?: RunState; failedIn?: RunState };
   const beforeApproval = (state: RunState) =>
-    workflow.approvedStates.includes(state) ? workflow.beforeApproval : state;
+    workflow.approvedStates.includes(state) ? workflow.beforeApproval(run) : state;
   switch (run.state) {
     case 'stalled':
       return beforeApproval(facts.resumeState ?? workflow.firstState);
@@ -135,7 +176,7 @@ function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string
       return beforeApproval(facts.failedIn ?? workflow.firstState);
     case 'awaiting_approval':
     case 'needs_attention':
-      return workflow.beforeApproval;
+      return workflow.beforeApproval(run);
     case 'done':
     case 'cancelled':
     case 'rejected':

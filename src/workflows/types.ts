@@ -64,9 +64,10 @@ export interface Workflow {
   firstState: RunState;
   /** States in which the run waits on the outside world; the deadline turns them into `stalled`. */
   waitingStates: readonly RunState[];
-  /** The state to go back to when a fresh approval card is wanted. */
-  beforeApproval: RunState;
-  afterApproval: RunState;
+  /** The state to go back to when a fresh approval card is wanted (it may depend on the run, e.g. its offer). */
+  beforeApproval(run: Run): RunState;
+  /** Where an approval leads. */
+  afterApproval(run: Run): RunState;
   /** States only an approval leads to: a retry found in them goes back to `beforeApproval`, for a fresh approval. */
   approvedStates: readonly RunState[];
   /** Why the run may not be cancelled now, if it may not (an order being sent). */
@@ -77,6 +78,12 @@ export interface Workflow {
   step(run: Run, ctx: StepContext): Promise<StepOutcome>;
   /** Facts for a fresh look before a new approval card (e.g. forget when OVH was last asked). */
   freshLook?(facts: Record<string, unknown>): Record<string, unknown>;
+  /** An answer to a question the run asked (a `choice` notice): where it goes on, or why the answer is refused. */
+  answer?(
+    run: Run,
+    key: string,
+    value: string,
+  ): { state: RunState; facts: Record<string, unknown> } | { refusal: string };
   /** Looked at when Approve is clicked: a reason to refuse, or undefined when the card still holds. */
   recheckApproval(run: Run, approval: Approval, ctx: StepContext): Promise<string | undefined>;
 }

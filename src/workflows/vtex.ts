@@ -42,8 +42,8 @@ export const vtexWorkflow: Workflow = {
   kind: 'vtex',
   firstState: 'requesting_keys',
   waitingStates: ['requesting_keys', 'publishing', 'verifying'],
-  beforeApproval: 'verifying',
-  afterApproval: 'verifying',
+  beforeApproval: () => 'verifying',
+  afterApproval: () => 'verifying',
   approvedStates: [],
 
   async step(run, ctx) {

@@ -46,6 +46,8 @@ export interface MxPlanDomainSetup {
   manualStatus?: 'toConfigure' | 'disabled';
   /** Answer the selectors in the other order on every other read. */
   alternateSelectorOrder?: boolean;
+  /** False: the zone is OVH's but OVH does not write the records (its autoconfig failed): it asks for them. */
+  ovhWritesRecords?: boolean;
 }
 
 export interface MxPlanDomainInfo {

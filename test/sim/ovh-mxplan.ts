@@ -31,6 +31,8 @@ export interface MxPlanDomain {
   manualStatus: 'toConfigure' | 'disabled';
   /** Answer the two selectors in the other order on every read (OVH does not keep an order). */
   alternateSelectorOrder: boolean;
+  /** Whether OVH writes the records when the zone is its own (false: its autoconfig failed, it asks for them). */
+  ovhWritesRecords: boolean;
   reads: number;
   pending: { operation: 'enable' | 'disable'; dueAt: number; task: Task } | null;
   lastUpdate: number;
@@ -54,6 +56,7 @@ export interface MxPlanOptions {
   selectorPrefix?: string;
   manualStatus?: 'toConfigure' | 'disabled';
   alternateSelectorOrder?: boolean;
+  ovhWritesRecords?: boolean;
 }
 
 export function customerRecordOf(entry: MxPlanDomain, selector: string): string {
@@ -87,6 +90,7 @@ export class MxPlan {
       key: null,
       manualStatus: options.manualStatus ?? 'toConfigure',
       alternateSelectorOrder: options.alternateSelectorOrder ?? false,
+      ovhWritesRecords: options.ovhWritesRecords ?? true,
       reads: 0,
       pending: null,
       lastUpdate: this.timing.now(),
@@ -202,7 +206,7 @@ export class MxPlan {
 
   private finishEnable(entry: MxPlanDomain): void {
     this.makeKeys(entry);
-    if (this.autoconfig(entry)) this.writeRecordsAsOvh(entry);
+    if (this.autoconfig(entry) && entry.ovhWritesRecords) this.writeRecordsAsOvh(entry);
     const ready = entry.selectors.every((selector) => this.selectorStatus(entry, selector) === 'set');
     entry.status = ready ? 'enabled' : entry.manualStatus;
     entry.activeSelector = ready ? entry.selectors[0] : null;

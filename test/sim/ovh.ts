@@ -75,7 +75,10 @@ export interface RecordedRequest extends SimRequestInfo {
   failedAfterEffect: boolean;
 }
 
-/** Runs before the fault injection and the handler; returning (or resolving to) "hang" leaves the call unanswered. */
+/**
+ * Runs before the fault injection and the handler; returning (or resolving to) "hang" leaves the call unanswered, and
+ * `{ status, body }` answers it so (a 403 of credentials without a right, an answer of a shape OVH may one day send).
+ */
 export type RequestHook = (request: SimRequestInfo) => unknown;
 export type AfterEffectHook = (request: SimRequestInfo) => void | Promise<void>;
 
@@ -121,6 +124,10 @@ interface FaultDraw {
   tooMany: boolean;
   slow: boolean;
   afterEffectFail: boolean;
+}
+
+function isAnswer(value: unknown): value is { status: number; body: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -394,7 +401,9 @@ export class OvhSim extends OvhAccount {
       return answer(429, errorBody(TOO_MANY));
     }
     const info: SimRequestInfo = { method: record.method, path: record.path, query: record.query, body: record.body };
-    if ((await this.onRequest?.(info)) === 'hang') return;
+    const hooked = await this.onRequest?.(info);
+    if (hooked === 'hang') return;
+    if (isAnswer(hooked)) return answer(hooked.status, hooked.body);
     const fault = this.drawFaults();
     if (fault.slow && !(await this.pause(this.faultSettings.slowMs ?? 0))) return;
     if (fault.error5xx) return answer(500, errorBody(INTERNAL_ERROR), 'before');

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Run } from '../../domain/runs.ts';
-import { type BatchFormRequest, HELP, type Operations, type Reply } from '../../operations.ts';
+import { type BatchFormRequest, HELP, type Operations, type Reply, SERVICE_USAGE } from '../../operations.ts';
 import type { Deliveries } from '../deliveries.ts';
 import { batchForm } from '../views/batch-form.ts';
 import type { FormDrafts } from '../views/form-drafts.ts';
@@ -49,9 +49,13 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
   const [sub = 'help', ...args] = text.trim().split(/\s+/).filter(Boolean);
   switch (sub.toLowerCase()) {
     case 'setup': {
-      if (args.length > 1)
-        return { ack: ephemeral('Not started: setup takes one domain, e.g. `/dkim setup example.fr`.') };
-      return { ack: started(await ops.setup({ domain: args[0] ?? '', user, channel })) };
+      const { rest, service } = serviceOption(args);
+      if (rest.length > 1 || service === '') {
+        return {
+          ack: ephemeral(`Not started: setup takes one domain, e.g. \`/dkim setup example.fr\`. ${SERVICE_USAGE}`),
+        };
+      }
+      return { ack: started(await ops.setup({ domain: rest[0] ?? '', user, channel, service })) };
     }
     case 'vtex': {
       if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
@@ -74,6 +78,19 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
     default:
       return { ack: ephemeral(`Unknown command \`${sub.slice(0, 30)}\`.\n${HELP}`) };
   }
+}
+
+/** `--service x` or `--service=x` among the arguments; '' when the flag has no value. */
+function serviceOption(args: string[]): { rest: string[]; service?: string } {
+  const rest: string[] = [];
+  let service: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--service') service = args[++i] ?? '';
+    else if (arg.startsWith('--service=')) service = arg.slice('--service='.length);
+    else rest.push(arg);
+  }
+  return { rest, service };
 }
 
 /** The answer to a command that starts a run: where to follow it, or a link to the run already going. */

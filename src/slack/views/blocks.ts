@@ -4,6 +4,7 @@ import { domainFromAscii, showDomain } from '../../domain/names.ts';
 import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
 import { type Run, type RunState, STATE_LABELS } from '../../domain/runs.ts';
 import { describeApprovers } from '../../workflows/approvers.ts';
+import { placeOf } from '../../workflows/describe.ts';
 
 /** Block Kit, built by pure functions: what the bot shows in Slack. */
 
@@ -14,9 +15,10 @@ export interface SlackMessage {
 
 export const APPROVE_ACTION = 'dkim_approve';
 export const REJECT_ACTION = 'dkim_reject';
+export const CHOOSE_ACTION = 'dkim_choose';
 
 const KIND_LABELS: Record<string, string> = {
-  exchange: 'OVH Exchange DKIM',
+  exchange: 'OVH mail DKIM',
   vtex: 'VTEX / Amazon SES DKIM',
   batch: 'OVH batch order',
 };
@@ -65,9 +67,10 @@ export function parentMessage(summary: RunSummary): SlackMessage {
   const state = summary.state as RunState;
   const label = STATE_LABELS[state] ?? summary.state;
   const emoji = STATE_EMOJI[state] ?? ':hourglass_flowing_sand:';
-  const kind = KIND_LABELS[summary.kind] ?? summary.kind;
+  const kind = summary.offer ? `OVH ${summary.offer} DKIM` : (KIND_LABELS[summary.kind] ?? summary.kind);
   const lines = [`${emoji} *${kind}* for *${summary.domain}* — ${label}`];
-  const facts = [`Requested by <@${summary.requestedBy}>`, `run #${summary.runId}`];
+  const facts = [`Requested by ${mention(summary.requestedBy)}`, `run #${summary.runId}`];
+  if (summary.where) facts.push(`on ${summary.where}`);
   if (summary.nextCheckAt && !['done', 'failed', 'cancelled', 'rejected'].includes(state)) {
     facts.push(`next check ${slackDate(summary.nextCheckAt)}`);
   }
@@ -101,6 +104,8 @@ export function replyMessage(notice: Notice, requester: string): SlackMessage {
     }
     case 'approval_request':
       return approvalCard(notice);
+    case 'choice':
+      return choiceCard(notice, requester);
     default:
       return { text: '', blocks: [] };
   }
@@ -145,6 +150,36 @@ export function approvalCard(notice: Extract<Notice, { type: 'approval_request' 
   return { text: notice.title, blocks };
 }
 
+/** A question with one button per answer. A button's value is the question's key and the answer: `key|value`. */
+export function choiceCard(notice: Extract<Notice, { type: 'choice' }>, requester: string): SlackMessage {
+  const text = `${notice.mention ? `<@${requester}> ` : ''}:question: *${notice.title}*`;
+  const blocks: KnownBlock[] = [
+    section(`${text}\n${notice.lines.join('\n')}`),
+    {
+      type: 'actions',
+      block_id: `choice-${notice.key}`.slice(0, 255),
+      elements: notice.options.slice(0, 25).map((option, i) => ({
+        type: 'button',
+        action_id: `${CHOOSE_ACTION}_${i}`,
+        text: { type: 'plain_text', text: truncate(option.label, 75) },
+        value: `${notice.key}|${option.value}`.slice(0, 2000),
+      })),
+    },
+  ];
+  return { text: `${notice.title}`, blocks };
+}
+
+export function answeredChoice(
+  card: Extract<Notice, { type: 'choice' }>,
+  answer: Extract<Notice, { type: 'choice_made' }>,
+): SlackMessage {
+  const outcome = `:white_check_mark: ${mention(answer.by)} chose \`${answer.chosen}\` at ${slackDate(answer.at)}`;
+  return {
+    text: `${card.title} ${outcome}`,
+    blocks: [section(`*${card.title}*\n${card.lines.join('\n')}`), section(outcome)],
+  };
+}
+
 /** The card once decided: the same facts, the buttons replaced by who decided and when. */
 export function decidedCard(
   card: Extract<Notice, { type: 'approval_request' }>,
@@ -170,7 +205,7 @@ export function decidedCard(
 export function homeView(active: Run[], finished: Run[], now: number): { type: 'home'; blocks: KnownBlock[] } {
   const line = (run: Run) => {
     const parts = [
-      `*${showDomain(domainFromAscii(run.domain))}* · ${KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
+      `*${showDomain(domainFromAscii(run.domain))}* · ${placeOf(run).where ?? KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
       `age ${age(now - run.createdAt)}`,
     ];
     if (run.nextCheckAt) parts.push(`next check ${slackDate(run.nextCheckAt)}`);

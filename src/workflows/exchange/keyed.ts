@@ -1,31 +1,23 @@
-import { mention } from '../domain/actors.ts';
-import { absolute, relativeName, stripDot } from '../domain/names.ts';
-import type { Notice } from '../domain/notices.ts';
-import type { Run } from '../domain/runs.ts';
-import { ProviderError } from '../providers/errors.ts';
-import { type Dkim, ExchangeApi, type ExchangeLocation, exchangeDomainPath, ZoneApi } from '../providers/ovh-api.ts';
-import { checkCname } from './dns-check.ts';
-import { failed, proceed, showRun, waitFor } from './outcomes.ts';
-import { ensureCname, recordsToAdd } from './publish.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
+import { mention } from '../../domain/actors.ts';
+import { absolute, relativeName, stripDot } from '../../domain/names.ts';
+import type { Notice } from '../../domain/notices.ts';
+import type { Approval, Run } from '../../domain/runs.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import type { Dkim } from '../../providers/ovh-api.ts';
+import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
+import { checkCname } from '../dns-check.ts';
+import { failed, proceed, showRun, waitFor } from '../outcomes.ts';
+import { ensureCname, recordsToAdd } from '../publish.ts';
+import type { StepContext, StepOutcome } from '../types.ts';
+import { lookAgainIfMoved } from './discover.ts';
+import { type KeyRecord, keyedApi, type SetupFacts, zonesOf } from './facts.ts';
 
-/** OVH Hosted Exchange DKIM (DESIGN §2.1) as reconcile steps, one `switch` over the stored state. */
+/**
+ * DKIM on Exchange and Email Pro (DESIGN §2.1, §2.4): one flow for both offers, which differ only in where OVH keeps
+ * the domain (`KeyedDkimApi`). Both selectors get a key and a published CNAME; only the first is ever enabled.
+ */
 
-export interface ExchangeParams {
-  org?: string;
-  service?: string;
-}
-
-export interface KeyRecord {
-  name: string;
-  target: string;
-}
-
-export interface ExchangeFacts {
-  org?: string;
-  service?: string;
-  /** The OVH zone holding the domain's records; null when the zone is elsewhere. */
-  zone?: string | null;
+export interface KeyedFacts extends SetupFacts {
   /** [signing, spare]. */
   selectors?: string[];
   /** Selectors whose keys exist at OVH (created by us or found). */
@@ -36,25 +28,16 @@ export interface ExchangeFacts {
   published?: string[];
   createdRecords?: boolean;
   recordsHandedOver?: boolean;
-  lastObservation?: string;
   looks?: number;
   statusChecks?: number;
   lastStatusAt?: number;
   lastStatus?: string;
-  /** The last DNS diagnosis posted in the thread: each is posted once. */
-  postedDns?: string;
   /** When the enable was about to be sent (written before the call) and when OVH took it. */
   enableAttemptAt?: number;
   enablePostedAt?: number;
   enablingSeen?: boolean;
-  approvedBy?: string;
-  /** When the approval's re-check found the key `ready`. */
-  approvedAt?: number;
   /** The first look in `waiting_ready`: OVH is asked at the longest spacing from here while DNS looks wrong. */
   waitingSince?: number;
-  /** Times the domain was looked up again because OVH no longer had it where the kept discovery said. */
-  relocations?: number;
-  [key: string]: unknown;
 }
 
 /**
@@ -68,98 +51,16 @@ const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
 /** An approval whose re-check read `ready` this recently is enabled without reading the status once more. */
 const RECHECK_FRESH_MS = 60_000;
 
-type Facts = ExchangeFacts;
+type Facts = KeyedFacts;
 
-export const exchangeWorkflow: Workflow = {
-  kind: 'exchange',
-  firstState: 'discovering',
-  waitingStates: ['discovering', 'creating_keys', 'publishing', 'waiting_ready', 'enabling'],
-  beforeApproval: 'waiting_ready',
-  afterApproval: 'enabling',
-  approvedStates: ['enabling'],
-
-  async step(run, ctx) {
-    const facts = run.facts as Facts;
-    const apis = ovhApis(ctx);
-    switch (run.state) {
-      case 'discovering':
-        return discover(run, facts, apis);
-      case 'creating_keys':
-        return createKeys(run, facts, apis);
-      case 'publishing':
-        return publish(run, facts, apis);
-      case 'waiting_ready':
-        return waitForReady(run, facts, apis, ctx);
-      case 'enabling':
-        return enable(run, facts, apis, ctx);
-      default:
-        return { state: run.state, facts, next: 'none' };
-    }
-  },
-
-  freshLook(facts) {
-    return { ...facts, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined };
-  },
-
-  async recheckApproval(run, approval, ctx) {
-    const facts = run.facts as Facts;
-    const snapshot = approval.snapshot as { selector: string; target: string };
-    const dkim = await ovhApis(ctx).exchange.dkim(location(facts), run.domain, snapshot.selector);
-    if (dkim.status !== 'ready') {
-      return `the key is no longer ready at OVH (status is now ${dkim.status}).`;
-    }
-    if (stripDot(dkim.targetRecord ?? '') !== stripDot(snapshot.target)) {
-      return `the target changed since the card was posted (now ${dkim.targetRecord}).`;
-    }
-    return undefined;
-  },
-};
-
-interface Apis {
-  exchange: ExchangeApi;
-  zones: ZoneApi;
-}
-
-function ovhApis(ctx: StepContext): Apis {
-  if (!ctx.ovh) throw new ProviderError('ovh', 'terminal', 'OVH is not configured on this bot.');
-  return { exchange: new ExchangeApi(ctx.ovh, ctx.shared), zones: new ZoneApi(ctx.ovh, ctx.shared) };
-}
-
-function location(facts: Facts): ExchangeLocation {
-  return { org: facts.org!, service: facts.service! };
-}
-
-async function discover(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
-  const params = run.params as ExchangeParams;
-  const at =
-    params.org && params.service
-      ? { org: params.org, service: params.service }
-      : await exchange.locate(run.domain, run.id);
-  if (!at) {
-    return failed(
-      facts,
-      run.state,
-      `No Hosted Exchange service of this OVH account has ${showRun(run)}. Add the domain to the Exchange service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account), then \`/dkim retry\`.`,
-    );
-  }
-  const zone = await zones.zoneOf(run.domain, run.id);
-  const where = zone
-    ? `its DNS zone *${zone}* is at OVH, so the bot will write the records itself`
-    : 'its DNS zone is not at OVH, so you will be given the records to add at your DNS host';
-  return proceed('creating_keys', { ...facts, ...at, zone }, [
-    { type: 'reply', text: `Found ${showRun(run)} on Exchange service \`${at.org}/${at.service}\`; ${where}.` },
-  ]);
-}
-
-async function createKeys(run: Run, facts: Facts, apis: Apis): Promise<StepOutcome> {
-  const { exchange } = apis;
-  const at = location(facts);
+export async function createKeys(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
   let selectors = facts.selectors;
   if (!selectors) {
     try {
-      selectors = (await exchange.selectors(at, run.domain)).slice(0, 2);
+      selectors = (await keyed.selectors()).slice(0, 2);
     } catch (error) {
-      return lookAgainIfMoved(run, facts, apis, error);
+      return lookAgainIfMoved(run, facts, ctx, error);
     }
   }
   if (selectors.length === 0) {
@@ -168,13 +69,13 @@ async function createKeys(run: Run, facts: Facts, apis: Apis): Promise<StepOutco
   let keys = facts.keys;
   let reused = facts.reused;
   if (!keys) {
-    const existing = await exchange.existingDkim(at, run.domain);
+    const existing = await keyed.existing();
     keys = selectors.filter((s) => existing.includes(s));
     reused = keys;
   }
   const missing = selectors.find((s) => !keys.includes(s));
   if (missing) {
-    const result = await createKey(exchange, at, run.domain, missing);
+    const result = await createKey(keyed, missing);
     return {
       state: run.state,
       facts: { ...facts, selectors, reused, keys: [...keys, missing] },
@@ -190,43 +91,25 @@ async function createKeys(run: Run, facts: Facts, apis: Apis): Promise<StepOutco
   ]);
 }
 
-/**
- * A 404 on the domain's own path: OVH no longer has it where the kept discovery answers said (moved, or removed).
- * Those answers are forgotten and the domain is looked up again, once; a service given by the user is not second-guessed.
- */
-function lookAgainIfMoved(run: Run, facts: Facts, apis: Apis, error: unknown): StepOutcome {
-  const pinned = Boolean((run.params as ExchangeParams).service);
-  const notFound = error instanceof ProviderError && error.status === 404;
-  if (!notFound || pinned || (facts.relocations ?? 0) >= 1) throw error;
-  apis.exchange.forgetDiscovery();
-  const { org, service } = facts;
-  return proceed('discovering', { ...facts, org: undefined, service: undefined, relocations: 1 }, [
-    {
-      type: 'reply',
-      level: 'warning',
-      text: `OVH no longer has ${showRun(run)} on Exchange service \`${org}/${service}\`; looking for it again.`,
-    },
-  ]);
-}
-
 /** A refused create is checked against what exists: a key created by a call whose answer was lost is not an error. */
-async function createKey(exchange: ExchangeApi, at: ExchangeLocation, domain: string, selector: string) {
+async function createKey(keyed: KeyedDkimApi, selector: string) {
   try {
-    return await exchange.createDkim(at, domain, selector);
+    return await keyed.create(selector);
   } catch (error) {
     if (!(error instanceof ProviderError) || error.kind !== 'terminal') throw error;
-    if ((await exchange.existingDkim(at, domain)).includes(selector)) return 'exists' as const;
+    if ((await keyed.existing()).includes(selector)) return 'exists' as const;
     throw error;
   }
 }
 
-async function publish(run: Run, facts: Facts, { exchange, zones }: Apis): Promise<StepOutcome> {
-  const at = location(facts);
+export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
+  const zones = zonesOf(ctx);
   const selectors = facts.selectors!;
   const records = { ...(facts.records ?? {}) };
   for (const selector of selectors) {
     if (records[selector]) continue;
-    const dkim = await exchange.dkim(at, run.domain, selector);
+    const dkim = await keyed.dkim(selector);
     if (!dkim.customerRecord || !dkim.targetRecord) {
       return waitFor(
         run,
@@ -284,7 +167,8 @@ function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyReco
   ]);
 }
 
-async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
   const [signing] = facts.selectors!;
   const record = facts.records![signing!]!;
   const looks = (facts.looks ?? 0) + 1;
@@ -299,7 +183,7 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
     const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
     return waitFor(run, { ...facts, looks, postedDns, waitingSince }, `${seen}${dns.observation}`, notices);
   }
-  const dkim = await exchange.dkim(location(facts), run.domain, signing!);
+  const dkim = await keyed.dkim(signing!);
   const statusChecks = (facts.statusChecks ?? 0) + 1;
   const next = {
     ...facts,
@@ -313,7 +197,7 @@ async function waitForReady(run: Run, facts: Facts, { exchange }: Apis, ctx: Ste
 
   switch (dkim.status) {
     case 'ready':
-      return approvalRequest(run, next, dkim, dns.ok);
+      return approvalRequest(run, next, dkim, dns.ok, keyed);
     case 'inProduction':
       return done(next, `DKIM was already in production for ${showRun(run)} with \`${signing}\`: nothing to enable.`);
     case 'enabling':
@@ -340,10 +224,10 @@ function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepConte
   return now - facts.lastStatusAt >= spacing;
 }
 
-function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean): StepOutcome {
+function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, keyed: KeyedDkimApi): StepOutcome {
   const [signing, spare] = facts.selectors!;
   const target = dkim.targetRecord!;
-  const call = `POST ${exchangeDomainPath(location(facts), run.domain)}/dkim/${signing}/enable`;
+  const call = `POST ${keyed.enablePath(signing!)}`;
   return {
     state: 'awaiting_approval',
     facts: { ...facts, lastObservation: `OVH status ready; ${dnsOk ? 'DNS record verified' : 'DNS not verified'}.` },
@@ -370,10 +254,11 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean): St
   };
 }
 
-async function enable(run: Run, facts: Facts, apis: Apis, ctx: StepContext): Promise<StepOutcome> {
+export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const [signing] = facts.selectors!;
-  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, apis, ctx);
-  const dkim = await apis.exchange.dkim(location(facts), run.domain, signing!);
+  const keyed = keyedApi(ctx, facts, run.domain);
+  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, ctx);
+  const dkim = await keyed.dkim(signing!);
   const asked = facts.enablePostedAt !== undefined || facts.enablingSeen;
   switch (dkim.status) {
     case 'inProduction': {
@@ -401,7 +286,7 @@ async function enable(run: Run, facts: Facts, apis: Apis, ctx: StepContext): Pro
       const takenOrPending =
         Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
       if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
-      return sendEnable(run, facts, apis, ctx);
+      return sendEnable(run, facts, keyed, ctx);
     }
     default:
       return failed(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
@@ -415,11 +300,11 @@ function freshlyApproved(facts: Facts, ctx: StepContext): boolean {
 }
 
 /** The one enable. The attempt is written down first: a run found here after a crash reads the status before any other. */
-async function sendEnable(run: Run, facts: Facts, { exchange }: Apis, ctx: StepContext): Promise<StepOutcome> {
+async function sendEnable(run: Run, facts: Facts, keyed: KeyedDkimApi, ctx: StepContext): Promise<StepOutcome> {
   const [signing] = facts.selectors!;
   const attempted = { ...facts, enableAttemptAt: ctx.now };
   ctx.checkpoint?.(run.state, attempted);
-  const result = await exchange.enable(location(facts), run.domain, signing!);
+  const result = await keyed.enable(signing!);
   if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${signing}\`.`);
   return {
     state: run.state,
@@ -444,4 +329,17 @@ function done(facts: Facts, text: string): StepOutcome {
     next: 'none',
     notices: [{ type: 'reply', level: 'success', mention: true, text: `${text}${spareText}` }],
   };
+}
+
+/** At the click: the key is still `ready`, with the target the card showed. */
+export async function recheckKeyed(run: Run, approval: Approval, ctx: StepContext): Promise<string | undefined> {
+  const snapshot = approval.snapshot as { selector: string; target: string };
+  const dkim = await keyedApi(ctx, run.facts as Facts, run.domain).dkim(snapshot.selector);
+  if (dkim.status !== 'ready') {
+    return `the key is no longer ready at OVH (status is now ${dkim.status}).`;
+  }
+  if (stripDot(dkim.targetRecord ?? '') !== stripDot(snapshot.target)) {
+    return `the target changed since the card was posted (now ${dkim.targetRecord}).`;
+  }
+  return undefined;
 }
