@@ -39,10 +39,16 @@ before(async () => {
   reference = await runWithKill(undefined);
 });
 
-async function runWithKill(kill: KillPoint | undefined, flow: 'exchange' | 'vtex' = 'exchange'): Promise<Outcome> {
+/** `mxplan`: OVH writes the records; `mxplan-asks`: OVH asks for them, the bot writes them and enables again. */
+type Flow = 'exchange' | 'vtex' | 'pro' | 'mxplan' | 'mxplan-asks';
+
+async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exchange'): Promise<Outcome> {
   const sim = await OvhSim.start();
   const vtex = await VtexSim.start();
   if (flow === 'exchange') sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: DOMAIN, zone: true });
+  else if (flow === 'pro') sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain: DOMAIN, zone: true });
+  else if (flow === 'mxplan') sim.addMxPlanDomain({ domain: DOMAIN, zone: true });
+  else if (flow === 'mxplan-asks') sim.addMxPlanDomain({ domain: DOMAIN, zone: true, ovhWritesRecords: false });
   else sim.addZone(DOMAIN);
   vtex.script(SENDER, ['created']);
   const env: NodeJS.ProcessEnv = {
@@ -78,7 +84,7 @@ async function runWithKill(kill: KillPoint | undefined, flow: 'exchange' | 'vtex
     for (let round = 0; round < 12; round++) {
       const run = readRun(env.DATABASE_PATH!);
       if (run?.state === 'done' || run?.state === 'failed') break;
-      const start = flow === 'exchange' ? ['setup', DOMAIN] : ['vtex', DOMAIN, SENDER];
+      const start = flow === 'vtex' ? ['vtex', DOMAIN, SENDER] : ['setup', DOMAIN];
       const args = !run
         ? [...start, '--as', REQUESTER]
         : run.state === 'awaiting_approval' && run.pendingApproval
@@ -164,6 +170,41 @@ test('killed at every step boundary, the bot completes: no duplicate record, no 
     }
     for (const text of got) assert.equal(got.filter((t) => t === text).length, 1, `${label}: "${text}" twice`);
   }
+});
+
+/** Killed at every step boundary of a setup flow: it completes as the reference did, with nothing done twice. */
+async function sweep(flow: Flow) {
+  const clean = await runWithKill(undefined, flow);
+  assert.equal(clean.state, 'done', `${flow}: the reference run completes`);
+  assert.equal(clean.records, 2);
+  const expected = texts(clean.notices);
+  const points = killPoints(clean.requests);
+  assert.ok(points.length >= 3, `${flow}: ${points.length} kill points`);
+  for (const point of points) {
+    const outcome = await runWithKill(point, flow);
+    const request = clean.requests[point.at - 1]!;
+    const label = `${flow}: killed ${point.when} request #${point.at} (${request.method} ${request.path})`;
+    assert.equal(outcome.kills, 1, `${label}: the kill happened`);
+    assert.equal(outcome.state, 'done', label);
+    assert.equal(outcome.records, 2, `${label}: one record per selector`);
+    assert.equal(outcome.enables, clean.enables, `${label}: no enable repeated`);
+    assert.equal(outcome.notices.filter((n) => n.type === 'parent').length, 1, `${label}: one parent message`);
+    const got = texts(outcome.notices);
+    for (const text of expected) {
+      if (text.startsWith('Trouble talking')) continue;
+      assert.ok(got.includes(text), `${label}: lost message "${text}"`);
+    }
+  }
+}
+
+test('Email Pro: killed at every step boundary, the bot completes like Exchange', () => sweep('pro'));
+
+test('MX Plan, OVH writing the records: killed at every step boundary, one enable, two records', async () => {
+  await sweep('mxplan');
+});
+
+test('MX Plan, OVH asking for the records: killed at every step boundary, the bot writes them once and enables again once', async () => {
+  await sweep('mxplan-asks');
 });
 
 test('VTEX: killed at every step boundary, the bot completes with exactly three records', async () => {

@@ -99,16 +99,31 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
   const approvedNow = facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
   const untried = facts.enableAttemptAt === undefined && !facts.enables && facts.mxStatus === 'disabled';
   if (approvedNow && untried) return sendEnable(run, facts, ctx);
-  const dkim = await mxPlanApi(ctx, run.domain).dkim();
-  const next = { ...facts, mxStatus: dkim.status };
+  const api = mxPlanApi(ctx, run.domain);
+  const dkim = await api.dkim();
+  // An enable whose answer was lost (a crash, a timeout) shows as OVH at work: said once, never sent again.
+  const lostEnable = facts.enableAttemptAt !== undefined && !facts.enables;
+  const wentThrough: Notice[] = lostEnable
+    ? [
+        {
+          type: 'reply',
+          text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${mention(facts.approvedBy ?? '?')}).`,
+        },
+      ]
+    : [];
+  const next = {
+    ...facts,
+    mxStatus: dkim.status,
+    ...(lostEnable && dkim.status !== 'disabled' ? { enables: 1, lastEnableAt: facts.enableAttemptAt } : {}),
+  };
   switch (dkim.status) {
-    case 'enabled':
-      return done(
-        next,
-        `DKIM is on for ${showRun(run)} (MX Plan): mail is now signed with \`${dkim.activeSelector ?? '?'}\`.`,
-      );
+    case 'enabled': {
+      const text = `DKIM is on for ${showRun(run)} (MX Plan): mail is now signed with \`${dkim.activeSelector ?? '?'}\`.`;
+      const finished = done(next, text);
+      return { ...finished, notices: [...wentThrough, ...(finished.notices ?? [])] };
+    }
     case 'modifying':
-      return waitFor(run, next, 'OVH is turning DKIM on (status modifying); it takes about 10 minutes.');
+      return waitFor(run, next, 'OVH is turning DKIM on (status modifying); it takes about 10 minutes.', wentThrough);
     case 'error':
       return supportTicket(run, next);
     default: {
