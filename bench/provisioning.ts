@@ -9,24 +9,33 @@ import { APPROVER, REQUESTER, seeded, testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import { trustInProcess } from '../test/sim/tls.ts';
 
+export type BenchOffer = 'exchange' | 'pro' | 'mxplan';
+
 /**
- * DESIGN §7's floor: the fewest OVH calls one `/dkim setup` needs when OVH answers at once — `dkimSelector`, the `dkim`
- * list, 2 key creations, 2 key reads, 2 record look-ups, 2 record creations, 1 refresh, 1 status read at `ready`,
- * 1 re-check at approval, 1 enable, 1 read of `inProduction` — plus discovery (organizations, services, domains,
- * zones: 4 calls for one organization with one service) once per DISCOVERY_TTL_MINUTES for the whole batch; the
- * bench counts it once, the strictest reading.
+ * The floors (DESIGN §7, docs/ARCHITECTURE.md): the fewest OVH calls one `/dkim setup` needs when OVH answers at once,
+ * plus discovery once for the whole batch (DISCOVERY_TTL_MINUTES; the bench counts it once, the strictest reading).
+ * - Exchange and Email Pro: `dkimSelector`, the `dkim` list, 2 key creations, 2 key reads, 2 record look-ups,
+ *   2 record creations, 1 refresh, 1 status read at `ready`, 1 re-check at approval, 1 enable, 1 read of
+ *   `inProduction` = 15. Discovery looks at every offer: Exchange (organizations, services, domains: 3 with one of
+ *   each), Email Pro (services, and each one's domains), MX Plan (1), and the zones (1).
+ * - MX Plan: the switch read before the card, 1 re-check at approval, 1 `PUT …/enable`, 1 read of `enabled` = 4.
  */
-export const FLOOR_CALLS_PER_DOMAIN = 1 + 1 + 2 + 2 + 2 + 2 + 1 + 1 + 1 + 1 + 1;
-export const DISCOVERY_CALLS = 4;
-const DISCOVERY_PATHS = /^\/email\/exchange(\/[^/]+\/service(\/[^/]+\/domain)?)?$|^\/domain\/zone$/;
+export const FLOORS: Record<BenchOffer, { perDomain: number; discovery: number }> = {
+  exchange: { perDomain: 15, discovery: 3 + 1 + 1 + 1 },
+  pro: { perDomain: 15, discovery: 1 + 2 + 1 + 1 },
+  mxplan: { perDomain: 4, discovery: 1 + 1 + 1 + 1 },
+};
+const DISCOVERY_PATHS =
+  /^\/email\/exchange(\/[^/]+\/service(\/[^/]+\/domain)?)?$|^\/email\/pro(\/[^/]+\/domain)?$|^\/email\/domain$|^\/domain\/zone$/;
 
 export interface ProvisioningFigures {
+  offer: BenchOffer;
   domains: number;
   ratePerMinute: number;
   callsPerDomain: number;
   floorCallsPerDomain: number;
   discoveryCalls: number;
-  /** Calls of the whole batch against the floor: 15 per domain + discovery once (the strictest reading). */
+  /** Calls of the whole batch against the floor: its calls per domain + discovery once (the strictest reading). */
   totalCalls: number;
   floorTotalCalls: number;
   simulatedMinutes: number;
@@ -37,8 +46,12 @@ export interface ProvisioningFigures {
   wallSeconds: number;
 }
 
-/** 1,000 domains set up at once against the OVH simulator at 60 requests/minute, on a simulated clock. */
-export async function benchProvisioning(domains = 1000, ratePerMinute = 60): Promise<ProvisioningFigures> {
+/** `domains` domains of one service of `offer` set up at once at `ratePerMinute`, on a simulated clock. */
+export async function benchProvisioning(
+  domains = 1000,
+  ratePerMinute = 60,
+  offer: BenchOffer = 'exchange',
+): Promise<ProvisioningFigures> {
   const started = performance.now();
   const clock = new FakeClock();
   const sim = await OvhSim.start({ clock, rateLimit: { perMinute: ratePerMinute } });
@@ -52,7 +65,11 @@ export async function benchProvisioning(domains = 1000, ratePerMinute = 60): Pro
   const core = buildCore(parseConfig(env), { clock, env, log: silentLogger, random: seeded(1), concurrency: 16 });
   const ops = new Operations(core);
   const names = Array.from({ length: domains }, (_, i) => `bench-${String(i).padStart(4, '0')}.fr`);
-  for (const domain of names) sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+  for (const domain of names) {
+    if (offer === 'exchange') sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    else if (offer === 'pro') sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain, zone: true });
+    else sim.addMxPlanDomain({ domain, zone: true });
+  }
   const t0 = clock.now();
   const runIds: number[] = [];
   for (const domain of names) runIds.push((await ops.setup({ domain, user: REQUESTER, channel: 'C1' })).run!.id);
@@ -72,12 +89,14 @@ export async function benchProvisioning(domains = 1000, ratePerMinute = 60): Pro
   const finished = runIds.filter((id) => core.store.runs.get(id)!.state === 'done').length;
   const calls = sim.requests.filter((r) => r.path !== '/auth/time');
   const simulatedMinutes = (clock.now() - t0) / 60_000;
-  const floorTotalCalls = FLOOR_CALLS_PER_DOMAIN * domains + DISCOVERY_CALLS;
+  const floor = FLOORS[offer];
+  const floorTotalCalls = floor.perDomain * domains + floor.discovery;
   const figures: ProvisioningFigures = {
+    offer,
     domains,
     ratePerMinute,
     callsPerDomain: calls.length / domains,
-    floorCallsPerDomain: FLOOR_CALLS_PER_DOMAIN,
+    floorCallsPerDomain: floor.perDomain,
     discoveryCalls: calls.filter((r) => r.method === 'GET' && DISCOVERY_PATHS.test(r.path)).length,
     totalCalls: calls.length,
     floorTotalCalls,

@@ -9,21 +9,29 @@ async function main(): Promise<void> {
   const domains = Number(process.env.BENCH_DOMAINS ?? 1000);
   console.log(`dkim-bot benchmark (node ${process.version}, ${new Date().toISOString()})\n`);
 
-  console.log(`1. ${domains} domains set up at once against the OVH simulator (simulated clock)`);
-  const p = await benchProvisioning(domains, 60);
-  console.log(`   runs done:                 ${p.done} / ${p.domains}`);
-  console.log(
-    `   OVH calls per domain:      ${fmt(p.callsPerDomain, 2)} (floor ${p.floorCallsPerDomain} + discovery; ${p.discoveryCalls} discovery calls in all)`,
-  );
-  console.log(
-    `   OVH calls in all:          ${p.totalCalls} (floor ${p.floorTotalCalls}; ratio ${fmt(p.totalCalls / p.floorTotalCalls, 3)}, target ≤ 1.1)`,
-  );
-  console.log(
-    `   total time:                ${fmt(p.simulatedMinutes)} min simulated (floor ${fmt(p.floorMinutes)} min = ${p.floorTotalCalls} calls ÷ ${p.ratePerMinute}/min; ratio ${fmt(p.simulatedMinutes / p.floorMinutes, 3)}, target ≤ 1.1)`,
-  );
-  console.log(`   429s caused by the bot:    ${p.rateLimited429s}`);
-  console.log(`   most calls in any 60 s:    ${p.maxInAnyWindow} (limit ${p.ratePerMinute})`);
-  console.log(`   wall time:                 ${fmt(p.wallSeconds)} s\n`);
+  for (const [n, offer, label] of [
+    ['1a', 'exchange', 'Exchange'],
+    ['1b', 'pro', 'Email Pro'],
+    ['1c', 'mxplan', 'MX Plan'],
+  ] as const) {
+    console.log(
+      `${n}. ${domains} domains of one ${label} service set up and approved at once, 60 req/min (simulated clock)`,
+    );
+    const p = await benchProvisioning(domains, 60, offer);
+    console.log(`   runs done:                 ${p.done} / ${p.domains}`);
+    console.log(
+      `   OVH calls per domain:      ${fmt(p.callsPerDomain, 2)} (floor ${p.floorCallsPerDomain} + discovery; ${p.discoveryCalls} discovery calls in all)`,
+    );
+    console.log(
+      `   OVH calls in all:          ${p.totalCalls} (floor ${p.floorTotalCalls}; ratio ${fmt(p.totalCalls / p.floorTotalCalls, 3)}, target ≤ 1.1)`,
+    );
+    console.log(
+      `   total time:                ${fmt(p.simulatedMinutes)} min simulated (floor ${fmt(p.floorMinutes)} min = ${p.floorTotalCalls} calls ÷ ${p.ratePerMinute}/min; ratio ${fmt(p.simulatedMinutes / p.floorMinutes, 3)}, target ≤ 1.1)`,
+    );
+    console.log(`   429s caused by the bot:    ${p.rateLimited429s}`);
+    console.log(`   most calls in any 60 s:    ${p.maxInAnyWindow} (limit ${p.ratePerMinute})`);
+    console.log(`   wall time:                 ${fmt(p.wallSeconds)} s\n`);
+  }
 
   console.log(
     '2. Slash-command ack latency, 100 concurrent /dkim setup commands (OVH answering in 200 ms; bot, floor and simulators in their own processes)',

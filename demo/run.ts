@@ -20,7 +20,8 @@ import { trustInProcess } from '../test/sim/tls.ts';
 /**
  * `npm run demo`: the whole `/dkim setup` flow offline. The OVH simulator (HTTPS + DNS), a fake Slack, and the real
  * bot between them (HTTP mode, or Socket Mode with `-- --socket`); a user types the command, an approver clicks
- * Approve, and the thread is printed.
+ * Approve, and the thread is printed. `-- --offer pro` or `-- --offer mxplan` hosts the domain on Email Pro or MX
+ * Plan instead of Exchange.
  */
 const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
@@ -29,13 +30,28 @@ const SECRET = 'demo-signing-secret';
 const APP_TOKEN = 'xapp-1-A0DEMO-1-demo-app-token';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { socket: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { socket: { type: 'boolean', default: false }, offer: { type: 'string', default: 'exchange' } },
+  });
   const socket = values.socket;
+  const offer = values.offer;
+  if (!['exchange', 'pro', 'mxplan'].includes(offer)) throw new Error('--offer takes exchange, pro or mxplan');
   const started = Date.now();
   const say = (text: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`);
-  const sim = await OvhSim.start({ taskDelayMs: 1_000, robotDelayMs: 3_000, enableDelayMs: 2_000 });
+  const sim = await OvhSim.start({
+    taskDelayMs: 1_000,
+    robotDelayMs: 3_000,
+    enableDelayMs: 2_000,
+    mxPlanDelayMs: 3_000,
+  });
   trustInProcess(sim.certPem);
-  sim.addExchangeDomain({ org: 'hosted-ab12345-1', service: 'hosted-ab12345-1', domain: DOMAIN, zone: true });
+  if (offer === 'exchange') {
+    sim.addExchangeDomain({ org: 'hosted-ab12345-1', service: 'hosted-ab12345-1', domain: DOMAIN, zone: true });
+  } else if (offer === 'pro') {
+    sim.addEmailProDomain({ service: 'emailpro-ab12345-1', domain: DOMAIN, zone: true });
+  } else {
+    sim.addMxPlanDomain({ domain: DOMAIN, zone: true });
+  }
   const slack = await FakeSlack.start({ botToken: 'xoxb-demo-token', ...(socket ? { appToken: APP_TOKEN } : {}) });
   const config = parseConfig(
     testEnv(sim, {

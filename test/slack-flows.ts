@@ -175,6 +175,34 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
     },
   },
 
+  'found on two services: a question with a button per service; the requester answers; the thread names the offer': {
+    async run(h) {
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'moving.fr', zone: true });
+      h.sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain: 'moving.fr', zone: true });
+      assert.match((await h.command('setup moving.fr')).json?.text ?? '', /Started DKIM setup/);
+      const run = await h.drive(isState('choosing', 'failed'), latestRun(h).id);
+      assert.equal(run.state, 'choosing', run.lastError ?? '');
+      const question = h.slack.thread('C1', run.threadTs!).find((m) => text(m).includes('Which one should get DKIM?'));
+      assert.ok(question, h.slack.threadAsText('C1', run.threadTs!));
+      assert.match(text(question), /\[Exchange service org1\/svc1\] \[Email Pro service emailpro-zz1-1\]/);
+      const stranger = await h.click(question, 'dkim_choose_1', OUTSIDER);
+      await h.slack.waitFor(() => h.slack.responses(stranger.responseUrlId).length > 0);
+      assert.match(JSON.stringify(h.slack.responses(stranger.responseUrlId)), /Only the requester/);
+      await h.click(question, 'dkim_choose_1', REQUESTER);
+      const ready = await h.drive(isState('awaiting_approval', 'failed'), run.id);
+      assert.equal(ready.state, 'awaiting_approval', ready.lastError ?? '');
+      assert.match(text(h.slack.message('C1', question.ts)!), /chose `pro\/emailpro-zz1-1`/);
+      assert.doesNotMatch(text(h.slack.message('C1', question.ts)!), /\[Exchange service/, 'the buttons are gone');
+      const parent = text(h.slack.message('C1', run.threadTs!)!);
+      assert.match(parent, /OVH Email Pro DKIM\* for \*moving\.fr/);
+      assert.match(parent, /on Email Pro service `emailpro-zz1-1`/);
+      const opened = await h.event({ type: 'app_home_opened', user: REQUESTER, channel: 'D1', tab: 'home' });
+      assert.equal(opened.status, 200);
+      const home = await h.slack.waitFor(() => h.slack.homeView(REQUESTER));
+      assert.match(JSON.stringify(home), /Email Pro service `emailpro-zz1-1`/);
+    },
+  },
+
   'create for a .fr: the form opens; its errors are shown inline; a valid form composes the order': {
     options: { env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' } },
     async run(h) {
