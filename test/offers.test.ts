@@ -272,3 +272,18 @@ test('found nowhere: the failure says where the bot looked, including an offer t
     await h.close();
   }
 });
+
+test('an unknown service given with --service: the run fails with OVH own answer, and nothing at OVH changes', async () => {
+  const h = await startHarness();
+  try {
+    h.sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain: 'real.fr', zone: true });
+    const run = (await h.ops.setup({ domain: 'real.fr', user: REQUESTER, channel: 'C1', service: 'pro/emailpro-nope' }))
+      .run!;
+    const failed = await h.drive(isState('failed', 'awaiting_approval'), run.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.lastError ?? '', /404/);
+    assert.equal(h.sim.requests.filter((r) => r.method !== 'GET').length, 0, 'no call that changes anything');
+  } finally {
+    await h.close();
+  }
+});
