@@ -14,6 +14,9 @@ import { HELP, Operations, type Reply } from './operations.ts';
 const USAGE = `usage: npm run cli -- <command>
   setup <domain> [--service exchange/<org>/<service> | pro/<service> | mxplan] [--as <user>]
   choose <run> <service> [--as <user>]   answer a run found on two services
+  rotate <domain> [--service …] [--as <user>]   sign with the spare, retire the old key (Exchange, Email Pro)
+  disable <domain> [--service …] [--as <user>]  turn DKIM signing off (keys and records stay)
+  watch            check every watched domain in DNS now
   vtex <domain> <sender> [--as <user>]
   batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
   status [kind] [domain] | list
@@ -47,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'setup':
       reply = await ops.setup({ domain: arg ?? '', user, channel: null, service: values.service });
+      break;
+    case 'rotate':
+      reply = await ops.rotate({ domain: arg ?? '', user, channel: null, service: values.service });
+      break;
+    case 'disable':
+      reply = await ops.disable({ domain: arg ?? '', user, channel: null, service: values.service });
       break;
     case 'choose': {
       const runId = Number(arg);
@@ -91,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
     case 'tick': {
       const looked = await core.engine.tick({ all: values.all ?? false });
       reply = { ok: true, text: `Looked at ${looked} run(s).` };
+      break;
+    }
+    case 'watch': {
+      const report = await core.watcher.checkAll();
+      reply = {
+        ok: true,
+        text: `Checked ${report.checked} watched domain(s): ${report.broken} newly broken, ${report.repaired} repaired, ${report.reminded} reminded.`,
+      };
       break;
     }
     case 'help':

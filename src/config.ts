@@ -179,6 +179,15 @@ const envSchema = z.object({
   APPROVAL_TTL_HOURS: integer(24, 1, 24 * 30),
   WAIT_DEADLINE_HOURS: integer(48, 1, 24 * 30),
   DISCOVERY_TTL_MINUTES: decimal(10, 0, 24 * 60),
+  ROTATION_GRACE_HOURS: decimal(72, 0, 24 * 365),
+  ROTATION_REMINDER_DAYS: decimal(180, 0, 3650),
+  WATCH_CRON: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default('0 6 * * *')
+      .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
+  ),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
 });
 
@@ -236,6 +245,10 @@ export interface Config {
   waitDeadlineHours: number;
   /** How long discovery answers (services, their domains, zones) are shared; 0 = not kept. */
   discoveryTtlMinutes: number;
+  rotationGraceHours: number;
+  /** 0: no reminder. */
+  rotationReminderDays: number;
+  watchCron: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -288,6 +301,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     approvalTtlHours: e.APPROVAL_TTL_HOURS,
     waitDeadlineHours: e.WAIT_DEADLINE_HOURS,
     discoveryTtlMinutes: e.DISCOVERY_TTL_MINUTES,
+    rotationGraceHours: e.ROTATION_GRACE_HOURS,
+    rotationReminderDays: e.ROTATION_REMINDER_DAYS,
+    watchCron: e.WATCH_CRON,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -13,15 +13,20 @@ import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
 import { batchWorkflow } from './workflows/batch.ts';
+import { disableWorkflow } from './workflows/disable.ts';
 import { Engine } from './workflows/engine.ts';
 import { exchangeWorkflow } from './workflows/exchange/index.ts';
+import { rotateWorkflow } from './workflows/rotate.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';
+import { Watcher } from './workflows/watch.ts';
 
 /** Everything but the Slack face: config → db → adapters → engine. Shared by main, the CLI, the demo and tests. */
 export interface Core {
   config: Config;
   store: Store;
   engine: Engine;
+  /** The watch on finished domains (WATCH_CRON). */
+  watcher: Watcher;
   limiter: RateLimiter;
   /** Who may start, approve, cancel and retry runs. */
   access: ApproverPolicy;
@@ -76,6 +81,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     ? (overrides.mailer ?? createMailer({ url: config.batch.smtpUrl, allowPlaintext: config.batch.smtpAllowPlaintext }))
     : undefined;
   const pollIntervalMs = tickIntervalMs(config.pollCron);
+  const engineDns = overrides.dns ?? createDnsChecker(config.dnsServers);
   const access = new ApproverPolicy(
     {
       approvers: config.approvers,
@@ -89,7 +95,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     store,
     clock,
     log,
-    workflows: [exchangeWorkflow, vtexWorkflow, batchWorkflow],
+    workflows: [exchangeWorkflow, rotateWorkflow, disableWorkflow, vtexWorkflow, batchWorkflow],
     approvers: access,
     providers: {
       ovh,
@@ -97,7 +103,8 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
       vtex,
       mail,
       batch: config.batch,
-      dns: overrides.dns ?? createDnsChecker(config.dnsServers),
+      dns: engineDns,
+      rotationGraceMs: config.rotationGraceHours * 3_600_000,
     },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
@@ -107,5 +114,15 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     maxActiveRunsPerUser: config.maxActiveRunsPerUser,
     defer: overrides.defer,
   });
-  return { config, store, engine, limiter, access, ovh, log, redact, clock, pollIntervalMs };
+  const dns = engineDns;
+  const watcher = new Watcher({
+    store,
+    journal: engine.journal,
+    dns,
+    ovh,
+    clock,
+    log,
+    reminderDays: config.rotationReminderDays,
+  });
+  return { config, store, engine, watcher, limiter, access, ovh, log, redact, clock, pollIntervalMs };
 }

@@ -5,6 +5,7 @@ import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, 
 import { isFinished, type Run, type RunKind, STATE_LABELS } from './domain/runs.ts';
 import { parseServiceSpec } from './providers/ovh-mail.ts';
 import { placeOf } from './workflows/describe.ts';
+import { rotationNotOffered } from './workflows/rotate.ts';
 
 /**
  * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
@@ -35,17 +36,31 @@ export const HELP = [
   '*dkim-bot* turns DKIM provisioning into one command.',
   '`/dkim setup example.fr [--service …]` — DKIM end to end on the OVH mail offer hosting the domain (Exchange, Email Pro, MX Plan)',
   '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
+  '`/dkim rotate example.fr` — sign with the spare selector, retire the old key after a grace period, make it the new spare (Exchange, Email Pro)',
+  '`/dkim disable example.fr` — turn DKIM signing off (after an approval; keys and records stay)',
   '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
-  '`/dkim status [setup|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain)',
+  '`/dkim status [setup|rotate|disable|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain)',
   '`/dkim list` — active runs and the latest finished ones',
-  '`/dkim cancel [setup|vtex|batch] example.fr` — stop an active run (its requester or an approver)',
-  '`/dkim retry [setup|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
+  '`/dkim cancel [setup|rotate|disable|vtex|batch] example.fr` — stop an active run (its requester or an approver)',
+  '`/dkim retry [setup|rotate|disable|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
   '`/dkim help` — this text',
 ].join('\n');
 
 /** The words a person types for each kind of run. */
-const KIND_WORDS: Record<string, RunKind> = { setup: 'exchange', vtex: 'vtex', batch: 'batch' };
-const WORD_OF: Record<RunKind, string> = { exchange: 'setup', vtex: 'vtex', batch: 'batch' };
+const KIND_WORDS: Record<string, RunKind> = {
+  setup: 'exchange',
+  vtex: 'vtex',
+  batch: 'batch',
+  rotate: 'rotate',
+  disable: 'disable',
+};
+const WORD_OF: Record<RunKind, string> = {
+  exchange: 'setup',
+  vtex: 'vtex',
+  batch: 'batch',
+  rotate: 'rotate',
+  disable: 'disable',
+};
 
 export class Operations {
   constructor(private readonly core: Core) {}
@@ -64,6 +79,64 @@ export class Operations {
       what: 'A setup',
       started: (run) => `Started DKIM setup for ${showDomain(parsed.domain)} (run #${run.id}).`,
     });
+  }
+
+  /**
+   * `/dkim rotate`: Exchange and Email Pro only. What the bot knows of the domain (its watch, the records it wrote)
+   * goes into the run, so that MX Plan is refused here and only records the bot wrote are ever pointed elsewhere.
+   */
+  async rotate(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const target = this.changeTarget(input);
+    if (!target.ok) return target;
+    const { domain, at } = target;
+    if (at?.offer === 'mxplan') return { ok: false, text: rotationNotOffered(showDomain(domain)) };
+    const written = this.writtenRecords(domain.ascii);
+    return this.startRun('rotate', domain, { ...(at ?? {}), written }, input.user, input.channel, {
+      what: 'A rotation',
+      started: (run) => `Started the rotation of the DKIM key of ${showDomain(domain)} (run #${run.id}).`,
+    });
+  }
+
+  /** `/dkim disable`: every offer; an approval, then OVH's disable call. Keys and records stay. */
+  async disable(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const target = this.changeTarget(input);
+    if (!target.ok) return target;
+    return this.startRun('disable', target.domain, { ...(target.at ?? {}) }, input.user, input.channel, {
+      what: 'Turning DKIM off',
+      started: (run) => `Checking DKIM of ${showDomain(target.domain)} before turning it off (run #${run.id}).`,
+    });
+  }
+
+  /** The domain and, when known (`--service`, or the watch of a finished setup), where its mail is. */
+  private changeTarget(input: { domain: string; service?: string }) {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false as const, text: `Not started: ${parsed.error}.` };
+    const given = input.service === undefined ? undefined : parseServiceSpec(input.service);
+    if (input.service !== undefined && !given) {
+      return {
+        ok: false as const,
+        text: `Not started: ${printable(input.service)} is not a service. ${SERVICE_USAGE}`,
+      };
+    }
+    if (!this.core.config.ovh)
+      return { ok: false as const, text: `Not started: ${this.core.config.ovhDisabledReason}` };
+    const watch = this.core.store.watches.get(parsed.domain.ascii);
+    const known = watch && {
+      offer: watch.offer,
+      ...(watch.org ? { org: watch.org } : {}),
+      ...(watch.service ? { service: watch.service } : {}),
+    };
+    return { ok: true as const, domain: parsed.domain, at: given ?? known };
+  }
+
+  /** The selectors whose CNAME the bot wrote, as the domain's setups and rotations recorded them. */
+  private writtenRecords(domain: string): string[] {
+    const written = new Set<string>();
+    for (const run of this.core.store.runs.latestPerKind(domain)) {
+      if (run.kind !== 'exchange' && run.kind !== 'rotate') continue;
+      for (const selector of (run.facts.written as string[] | undefined) ?? []) written.add(selector);
+    }
+    return [...written];
   }
 
   async vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Promise<Reply> {
@@ -292,7 +365,10 @@ function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
   const kind = first ? KIND_WORDS[first.toLowerCase()] : undefined;
   const domainText = kind ? second : first;
   if (rest.length > 0 || (!kind && second !== undefined)) {
-    return { ok: false, text: `Say \`[setup|vtex|batch] example.fr\`: one kind at most, then one domain.` };
+    return {
+      ok: false,
+      text: `Say \`[setup|rotate|disable|vtex|batch] example.fr\`: one kind at most, then one domain.`,
+    };
   }
   const parsed = parseDomain(domainText);
   if (!parsed.ok) return { ok: false, text: parsed.error };

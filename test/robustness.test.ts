@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { on } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,7 +178,7 @@ test('a migration waits for another process migrating the same file, then finds 
   const db = new Database(path);
   db.pragma('busy_timeout = 10000');
   assert.doesNotThrow(() => migrate(db, migrations), 'the version is read again once the lock is ours');
-  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.equal(db.pragma('user_version', { simple: true }), readdirSync(migrations).length);
   db.close();
   assert.equal((await messages.next()).value[0], 'done');
   await worker.terminate();

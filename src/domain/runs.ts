@@ -1,6 +1,6 @@
 /** Run kinds and states, shared by the workflows, the store and the faces (Slack, CLI). */
 
-export type RunKind = 'exchange' | 'vtex' | 'batch';
+export type RunKind = 'exchange' | 'vtex' | 'batch' | 'rotate' | 'disable';
 
 export const FINISHED_STATES = ['done', 'failed', 'cancelled', 'rejected'] as const;
 export type FinishedState = (typeof FINISHED_STATES)[number];
@@ -17,6 +17,21 @@ export type RunState =
   | 'adding_records'
   /** MX Plan: waiting for DNS to serve both records, then `PUT …/enable` again. */
   | 'checking_records'
+  /** Rotate, disable: where the domain signs now; rotate: the spare made ready if it is not. */
+  | 'preparing'
+  /** Rotate: waiting for the spare's record in DNS and its key `ready`. */
+  | 'spare_waiting'
+  /** Rotate: enabling the spare. */
+  | 'switching'
+  /** Rotate: the old selector keeps its key until the grace period ends. */
+  | 'grace'
+  /** Rotate: the old selector disabled, then its key deleted, then a fresh one made, published and waited for. */
+  | 'retiring'
+  | 'deleting'
+  | 'rekeying'
+  | 'rekey_waiting'
+  /** Disable: the offer's disable call, then waiting until OVH shows signing off. */
+  | 'turning_off'
   | 'requesting_keys'
   | 'creating_keys'
   | 'publishing'
@@ -77,6 +92,15 @@ export const STATE_LABELS: Record<RunState, string> = {
   switching_on: 'Turning signing on at OVH',
   adding_records: 'Publishing the DNS records OVH asks for',
   checking_records: 'Waiting for DNS to serve the records',
+  preparing: 'Checking how the domain signs now',
+  spare_waiting: 'Waiting for the spare key to be ready',
+  switching: 'Switching signing to the spare',
+  grace: 'Grace period: the old key stays',
+  retiring: 'Disabling the old selector',
+  deleting: 'Deleting the old key',
+  rekeying: 'Making a fresh key for the old selector',
+  rekey_waiting: 'Waiting for the fresh key to be ready',
+  turning_off: 'Turning signing off at OVH',
   requesting_keys: 'Asking VTEX for the SES keys',
   creating_keys: 'Creating the DKIM keys',
   publishing: 'Publishing the DNS records',

@@ -168,6 +168,11 @@ export class ZoneApi {
     return records;
   }
 
+  /** Points a record of the zone elsewhere (a record the bot wrote, whose key changed). */
+  updateRecord(zone: string, id: number, target: string): Promise<unknown> {
+    return this.ovh.put(`/domain/zone/${seg(zone)}/record/${id}`, { target }, z.unknown());
+  }
+
   createRecord(zone: string, record: { fieldType: string; subDomain: string; target: string; ttl: number }) {
     return this.ovh.post(`/domain/zone/${seg(zone)}/record`, record, z.unknown());
   }

@@ -215,6 +215,46 @@ export class KeyedDkimApi {
     return `${this.path}/dkim/${seg(selector)}/enable`;
   }
 
+  disablePath(selector: string): string {
+    return `${this.path}/dkim/${seg(selector)}/disable`;
+  }
+
+  keyPath(selector: string): string {
+    return `${this.path}/dkim/${seg(selector)}`;
+  }
+
+  /** 'already' on a 409 (OVH says it is not enabled, or disabling). */
+  async disable(selector: string): Promise<'disabled' | 'already'> {
+    try {
+      await this.ovh.post(this.disablePath(selector), undefined, taskSchema);
+      return 'disabled';
+    } catch (error) {
+      if (error instanceof ProviderError && error.status === 409) return 'already';
+      throw error;
+    }
+  }
+
+  /** Deletes a selector's key; 'gone' when OVH no longer has it (404). */
+  async remove(selector: string): Promise<'deleting' | 'gone'> {
+    try {
+      await this.ovh.delete(this.keyPath(selector), taskSchema);
+      return 'deleting';
+    } catch (error) {
+      if (error instanceof ProviderError && error.status === 404) return 'gone';
+      throw error;
+    }
+  }
+
+  /** The key of a selector, or undefined when OVH has none (404). */
+  async dkimOrNone(selector: string): Promise<Dkim | undefined> {
+    try {
+      return await this.dkim(selector);
+    } catch (error) {
+      if (error instanceof ProviderError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
   /** 'already' when OVH says it is enabled or enabling (a 409): that is success too. */
   async enable(selector: string): Promise<'enabled' | 'already' | 'refused'> {
     try {

@@ -20,6 +20,7 @@ export interface OvhApi {
   get<T>(path: string, schema: z.ZodType<T>, query?: Record<string, string>): Promise<T>;
   post<T>(path: string, body: Record<string, unknown> | undefined, schema: z.ZodType<T>): Promise<T>;
   put<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T>): Promise<T>;
+  delete<T>(path: string, schema: z.ZodType<T>): Promise<T>;
 }
 
 export interface OvhTransportOptions {
@@ -80,6 +81,10 @@ export class OvhTransport implements OvhApi {
 
   put<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T>): Promise<T> {
     return this.call('PUT', path, { ...body }, schema);
+  }
+
+  delete<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+    return this.call('DELETE', path, undefined, schema);
   }
 
   private async call<T>(

@@ -24,6 +24,8 @@ export interface Bot {
   app: App;
   notifier: Notifier;
   poller: Poller;
+  /** The watch on finished domains, on WATCH_CRON. */
+  watchPoller: Poller;
   /** The HTTP port (events, commands, interactivity at POST /slack/events; GET /healthz). */
   port: number;
   mode: 'http' | 'socket';
@@ -114,7 +116,11 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     ],
     core.log,
   );
-  if (options.poll !== false) poller.start();
+  const watchPoller = new Poller(config.watchCron, [{ name: 'watch', run: () => core.watcher.checkAll() }], core.log);
+  if (options.poll !== false) {
+    poller.start();
+    watchPoller.start();
+  }
   health.listening = true;
   void notifier.drain();
   core.log.info('dkim-bot started', { mode: appToken ? 'socket' : 'http', port: boundPort });
@@ -123,11 +129,13 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     app,
     notifier,
     poller,
+    watchPoller,
     port: boundPort,
     mode: appToken ? 'socket' : 'http',
     async stop() {
       health.listening = false;
       await poller.stop();
+      await watchPoller.stop();
       await app.stop();
       ackFirst.flush();
       await new Promise((resolve) => (healthServer ? healthServer.close(resolve) : resolve(undefined)));

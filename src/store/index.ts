@@ -3,18 +3,21 @@ import { type Db, openDatabase } from './db.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
 import { RunRepository } from './runs.ts';
+import { WatchRepository } from './watches.ts';
 
 export class Store {
   readonly runs: RunRepository;
   readonly approvals: ApprovalRepository;
   readonly events: EventRepository;
   readonly outbox: OutboxRepository;
+  readonly watches: WatchRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
     this.approvals = new ApprovalRepository(db);
     this.events = new EventRepository(db);
     this.outbox = new OutboxRepository(db);
+    this.watches = new WatchRepository(db);
   }
 
   static open(path: string): Store {

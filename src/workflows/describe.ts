@@ -39,6 +39,15 @@ const PHRASES: Partial<Record<RunState, string>> = {
   switching_on: 'turning signing on at OVH',
   adding_records: 'publishing the DNS records OVH asks for',
   checking_records: 'waiting for DNS to serve the records',
+  preparing: 'checking how the domain signs now',
+  spare_waiting: 'waiting for the spare key to be ready',
+  switching: 'switching signing to the spare',
+  grace: 'in the grace period',
+  retiring: 'disabling the old selector',
+  deleting: 'deleting the old key',
+  rekeying: 'making a fresh key for the old selector',
+  rekey_waiting: 'waiting for the fresh key to be ready',
+  turning_off: 'turning signing off',
   requesting_keys: 'asking VTEX for the keys',
   creating_keys: 'creating the DKIM keys',
   publishing: 'publishing the DNS records',
@@ -53,4 +62,9 @@ const PHRASES: Partial<Record<RunState, string>> = {
 
 export function describeState(state: RunState): string {
   return PHRASES[state] ?? state.replace(/_/g, ' ');
+}
+
+/** A moment, for a message: minutes, UTC. */
+export function atTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

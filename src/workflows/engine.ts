@@ -55,7 +55,8 @@ const MAX_STEPS_PER_PASS = 30;
 export class Engine {
   readonly approvals: Approvals;
   readonly actions: RunActions;
-  private readonly journal: Journal;
+  /** What is said about runs (the watch writes into the threads of finished runs through it too). */
+  readonly journal: Journal;
   private readonly workflows: Map<RunKind, Workflow>;
   private readonly owner: string;
   private readonly inFlight = new Set<number>();
@@ -307,6 +308,8 @@ export class Engine {
         const updated = store.runs.get(run.id)!;
         auditCalls(store.events, run.id, calls, now);
         for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
+        if (outcome.watch) store.watches.upsert({ ...outcome.watch, domain: run.domain, runId: run.id }, now);
+        if (outcome.watch === null) store.watches.remove(run.domain);
         if (outcome.scrub) {
           store.runs.setParams(run.id, outcome.scrub.params);
           store.outbox.dropPreviews(run.id);
@@ -363,6 +366,7 @@ export class Engine {
     if (outcome.state === 'awaiting_approval') return this.approvals.nextLook(run.id);
     if (isFinished(outcome.state) || outcome.next === 'none') return null;
     if (outcome.next === 'now') return now;
+    if (outcome.wakeAt !== undefined) return Math.max(outcome.wakeAt, now);
     const delay = Math.min(this.o.firstRecheckMs * 2 ** Math.max(0, waitStreak - 1), this.o.recheckMaxMs);
     const next = now + delay;
     return run.deadlineAt !== null && outcome.state === run.state

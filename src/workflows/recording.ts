@@ -57,6 +57,7 @@ export function recorded(
       get: (path, schema, query) => track('GET', path, () => ovh.get(path, schema, query)),
       post: (path, body, schema) => track('POST', path, () => ovh.post(path, body, schema)),
       put: (path, body, schema) => track('PUT', path, () => ovh.put(path, body, schema)),
+      delete: (path, schema) => track('DELETE', path, () => ovh.delete(path, schema)),
     },
     mail: mail && {
       async send(message) {

@@ -40,6 +40,7 @@ export class RunActions {
       if (isFinished(current.state)) return 'finished';
       const late = this.d.workflow(run.kind).cancelRefusal?.(current);
       if (late) return late;
+      const note = this.d.workflow(run.kind).cancelNote?.(current);
       store.approvals.closePending(run.id, 'superseded', 'run cancelled', now);
       store.runs.update(
         run.id,
@@ -52,7 +53,10 @@ export class RunActions {
       this.d.journal.say(
         updated,
         [
-          { type: 'reply', text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.` },
+          {
+            type: 'reply',
+            text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}`,
+          },
           { type: 'parent_update', summary: summarize(updated) },
         ],
         `cancel-${current.version}`,

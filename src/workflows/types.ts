@@ -5,6 +5,7 @@ import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
 import type { SharedReads } from '../providers/shared-reads.ts';
 import type { VtexApi } from '../providers/vtex.ts';
+import type { NewWatch } from '../store/watches.ts';
 
 /** What a step may use of the world. A provider is undefined when its feature is not configured. */
 export interface StepContext {
@@ -19,6 +20,8 @@ export interface StepContext {
   /** Batch-mail settings; the passphrase is used to sign and never stored. */
   batch?: { account: string; passphrase: string; live: boolean; autopayment: boolean; from: string };
   dns: DnsChecker;
+  /** ROTATION_GRACE_HOURS: how long the old selector keeps its key once a rotation switched. */
+  rotationGraceMs?: number;
   /**
    * Persists a state (and facts) now, in the middle of the step, before an action that must happen at most once:
    * a run found in that state later knows the action may have happened. Throws if the run moved meanwhile.
@@ -57,6 +60,10 @@ export interface StepOutcome {
   expirePending?: boolean;
   /** Private data no longer needed (an order once sent): the run's params replaced, its cards' previews dropped. */
   scrub?: { params: Record<string, unknown> };
+  /** Look again exactly then (a grace period), rather than with backoff. */
+  wakeAt?: number;
+  /** The domain is watched from now on with this key (a setup or a rotation finished), or no longer (`null`). */
+  watch?: Omit<NewWatch, 'runId' | 'domain'> | null;
 }
 
 export interface Workflow {
@@ -72,6 +79,8 @@ export interface Workflow {
   approvedStates: readonly RunState[];
   /** Why the run may not be cancelled now, if it may not (an order being sent). */
   cancelRefusal?(run: Run): string | undefined;
+  /** What a cancel leaves as it is, said in the thread (a rotation in its grace period: the spare keeps signing). */
+  cancelNote?(run: Run): string | undefined;
   /** The params as the audit trail keeps them (private fields hidden); as they are when absent. */
   auditParams?(params: Record<string, unknown>): Record<string, unknown>;
   /** Observe, do at most one side effect, say what is true now and when to look again. */

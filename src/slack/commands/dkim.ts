@@ -57,6 +57,19 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
       }
       return { ack: started(await ops.setup({ domain: rest[0] ?? '', user, channel, service })) };
     }
+    case 'rotate':
+    case 'disable': {
+      const { rest, service } = serviceOption(args);
+      if (rest.length !== 1 || service === '') {
+        return {
+          ack: ephemeral(
+            `Not started: ${sub.toLowerCase()} takes one domain, e.g. \`/dkim ${sub.toLowerCase()} example.fr\`.`,
+          ),
+        };
+      }
+      const input = { domain: rest[0]!, user, channel, service };
+      return { ack: started(sub.toLowerCase() === 'rotate' ? await ops.rotate(input) : await ops.disable(input)) };
+    }
     case 'vtex': {
       if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
       return { ack: started(await ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel })) };

@@ -9,7 +9,7 @@ export function register(app: App, store: Store, clock: Clock): void {
     if (event.tab !== 'home') return;
     await client.views.publish({
       user_id: event.user,
-      view: homeView(store.runs.listActive(), store.runs.listFinished(5), clock.now()),
+      view: homeView(store.runs.listActive(), store.runs.listFinished(5), clock.now(), store.watches.broken()),
     });
   });
 }

@@ -3,6 +3,7 @@ import { mention } from '../../domain/actors.ts';
 import { domainFromAscii, showDomain } from '../../domain/names.ts';
 import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
 import { type Run, type RunState, STATE_LABELS } from '../../domain/runs.ts';
+import type { Watch } from '../../store/watches.ts';
 import { describeApprovers } from '../../workflows/approvers.ts';
 import { placeOf } from '../../workflows/describe.ts';
 
@@ -19,6 +20,8 @@ export const CHOOSE_ACTION = 'dkim_choose';
 
 const KIND_LABELS: Record<string, string> = {
   exchange: 'OVH mail DKIM',
+  rotate: 'DKIM key rotation',
+  disable: 'DKIM off',
   vtex: 'VTEX / Amazon SES DKIM',
   batch: 'OVH batch order',
 };
@@ -67,7 +70,13 @@ export function parentMessage(summary: RunSummary): SlackMessage {
   const state = summary.state as RunState;
   const label = STATE_LABELS[state] ?? summary.state;
   const emoji = STATE_EMOJI[state] ?? ':hourglass_flowing_sand:';
-  const kind = summary.offer ? `OVH ${summary.offer} DKIM` : (KIND_LABELS[summary.kind] ?? summary.kind);
+  const label_ = KIND_LABELS[summary.kind] ?? summary.kind;
+  const kind =
+    summary.kind === 'exchange' && summary.offer
+      ? `OVH ${summary.offer} DKIM`
+      : summary.offer
+        ? `${label_} (${summary.offer})`
+        : label_;
   const lines = [`${emoji} *${kind}* for *${summary.domain}* — ${label}`];
   const facts = [`Requested by ${mention(summary.requestedBy)}`, `run #${summary.runId}`];
   if (summary.where) facts.push(`on ${summary.where}`);
@@ -201,8 +210,13 @@ export function decidedCard(
   };
 }
 
-/** The App Home tab: every active run, then the latest finished ones. */
-export function homeView(active: Run[], finished: Run[], now: number): { type: 'home'; blocks: KnownBlock[] } {
+/** The App Home tab: what the watch found broken, every active run, then the latest finished ones. */
+export function homeView(
+  active: Run[],
+  finished: Run[],
+  now: number,
+  broken: Watch[] = [],
+): { type: 'home'; blocks: KnownBlock[] } {
   const line = (run: Run) => {
     const parts = [
       `*${showDomain(domainFromAscii(run.domain))}* · ${placeOf(run).where ?? KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
@@ -214,6 +228,13 @@ export function homeView(active: Run[], finished: Run[], now: number): { type: '
   };
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'DKIM runs' } },
+    ...(broken.length
+      ? [
+          section(`:warning: *Watched domains with DKIM broken in DNS* (${broken.length})`),
+          ...broken.slice(0, 20).map((w) => section(`*${w.domain}* · \`${w.selector}\` · ${w.observation ?? ''}`)),
+          { type: 'divider' } as KnownBlock,
+        ]
+      : []),
     section(`*Active runs* (${active.length})`),
     ...(active.length ? active.slice(0, 40).map((r) => section(line(r))) : [context('No active runs.')]),
     { type: 'divider' },

@@ -103,3 +103,32 @@ export function lookAgainIfMoved(run: Run, facts: SetupFacts, ctx: StepContext, 
     },
   ]);
 }
+
+/**
+ * For a change to a domain already set up (rotate, disable): where its mail is, from the command's params (the watch
+ * knows it) or else found as a setup finds it. A failure outcome when it is found nowhere or on two services.
+ */
+export async function findService(
+  run: Run,
+  facts: SetupFacts,
+  ctx: StepContext,
+): Promise<{ at: MailService; zone: string | null } | { outcome: StepOutcome }> {
+  const params = run.params as SetupParams;
+  let at = params.offer || (params.org && params.service) ? pinned(params) : undefined;
+  if (!at) {
+    const { found, lookedAt } = await new MailDiscovery(ovhOf(ctx), ctx.shared).locate(run.domain, run.id);
+    if (found.length === 0) return { outcome: failed(facts, run.state, notFound(run, lookedAt)) };
+    if (found.length > 1) {
+      const choices = found.map((f) => `\`--service ${serviceSpec(f)}\``).join(' or ');
+      return {
+        outcome: failed(
+          facts,
+          run.state,
+          `${showRun(run)} is on ${found.length} mail services: say which with ${choices}.`,
+        ),
+      };
+    }
+    at = found[0]!;
+  }
+  return { at, zone: await zonesOf(ctx).zoneOf(run.domain, run.id) };
+}

@@ -1,3 +1,4 @@
+import { stripDot } from '../../domain/names.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { ZoneApi } from '../../providers/ovh-api.ts';
 import { KeyedDkimApi, type MailService, MxPlanApi, type OfferId } from '../../providers/ovh-mail.ts';
@@ -59,4 +60,18 @@ export function keyedApi(ctx: StepContext, facts: SetupFacts, domain: string): K
 
 export function mxPlanApi(ctx: StepContext, domain: string): MxPlanApi {
   return new MxPlanApi(ovhOf(ctx), domain);
+}
+
+/** What the watch checks from now on: the signing selector's record, and since when this key signs. */
+export function watchOf(facts: SetupFacts, selector: string, record: KeyRecord, since: number) {
+  const at = serviceOf(facts)!;
+  return {
+    offer: at.offer,
+    org: at.org ?? null,
+    service: at.service ?? null,
+    selector,
+    recordName: stripDot(record.name),
+    target: stripDot(record.target),
+    signingSince: since,
+  };
 }

@@ -10,7 +10,7 @@ import { failed, proceed, showRun, waitFor } from '../outcomes.ts';
 import { ensureCname, recordsToAdd } from '../publish.ts';
 import type { StepContext, StepOutcome } from '../types.ts';
 import { lookAgainIfMoved } from './discover.ts';
-import { type KeyRecord, keyedApi, type SetupFacts, zonesOf } from './facts.ts';
+import { type KeyRecord, keyedApi, type SetupFacts, watchOf, zonesOf } from './facts.ts';
 
 /**
  * DKIM on Exchange and Email Pro (DESIGN §2.1, §2.4): one flow for both offers, which differ only in where OVH keeps
@@ -27,6 +27,8 @@ export interface KeyedFacts extends SetupFacts {
   /** Selectors whose CNAME is in the OVH zone. */
   published?: string[];
   createdRecords?: boolean;
+  /** Selectors whose CNAME the bot itself wrote (the only ones it may later point elsewhere). */
+  written?: string[];
   recordsHandedOver?: boolean;
   looks?: number;
   statusChecks?: number;
@@ -92,7 +94,7 @@ export async function createKeys(run: Run, facts: Facts, ctx: StepContext): Prom
 }
 
 /** A refused create is checked against what exists: a key created by a call whose answer was lost is not an error. */
-async function createKey(keyed: KeyedDkimApi, selector: string) {
+export async function createKey(keyed: KeyedDkimApi, selector: string) {
   try {
     return await keyed.create(selector);
   } catch (error) {
@@ -135,7 +137,12 @@ export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise
     }
     return {
       state: run.state,
-      facts: { ...withRecords, published: [...published, selector], createdRecords: true },
+      facts: {
+        ...withRecords,
+        published: [...published, selector],
+        createdRecords: true,
+        written: [...(facts.written ?? []), selector],
+      },
       next: 'now',
       events: [{ type: 'record_created', detail: { zone, subDomain: result.subDomain, target: result.target } }],
     };
@@ -199,7 +206,11 @@ export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Pr
     case 'ready':
       return approvalRequest(run, next, dkim, dns.ok, keyed);
     case 'inProduction':
-      return done(next, `DKIM was already in production for ${showRun(run)} with \`${signing}\`: nothing to enable.`);
+      return done(
+        next,
+        `DKIM was already in production for ${showRun(run)} with \`${signing}\`: nothing to enable.`,
+        ctx,
+      );
     case 'enabling':
       return proceed('enabling', next, [
         { type: 'reply', text: 'Someone already asked OVH to enable DKIM; waiting for it.' },
@@ -257,17 +268,42 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, key
 export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const [signing] = facts.selectors!;
   const keyed = keyedApi(ctx, facts, run.domain);
-  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, ctx);
-  const dkim = await keyed.dkim(signing!);
+  return enableOnce(run, facts, ctx, keyed, signing!, (next) =>
+    done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx),
+  );
+}
+
+/** The facts of one approved enable: when it was tried, sent, seen under way. */
+export interface EnableFacts {
+  enableAttemptAt?: number;
+  enablePostedAt?: number;
+  enablingSeen?: boolean;
+  approvedBy?: string;
+  approvedAt?: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Enables `selector` exactly once under an approval, then waits for `inProduction` and hands over to `inProduction`.
+ * Right after the approval (its re-check read `ready`) the enable is sent at once; later, OVH's status is read first
+ * and the enable repeated only when the last one was not taken. The attempt is written down before the call.
+ */
+export async function enableOnce<F extends EnableFacts>(
+  run: Run,
+  facts: F,
+  ctx: StepContext,
+  keyed: KeyedDkimApi,
+  selector: string,
+  inProduction: (facts: F) => StepOutcome,
+): Promise<StepOutcome> {
+  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, selector, ctx);
+  const dkim = await keyed.dkim(selector);
   const asked = facts.enablePostedAt !== undefined || facts.enablingSeen;
   switch (dkim.status) {
     case 'inProduction': {
-      const finished = done(
-        facts,
-        `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`,
-      );
+      const finished = inProduction(facts);
       if (asked) return finished;
-      const note = `Enabling \`${signing}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
+      const note = `Enabling \`${selector}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
       return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
     }
     case 'enabling': {
@@ -276,7 +312,7 @@ export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<
       return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
         {
           type: 'reply',
-          text: `Enabling \`${signing}\` at OVH: OVH shows it enabling (approved by ${mention(facts.approvedBy ?? '?')}).`,
+          text: `Enabling \`${selector}\` at OVH: OVH shows it enabling (approved by ${mention(facts.approvedBy ?? '?')}).`,
         },
       ]);
     }
@@ -286,48 +322,55 @@ export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<
       const takenOrPending =
         Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
       if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
-      return sendEnable(run, facts, keyed, ctx);
+      return sendEnable(run, facts, keyed, selector, ctx);
     }
     default:
-      return failed(facts, run.state, `The key \`${signing}\` went to status ${dkim.status} at OVH while enabling.`);
+      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
   }
 }
 
 /** Right after the approval, whose re-check read `ready`, and before any enable was tried. */
-function freshlyApproved(facts: Facts, ctx: StepContext): boolean {
+function freshlyApproved(facts: EnableFacts, ctx: StepContext): boolean {
   const untried = facts.enableAttemptAt === undefined && facts.enablePostedAt === undefined && !facts.enablingSeen;
   return untried && facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
 }
 
 /** The one enable. The attempt is written down first: a run found here after a crash reads the status before any other. */
-async function sendEnable(run: Run, facts: Facts, keyed: KeyedDkimApi, ctx: StepContext): Promise<StepOutcome> {
-  const [signing] = facts.selectors!;
+async function sendEnable(
+  run: Run,
+  facts: EnableFacts,
+  keyed: KeyedDkimApi,
+  selector: string,
+  ctx: StepContext,
+): Promise<StepOutcome> {
   const attempted = { ...facts, enableAttemptAt: ctx.now };
   ctx.checkpoint?.(run.state, attempted);
-  const result = await keyed.enable(signing!);
-  if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${signing}\`.`);
+  const result = await keyed.enable(selector);
+  if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${selector}\`.`);
   return {
     state: run.state,
     facts: { ...attempted, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
     next: 'wait',
-    events: [{ type: 'dkim_enable', detail: { selector: signing, result, approvedBy: facts.approvedBy } }],
+    events: [{ type: 'dkim_enable', detail: { selector, result, approvedBy: facts.approvedBy } }],
     notices: [
       {
         type: 'reply',
-        text: `Enabling \`${signing}\` at OVH: request sent (approved by ${mention(facts.approvedBy ?? '?')}).`,
+        text: `Enabling \`${selector}\` at OVH: request sent (approved by ${mention(facts.approvedBy ?? '?')}).`,
       },
     ],
   };
 }
 
-function done(facts: Facts, text: string): StepOutcome {
-  const spare = facts.selectors?.[1];
+function done(facts: Facts, text: string, ctx: StepContext): StepOutcome {
+  const [signing, spare] = facts.selectors!;
   const spareText = spare ? ` The spare selector \`${spare}\` has its key and record, ready for rotation.` : '';
+  const record = facts.records?.[signing!];
   return {
     state: 'done',
     facts: { ...facts, lastObservation: 'DKIM in production.' },
     next: 'none',
     notices: [{ type: 'reply', level: 'success', mention: true, text: `${text}${spareText}` }],
+    ...(record ? { watch: watchOf(facts, signing!, record, ctx.now) } : {}),
   };
 }
 

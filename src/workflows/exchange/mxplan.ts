@@ -7,7 +7,7 @@ import { checkCname } from '../dns-check.ts';
 import { failed, proceed, showRun, waitFor } from '../outcomes.ts';
 import { ensureCname, recordsToAdd } from '../publish.ts';
 import type { StepContext, StepOutcome } from '../types.ts';
-import { type KeyRecord, mxPlanApi, type SetupFacts, zonesOf } from './facts.ts';
+import { type KeyRecord, mxPlanApi, type SetupFacts, watchOf, zonesOf } from './facts.ts';
 
 /**
  * MX Plan and Zimbra (DESIGN §2.5): one switch per domain. `PUT …/enable` makes the keys and, when OVH can write the
@@ -50,6 +50,8 @@ export async function check(run: Run, facts: Facts, ctx: StepContext): Promise<S
       return done(
         next,
         `DKIM was already on for ${showRun(run)} (MX Plan), signing with \`${dkim.activeSelector ?? '?'}\`: nothing to enable.`,
+        dkim,
+        ctx,
       );
     case 'error':
       return supportTicket(run, next);
@@ -119,7 +121,7 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
   switch (dkim.status) {
     case 'enabled': {
       const text = `DKIM is on for ${showRun(run)} (MX Plan): mail is now signed with \`${dkim.activeSelector ?? '?'}\`.`;
-      const finished = done(next, text);
+      const finished = done(next, text, dkim, ctx);
       return { ...finished, notices: [...wentThrough, ...(finished.notices ?? [])] };
     }
     case 'modifying':
@@ -272,11 +274,14 @@ function supportTicket(run: Run, facts: Facts): StepOutcome {
   });
 }
 
-function done(facts: Facts, text: string): StepOutcome {
+function done(facts: Facts, text: string, dkim: MxPlanDkim, ctx: StepContext): StepOutcome {
+  const active = dkim.selectors.find((s) => s.selectorName === dkim.activeSelector) ?? dkim.selectors[0];
+  const record = active && parseMxPlanCname(active.cname);
   return {
     state: 'done',
     facts: { ...facts, lastObservation: 'DKIM on.' },
     next: 'none',
     notices: [{ type: 'reply', level: 'success', mention: true, text }],
+    ...(active && record ? { watch: watchOf(facts, active.selectorName, record, ctx.now) } : {}),
   };
 }

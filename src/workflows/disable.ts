@@ -1,0 +1,127 @@
+import type { Run } from '../domain/runs.ts';
+import { findService } from './exchange/discover.ts';
+import { keyedApi, mxPlanApi, type SetupFacts } from './exchange/facts.ts';
+import { proceed, showRun, waitFor } from './outcomes.ts';
+import type { StepContext, StepOutcome, Workflow } from './types.ts';
+
+/**
+ * `/dkim disable` (DESIGN §2.6): after an approval, the offer's disable call — `POST …/dkim/{active}/disable` on
+ * Exchange and Email Pro, `PUT /email/domain/{d}/dkim/disable` on MX Plan — then until OVH shows signing off. Keys
+ * and records stay: `/dkim setup` turns it on again. The call is written down before it is sent and never repeated
+ * while OVH shows it under way.
+ */
+
+interface DisableFacts extends SetupFacts {
+  /** Exchange, Email Pro: the selector in production when the card was posted. */
+  active?: string;
+  disableAttemptAt?: number;
+  disablePostedAt?: number;
+}
+
+type Facts = DisableFacts;
+
+const REPEAT_AFTER_MS = 15 * 60_000;
+
+export const disableWorkflow: Workflow = {
+  kind: 'disable',
+  firstState: 'preparing',
+  waitingStates: ['preparing', 'turning_off'],
+  beforeApproval: () => 'preparing',
+  afterApproval: () => 'turning_off',
+  approvedStates: ['turning_off'],
+
+  async step(run, ctx) {
+    const facts = run.facts as Facts;
+    if (run.state === 'preparing') return prepare(run, facts, ctx);
+    if (run.state === 'turning_off') return turnOff(run, facts, ctx);
+    return { state: run.state, facts, next: 'none' };
+  },
+
+  async recheckApproval(run, _approval, ctx) {
+    return (await signingNow(run, run.facts as Facts, ctx)) ? undefined : 'DKIM is no longer on at OVH.';
+  },
+};
+
+/** The selector (Exchange, Email Pro) or `switch` (MX Plan) that signs now, or undefined. */
+async function signingNow(run: Run, facts: Facts, ctx: StepContext): Promise<string | undefined> {
+  if (facts.offer === 'mxplan') {
+    return (await mxPlanApi(ctx, run.domain).dkim()).status === 'enabled' ? 'switch' : undefined;
+  }
+  const api = keyedApi(ctx, facts, run.domain);
+  const keys = await api.existing();
+  for (const selector of keys) if ((await api.dkim(selector)).status === 'inProduction') return selector;
+  return undefined;
+}
+
+function offCall(run: Run, facts: Facts, ctx: StepContext): string {
+  if (facts.offer === 'mxplan') return `PUT ${mxPlanApi(ctx, run.domain).path}/disable`;
+  return `POST ${keyedApi(ctx, facts, run.domain).disablePath(facts.active!)}`;
+}
+
+async function prepare(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  if (!facts.offer) {
+    const found = await findService(run, facts, ctx);
+    if ('outcome' in found) return found.outcome;
+    return proceed(run.state, { ...facts, ...found.at, zone: found.zone });
+  }
+  const active = await signingNow(run, facts, ctx);
+  if (!active) return off(facts, `DKIM was not on for ${showRun(run)}: nothing to disable.`);
+  const next = { ...facts, active: facts.offer === 'mxplan' ? undefined : active };
+  const call = offCall(run, next, ctx);
+  return {
+    state: 'awaiting_approval',
+    facts: { ...next, lastObservation: 'Signing; turning it off needs an approval.' },
+    next: 'none',
+    approval: {
+      action: 'disable',
+      snapshot: { active },
+      title: `Turn DKIM signing off for ${showRun(run)}?`,
+      lines: [
+        `OVH call: \`${call}\`${facts.offer === 'mxplan' ? '' : ` (\`${active}\` signs now)`}.`,
+        'Mail is then sent unsigned. The keys and the DNS records stay: `/dkim setup` turns it on again.',
+      ],
+    },
+  };
+}
+
+async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const key = facts.offer === 'mxplan' ? undefined : await keyedApi(ctx, facts, run.domain).dkimOrNone(facts.active!);
+  const status = facts.offer === 'mxplan' ? (await mxPlanApi(ctx, run.domain).dkim()).status : key?.status;
+  const under = status === 'disabling' || status === 'modifying';
+  const on = status === 'inProduction' || status === 'enabling' || status === 'enabled';
+  if (under) return waitFor(run, facts, `OVH is turning DKIM off (status ${status}).`);
+  if (!on)
+    return off(
+      facts,
+      `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`,
+    );
+  // Still on: a first call, or one that never reached OVH (no task pending), or one OVH dropped long ago.
+  const pending = Boolean(key?.taskPendingId);
+  const recent = facts.disableAttemptAt !== undefined && ctx.now - facts.disableAttemptAt < REPEAT_AFTER_MS;
+  if (pending || (recent && facts.disablePostedAt !== undefined)) {
+    return waitFor(run, facts, 'Disable requested; OVH has not started it yet.');
+  }
+  const attempted = { ...facts, disableAttemptAt: ctx.now };
+  ctx.checkpoint?.(run.state, attempted);
+  const result =
+    facts.offer === 'mxplan'
+      ? await mxPlanApi(ctx, run.domain).disable()
+      : await keyedApi(ctx, facts, run.domain).disable(facts.active!);
+  return {
+    state: run.state,
+    facts: { ...attempted, disablePostedAt: ctx.now },
+    next: 'wait',
+    events: [{ type: 'dkim_disable', detail: { offer: facts.offer, selector: facts.active, result } }],
+    notices: [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` sent.` }],
+  };
+}
+
+function off(facts: Facts, text: string): StepOutcome {
+  return {
+    state: 'done',
+    facts: { ...facts, lastObservation: 'DKIM off.' },
+    next: 'none',
+    watch: null,
+    notices: [{ type: 'reply', level: 'success', mention: true, text }],
+  };
+}
