@@ -1,3 +1,4 @@
+import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
 import { findService } from './exchange/discover.ts';
 import { keyedApi, mxPlanApi, type SetupFacts } from './exchange/facts.ts';
@@ -89,12 +90,18 @@ async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
   const status = facts.offer === 'mxplan' ? (await mxPlanApi(ctx, run.domain).dkim()).status : key?.status;
   const under = status === 'disabling' || status === 'modifying';
   const on = status === 'inProduction' || status === 'enabling' || status === 'enabled';
-  if (under) return waitFor(run, facts, `OVH is turning DKIM off (status ${status}).`);
-  if (!on)
-    return off(
-      facts,
-      `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`,
-    );
+  // A disable whose answer was lost (a crash, a timeout) shows as OVH at work or done: said once, never sent again.
+  const lost = facts.disableAttemptAt !== undefined && facts.disablePostedAt === undefined && (under || !on);
+  const said: Notice[] = lost
+    ? [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` went through.` }]
+    : [];
+  const seen = lost ? { ...facts, disablePostedAt: facts.disableAttemptAt } : facts;
+  if (under) return waitFor(run, seen, `OVH is turning DKIM off (status ${status}).`, said);
+  if (!on) {
+    const text = `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`;
+    const finished = off(seen, text);
+    return { ...finished, notices: [...said, ...(finished.notices ?? [])] };
+  }
   // Still on: a first call, or one that never reached OVH (no task pending), or one OVH dropped long ago.
   const pending = Boolean(key?.taskPendingId);
   const recent = facts.disableAttemptAt !== undefined && ctx.now - facts.disableAttemptAt < REPEAT_AFTER_MS;

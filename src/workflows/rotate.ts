@@ -275,6 +275,12 @@ async function retire(run: Run, facts: Facts, ctx: StepContext): Promise<StepOut
   const api = keyed(run, ctx);
   const old = facts.old!;
   const key = await api.dkimOrNone(old);
+  // A disable whose answer was lost (a crash, a timeout) shows as OVH at work or done: said once, never sent again.
+  const lost = facts.disableAttemptAt !== undefined && facts.disablePostedAt === undefined;
+  const lostDisable: Notice[] = lost
+    ? [{ type: 'reply', text: `Disabling \`${old}\`: \`POST ${api.disablePath(old)}\` went through.` }]
+    : [];
+  const seenDisable = lost ? { ...facts, disablePostedAt: facts.disableAttemptAt } : facts;
   if (!key) return proceed('rekeying', facts);
   switch (key.status) {
     case 'inProduction':
@@ -296,11 +302,11 @@ async function retire(run: Run, facts: Facts, ctx: StepContext): Promise<StepOut
       };
     }
     case 'disabling':
-      return waitFor(run, facts, `OVH is disabling \`${old}\`.`);
+      return waitFor(run, seenDisable, `OVH is disabling \`${old}\`.`, lostDisable);
     case 'ready':
     case 'waitingRecord':
     case 'todo':
-      return proceed('deleting', facts, [{ type: 'reply', text: `\`${old}\` no longer signs.` }]);
+      return proceed('deleting', seenDisable, [...lostDisable, { type: 'reply', text: `\`${old}\` no longer signs.` }]);
     default:
       return proceed('deleting', facts);
   }
@@ -311,10 +317,15 @@ async function deleteOld(run: Run, facts: Facts, ctx: StepContext): Promise<Step
   const api = keyed(run, ctx);
   const old = facts.old!;
   const key = await api.dkimOrNone(old);
+  const lost = facts.deleteAttemptAt !== undefined && facts.deletePostedAt === undefined;
+  const lostDelete: Notice[] = lost
+    ? [{ type: 'reply', text: `Deleting the old key: \`DELETE ${api.keyPath(old)}\` went through.` }]
+    : [];
+  const seen = lost ? { ...facts, deletePostedAt: facts.deleteAttemptAt } : facts;
   if (!key) {
-    return proceed('rekeying', facts, [{ type: 'reply', text: `The old key of \`${old}\` is deleted.` }]);
+    return proceed('rekeying', seen, [...lostDelete, { type: 'reply', text: `The old key of \`${old}\` is deleted.` }]);
   }
-  if (key.status === 'deleting') return waitFor(run, facts, `OVH is deleting the key of \`${old}\`.`);
+  if (key.status === 'deleting') return waitFor(run, seen, `OVH is deleting the key of \`${old}\`.`, lostDelete);
   if (key.status === 'inProduction' || key.status === 'enabling') return proceed('retiring', facts);
   const recent = facts.deletePostedAt !== undefined && ctx.now - facts.deletePostedAt < REPEAT_AFTER_MS;
   if (key.taskPendingId || recent) {
