@@ -21,7 +21,7 @@ import { trustInProcess } from '../test/sim/tls.ts';
  * `npm run demo`: the whole `/dkim setup` flow offline. The OVH simulator (HTTPS + DNS), a fake Slack, and the real
  * bot between them (HTTP mode, or Socket Mode with `-- --socket`); a user types the command, an approver clicks
  * Approve, and the thread is printed. `-- --offer pro` or `-- --offer mxplan` hosts the domain on Email Pro or MX
- * Plan instead of Exchange.
+ * Plan instead of Exchange; `-- --rotate` then rotates the key (with a grace period of seconds).
  */
 const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
@@ -31,8 +31,13 @@ const APP_TOKEN = 'xapp-1-A0DEMO-1-demo-app-token';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { socket: { type: 'boolean', default: false }, offer: { type: 'string', default: 'exchange' } },
+    options: {
+      socket: { type: 'boolean', default: false },
+      offer: { type: 'string', default: 'exchange' },
+      rotate: { type: 'boolean', default: false },
+    },
   });
+  const rotate = values.rotate;
   const socket = values.socket;
   const offer = values.offer;
   if (!['exchange', 'pro', 'mxplan'].includes(offer)) throw new Error('--offer takes exchange, pro or mxplan');
@@ -62,6 +67,8 @@ async function main(): Promise<void> {
       DKIM_APPROVERS: APPROVER,
       POLL_CRON: '* * * * * *',
       RECHECK_MAX_SECONDS: '2',
+      // A grace period of a few seconds, so that the whole rotation shows.
+      ROTATION_GRACE_HOURS: '0.002',
       LOG_LEVEL: 'error',
     }),
   );
@@ -80,34 +87,41 @@ async function main(): Promise<void> {
     const ack = await slack.socketMode.deliver(type, payload);
     return { status: 200, text: JSON.stringify(ack.payload ?? {}), ms: performance.now() - sent };
   };
-  try {
-    say(`<@${REQUESTER}> types: /dkim setup ${DOMAIN}`);
-    const command = {
-      text: `setup ${DOMAIN}`,
-      userId: REQUESTER,
-      channelId: 'CDEMO',
-      responseUrl: slack.responseUrl('s'),
-    };
+  /** A user types `/dkim <text>`; the approver clicks Approve on the card of the run's thread; the run finishes. */
+  const runToTheEnd = async (text: string, threadIndex: number) => {
+    say(`<@${REQUESTER}> types: /dkim ${text}`);
+    const command = { text, userId: REQUESTER, channelId: 'CDEMO', responseUrl: slack.responseUrl(text) };
     const ack = await send('slash_commands', slashCommandPayload(command), slashCommandBody(command));
     say(`ack ${ack.status} in ${ack.ms.toFixed(0)} ms: ${JSON.parse(ack.text).text}`);
-
     const card = await until(() => {
-      const parent = slack.messages('CDEMO')[0];
+      const parent = slack.messages('CDEMO')[threadIndex];
       return parent && slack.thread('CDEMO', parent.ts).find((m) => messageLines(m).join(' ').includes('[Approve]'));
     }, 45_000);
     say(`the approval card is posted; <@${APPROVER}> clicks Approve`);
-    const clicker = { userId: APPROVER, responseUrl: slack.responseUrl('click') };
+    const clicker = { userId: APPROVER, responseUrl: slack.responseUrl(`click-${threadIndex}`) };
     await send(
       'interactive',
       buttonClickPayload(card, APPROVE_ACTION, clicker),
       buttonClickBody(card, APPROVE_ACTION, clicker),
     );
-    await until(() => bot.core.store.runs.latestForDomain(DOMAIN)?.state === 'done', 45_000);
+    await until(
+      () => bot.core.store.runs.listFinished(1)[0]?.state === 'done' && bot.core.store.runs.countActive() === 0,
+      60_000,
+    );
     await until(() => bot.core.store.outbox.pendingCount() === 0, 10_000);
-    say(`DKIM is in production (${sim.requests.length} OVH calls, ${slack.calls.length} Slack calls)\n`);
-    const parent = slack.messages('CDEMO')[0]!;
-    console.log('#CDEMO — the thread as Slack shows it:\n');
-    console.log(slack.threadAsText('CDEMO', parent.ts));
+  };
+  try {
+    await runToTheEnd(`setup ${DOMAIN}`, 0);
+    say(`DKIM is on (${sim.requests.length} OVH calls, ${slack.calls.length} Slack calls)`);
+    if (rotate) {
+      await runToTheEnd(`rotate ${DOMAIN}`, 1);
+      say(`the rotation is done (${sim.requests.length} OVH calls in all)`);
+    }
+    console.log('');
+    for (const parent of slack.messages('CDEMO')) {
+      console.log('#CDEMO — the thread as Slack shows it:\n');
+      console.log(`${slack.threadAsText('CDEMO', parent.ts)}\n`);
+    }
   } finally {
     await bot.stop();
     await slack.close();

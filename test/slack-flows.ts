@@ -203,6 +203,33 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
     },
   },
 
+  'rotate through Slack: the plan on a card, approved, the spare signs; then disable through Slack': {
+    options: { env: { ROTATION_GRACE_HOURS: '0' } },
+    async run(h) {
+      const { run, parentTs } = await readyThread(h, 'turn.fr');
+      await h.click(card(h, 'C1', parentTs), APPROVE_ACTION, APPROVER);
+      assert.equal((await h.drive(isState('done'), run.id)).state, 'done');
+      assert.match((await h.command('rotate turn.fr')).json?.text ?? '', /Started the rotation/);
+      const rotation = await h.drive(isState('awaiting_approval', 'failed'), latestRun(h).id);
+      assert.equal(rotation.state, 'awaiting_approval', rotation.lastError ?? '');
+      const plan = card(h, 'C1', rotation.threadTs!);
+      assert.match(text(plan), /Rotate the DKIM key of turn\.fr/);
+      await h.click(plan, APPROVE_ACTION, APPROVER);
+      const rotated = await h.drive(isState('done', 'failed'), rotation.id);
+      assert.equal(rotated.state, 'done', rotated.lastError ?? '');
+      const thread = h.slack.thread('C1', rotation.threadTs!).map(text).join('\n');
+      assert.match(thread, new RegExp(`<@${REQUESTER}> .*is in production for turn\\.fr`));
+      assert.match(thread, /Rotation done for turn\.fr/);
+
+      assert.match((await h.command('disable turn.fr')).json?.text ?? '', /before turning it off/);
+      const off = await h.drive(isState('awaiting_approval', 'failed'), latestRun(h).id);
+      await h.click(card(h, 'C1', off.threadTs!), APPROVE_ACTION, APPROVER);
+      assert.equal((await h.drive(isState('done', 'failed'), off.id)).state, 'done');
+      assert.match(h.slack.threadAsText('C1', off.threadTs!), /DKIM is off for turn\.fr/);
+      assert.equal(h.slack.messages('C1').length, 3, 'one thread per run');
+    },
+  },
+
   'create for a .fr: the form opens; its errors are shown inline; a valid form composes the order': {
     options: { env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' } },
     async run(h) {

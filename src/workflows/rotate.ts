@@ -443,5 +443,6 @@ export function rotationNotOffered(domain: string): string {
 
 function hours(ms: number): string {
   const h = ms / 3_600_000;
-  return h >= 1 ? `${Number(h.toFixed(2))} h` : `${Math.round(ms / 60_000)} min`;
+  if (h >= 1) return `${Number(h.toFixed(2))} h`;
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
