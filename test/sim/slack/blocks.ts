@@ -229,11 +229,14 @@ function blockTexts(block: unknown): string[] {
   }
 }
 
-/** What Slack shows for a message: its blocks when they say something, else its text. */
-export function messageLines(message: { text?: string; blocks?: unknown[] }): string[] {
+/** What Slack shows for a message: its blocks when they say something, else its text; then `[file: <name>]` a file. */
+export function messageLines(message: { text?: string; blocks?: unknown[]; files?: { name: string }[] }): string[] {
   const fromBlocks = arrayOf(message.blocks).flatMap(blockTexts);
   const texts = fromBlocks.length > 0 ? fromBlocks : [message.text ?? ''];
-  return texts.flatMap((text) => text.split('\n'));
+  const lines = texts.flatMap((text) => text.split('\n'));
+  const files = (message.files ?? []).map((file) => `[file: ${file.name}]`);
+  if (files.length === 0) return lines;
+  return lines.length === 1 && lines[0] === '' ? files : [...lines, ...files];
 }
 
 export function renderMessage(message: StoredMessage, marker: string, indent: string): string[] {

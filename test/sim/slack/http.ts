@@ -4,12 +4,13 @@ import { type Args, isObject, optionalString } from './common.ts';
 import type { OutageMode } from './types.ts';
 
 /** Arguments @slack/web-api sends as JSON-encoded strings inside the form. */
-const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'user_auth_blocks']);
+const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'user_auth_blocks', 'files']);
 
-export async function readBody(request: IncomingMessage): Promise<string> {
+/** The request body as bytes (an upload_url POST carries a file; everything else is decoded as UTF-8 text). */
+export async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export interface Answer {

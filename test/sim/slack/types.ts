@@ -31,8 +31,41 @@ export interface StoredMessage {
   reply_broadcast: boolean;
   /** Every version, oldest first: the post, then one per chat.update. The last is the current text and blocks. */
   versions: MessageVersion[];
-  /** The arguments of the chat.postMessage that created it. */
+  /** Files shared with the message (files.completeUploadExternal); absent on plain messages. */
+  files?: MessageFile[];
+  /** The arguments of the chat.postMessage (or files.completeUploadExternal) that created it. */
   args: Args;
+}
+
+/** A file as a message lists it. */
+export interface MessageFile {
+  id: string;
+  /** The file name (`filename` of files.getUploadURLExternal). */
+  name: string;
+  title: string;
+  mimetype: string;
+  size: number;
+}
+
+/** A file uploaded and completed (files.getUploadURLExternal, the upload_url POST, files.completeUploadExternal). */
+export interface StoredFile {
+  id: string;
+  filename: string;
+  /** The `title` given at completion; the filename when none was. */
+  title: string;
+  /** The bytes received at the upload URL. */
+  content: Buffer;
+  mimetype: string;
+  /** Where it was shared; undefined when completed without `channel_id` (the file stays private). */
+  channel?: string;
+  thread_ts?: string;
+  initial_comment?: string;
+  /** The message that shares it (`fake.message(channel, message_ts)`); undefined for a private file. */
+  message_ts?: string;
+  alt_txt?: string;
+  snippet_type?: string;
+  /** `Date.now()` at completion. */
+  at: number;
 }
 
 export interface EphemeralMessage {

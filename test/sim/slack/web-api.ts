@@ -1,13 +1,15 @@
 /**
  * `FakeSlack`: the Web API as @slack/web-api calls it (form-encoded POSTs to `/api/<method>`, `Authorization: Bearer`,
- * `{ok: true|false}` answers), recording every call, plus `response_url` endpoints, fault injection, and (with an app
- * token) `apps.connections.open` leading to the Socket Mode simulator.
+ * `{ok: true|false}` answers), recording every call, plus `response_url` endpoints, the upload URLs of
+ * files.getUploadURLExternal (files.ts), fault injection, and (with an app token) `apps.connections.open` leading to
+ * the Socket Mode simulator.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderMessage } from './blocks.ts';
 import { type Args, DEFAULT_BOT_TOKEN, fail, SLACK_WORKSPACE, SlackApiError } from './common.ts';
+import { FileStore, UPLOAD_PATH, UPLOAD_URL_CALL } from './files.ts';
 import {
   type Answer,
   type ApiRequest,
@@ -24,6 +26,7 @@ import type {
   OutageMode,
   RecordedCall,
   RecordedResponse,
+  StoredFile,
   StoredMessage,
   StoredView,
 } from './types.ts';
@@ -34,6 +37,8 @@ const REQUIRED_SCOPE: Record<string, string> = {
   'chat.postMessage': 'chat:write',
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
   'usergroups.users.list': 'usergroups:read',
   'users.info': 'users:read',
 };
@@ -53,6 +58,7 @@ export class FakeSlack {
   private readonly responseUrlMaxUses: number;
   private latencyMs: number;
   private readonly state: WorkspaceState;
+  private readonly fileStore: FileStore;
   private readonly recordedResponses: RecordedResponse[] = [];
   private outageMode: OutageMode | undefined;
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
@@ -66,9 +72,11 @@ export class FakeSlack {
     this.responseUrlMaxUses = options.responseUrlMaxUses ?? 5;
     this.latencyMs = options.latencyMs ?? 0;
     this.state = new WorkspaceState(options);
+    this.fileStore = new FileStore(this.state, () => this.origin);
     this.methods = {
       'auth.test': () => this.authTest(),
       ...this.state.methods,
+      ...this.fileStore.methods,
     };
     this.server = createServer((request, response) => {
       this.route(request, response).catch((error: unknown) => {
@@ -157,10 +165,11 @@ export class FakeSlack {
     this.state.setUsergroupsPlanUpgradeRequired(on);
   }
 
-  /** Forgets every call, message, view and response, and every injected fault. */
+  /** Forgets every call, message, view, file and response, and every injected fault. */
   reset(): void {
     this.calls.length = 0;
     this.state.clear();
+    this.fileStore.clear();
     this.recordedResponses.length = 0;
     this.rateLimits.clear();
     this.injectedErrors.clear();
@@ -205,6 +214,16 @@ export class FakeSlack {
     return this.calls.filter((call) => call.method === method);
   }
 
+  /** Files completed by files.completeUploadExternal, oldest first (uploaded but never completed ones are not). */
+  files(): StoredFile[] {
+    return [...this.fileStore.files];
+  }
+
+  /** A completed file's bytes as UTF-8 text. */
+  fileContent(id: string): string | undefined {
+    return this.fileStore.file(id)?.content.toString('utf8');
+  }
+
   ephemeralsFor(user?: string): EphemeralMessage[] {
     return this.state.ephemerals.filter((m) => user === undefined || m.user === user);
   }
@@ -239,11 +258,14 @@ export class FakeSlack {
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.origin);
-    const raw = await readBody(request);
+    const body = await readBody(request);
+    const raw = body.toString('utf8');
     if (url.pathname.startsWith('/api/')) {
       await this.serveApi(decodeURIComponent(url.pathname.slice('/api/'.length)), request, url, raw, response);
     } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
       this.serveResponseUrl(decodeURIComponent(url.pathname.slice('/response/'.length)), request, raw, response);
+    } else if (url.pathname.startsWith(UPLOAD_PATH) && request.method === 'POST') {
+      await this.serveUpload(url.pathname.slice(UPLOAD_PATH.length), request, body, response);
     } else {
       send(response, { status: 404, body: 'Not Found' });
     }
@@ -292,6 +314,33 @@ export class FakeSlack {
     // A response_url has no `ok:false` form: any outage is an HTTP failure or a cut connection.
     const outage = this.outageMode && outageAnswer(this.outageMode === 'drop' ? 'drop' : 'http503');
     const answer = outage || this.answerResponseUrl(id, request, raw);
+    if (answer.drop) request.socket.destroy();
+    else send(response, answer);
+  }
+
+  /**
+   * A POST to an upload URL, recorded in `calls` as `upload_url` (args: what it got, and whether an Authorization
+   * header came, which Slack does not need). Like a response_url it fails over HTTP in an outage.
+   */
+  private async serveUpload(
+    token: string,
+    request: IncomingMessage,
+    body: Buffer,
+    response: ServerResponse,
+  ): Promise<void> {
+    if (this.latencyMs > 0 && this.outageMode === undefined) await sleep(this.latencyMs);
+    const contentType = request.headers['content-type'] ?? '';
+    const { answer, args } = this.outageMode
+      ? { answer: outageAnswer(this.outageMode === 'drop' ? 'drop' : 'http503'), args: { content_type: contentType } }
+      : await this.fileStore.upload(token, contentType, body);
+    args.authorization = request.headers.authorization !== undefined;
+    this.record({
+      method: UPLOAD_URL_CALL,
+      args,
+      at: Date.now(),
+      status: answer.drop ? 0 : answer.status,
+      response: answer.body,
+    });
     if (answer.drop) request.socket.destroy();
     else send(response, answer);
   }

@@ -5,11 +5,26 @@
 import { randomBytes } from 'node:crypto';
 import { messageContent, validView } from './blocks.ts';
 import { type Args, fail, isTruthyFlag, nowSeconds, optionalString, SLACK_WORKSPACE } from './common.ts';
-import type { EphemeralMessage, FakeSlackOptions, FakeSlackUser, StoredMessage, StoredView } from './types.ts';
+import type {
+  EphemeralMessage,
+  FakeSlackOptions,
+  FakeSlackUser,
+  MessageFile,
+  StoredMessage,
+  StoredView,
+} from './types.ts';
 
 const TRIGGER_LIFETIME_MS = 3_000;
 
 export type MethodHandler = (args: Args) => Args;
+
+/** What a files.completeUploadExternal posts: the comment (or blocks) and the files, maybe in a thread. */
+export interface FileShare {
+  thread_ts?: string;
+  text?: string;
+  blocks?: unknown[];
+  files: MessageFile[];
+}
 
 export class WorkspaceState {
   /** Every message, replies included, in posting order. */
@@ -170,9 +185,33 @@ export class WorkspaceState {
     return { view: this.revise(stored, validView(args.view, stored.kind === 'home' ? 'home' : 'modal')) };
   }
 
+  /**
+   * Stores the message a files.completeUploadExternal shares its files with, as chat.postMessage stores one (the
+   * bot's, with the next ts); answers it as Slack shows it.
+   */
+  postFiles(channel: string, share: FileShare, args: Args): StoredMessage {
+    const { text, blocks } = share;
+    const message: StoredMessage = {
+      channel,
+      ts: this.nextTs(),
+      thread_ts: share.thread_ts,
+      text,
+      blocks,
+      user: SLACK_WORKSPACE.botUserId,
+      bot_id: SLACK_WORKSPACE.botId,
+      reply_broadcast: false,
+      versions: [{ text, blocks, at: Date.now() }],
+      files: share.files,
+      args,
+    };
+    this.messages.push(message);
+    return message;
+  }
+
   /* ---------------- state helpers ---------------- */
 
-  private resolveChannel(value: unknown): string {
+  /** The channel a message goes to, checked like chat.postMessage checks it (user ids go to the bot's DM). */
+  resolveChannel(value: unknown): string {
     const channel = optionalString(value) ?? fail('channel_not_found');
     if (/^[UW]/.test(channel)) return `D${channel.slice(1)}`; // posting to a user id goes to the app's DM with them
     if (channel.startsWith('D')) return channel;
@@ -216,6 +255,7 @@ function publicMessage(message: StoredMessage): Args {
     ts: message.ts,
     ...(message.thread_ts === undefined ? {} : { thread_ts: message.thread_ts }),
     ...(message.blocks === undefined ? {} : { blocks: message.blocks }),
+    ...(message.files === undefined ? {} : { files: message.files, upload: true }),
   };
 }
 
