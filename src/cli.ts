@@ -1,9 +1,11 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDotEnv, parseConfig } from './config.ts';
-import { buildCore } from './core.ts';
+import { buildCore, type Core } from './core.ts';
 import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
+import { isFinished } from './domain/runs.ts';
+import { countResults, countsLine } from './domain/scan.ts';
 import { HELP, Operations, type Reply } from './operations.ts';
 
 /**
@@ -17,6 +19,8 @@ const USAGE = `usage: npm run cli -- <command>
   rotate <domain> [--service …] [--as <user>]   sign with the spare, retire the old key (Exchange, Email Pro)
   disable <domain> [--service …] [--as <user>]  turn DKIM signing off (keys and records stay)
   watch            check every watched domain in DNS now
+  scan [--json]    every domain of the account: DKIM at OVH and in DNS, SPF, DMARC, what to do next (waits until done)
+  setup-all <scan run> [--as <user>]   one setup per domain the scan found needing one, as one group
   vtex <domain> <sender> [--as <user>]
   batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
   status [kind] [domain] | list
@@ -32,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       service: { type: 'string' },
       all: { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -102,6 +107,22 @@ async function main(argv: string[]): Promise<number> {
       reply = { ok: true, text: `Looked at ${looked} run(s).` };
       break;
     }
+    case 'scan': {
+      const started = await ops.fleet.scan({ user, channel: null });
+      if (!started.ok || !started.run) {
+        reply = started;
+        break;
+      }
+      const code = await followScan(core, started.run.id, values.json ?? false);
+      core.store.close();
+      return code;
+    }
+    case 'setup-all': {
+      const scanRunId = Number(arg);
+      if (!Number.isInteger(scanRunId) || scanRunId <= 0) return fail('setup-all takes the run number of a scan');
+      reply = await ops.fleet.setupAll(scanRunId, user, null);
+      break;
+    }
     case 'watch': {
       const report = await core.watcher.checkAll();
       reply = {
@@ -123,6 +144,39 @@ async function main(argv: string[]): Promise<number> {
   console.log(reply.text);
   core.store.close();
   return reply.ok ? 0 : 1;
+}
+
+/**
+ * Steps the scan in this process until it is done (the bot, if it runs on the same database, may step it too: the
+ * lease keeps them apart), with its progress on stderr, then prints the table or, with --json, every result.
+ */
+async function followScan(core: Core, runId: number, json: boolean): Promise<number> {
+  let said = '';
+  for (;;) {
+    await core.engine.idle();
+    const run = core.store.runs.get(runId)!;
+    const observation = typeof run.facts.lastObservation === 'string' ? run.facts.lastObservation : run.state;
+    if (observation !== said) console.error(`  scan #${runId}: ${observation}`);
+    said = observation;
+    if (isFinished(run.state)) break;
+    const wait = Math.max(0, (run.nextCheckAt ?? core.clock.now()) - core.clock.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5_000)));
+    await core.engine.advance(runId);
+  }
+  const run = core.store.runs.get(runId)!;
+  const results = core.store.scans.results(runId);
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {
+    for (const r of results) {
+      const dkim = r.signing ? `${r.dkim} (${r.signing})` : r.dkim;
+      console.log(
+        `${r.domain}\t${r.service}\t${dkim}\tSPF ${r.spf.state}\tDMARC ${r.dmarc.policy ?? r.dmarc.state}\t${r.next.replace(/`/g, '')}`,
+      );
+    }
+    console.log(countsLine(countResults(results)));
+  }
+  if (run.state !== 'done') console.error(`scan #${runId} ended ${run.state}: ${run.lastError ?? ''}`);
+  return run.state === 'done' ? 0 : 1;
 }
 
 function osUser(): string {

@@ -16,7 +16,9 @@ import { batchWorkflow } from './workflows/batch.ts';
 import { disableWorkflow } from './workflows/disable.ts';
 import { Engine } from './workflows/engine.ts';
 import { exchangeWorkflow } from './workflows/exchange/index.ts';
+import { groupWorkflow } from './workflows/group.ts';
 import { rotateWorkflow } from './workflows/rotate.ts';
+import { scanWorkflow } from './workflows/scan/index.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';
 import { Watcher } from './workflows/watch.ts';
 
@@ -95,7 +97,15 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     store,
     clock,
     log,
-    workflows: [exchangeWorkflow, rotateWorkflow, disableWorkflow, vtexWorkflow, batchWorkflow],
+    workflows: [
+      exchangeWorkflow,
+      rotateWorkflow,
+      disableWorkflow,
+      vtexWorkflow,
+      batchWorkflow,
+      scanWorkflow,
+      groupWorkflow,
+    ],
     approvers: access,
     providers: {
       ovh,
@@ -105,6 +115,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
       batch: config.batch,
       dns: engineDns,
       rotationGraceMs: config.rotationGraceHours * 3_600_000,
+      ovhRatePerMinute: config.ovh?.ratePerMinute,
     },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,

@@ -1,10 +1,20 @@
 import type { Core } from './core.ts';
 import { actorId } from './domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from './domain/batch.ts';
-import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, showDomain } from './domain/names.ts';
+import {
+  type DomainName,
+  domainFromAscii,
+  parseDomain,
+  parseSender,
+  printable,
+  showDomain,
+  WHOLE_ACCOUNT,
+} from './domain/names.ts';
 import { isFinished, type Run, type RunKind, STATE_LABELS } from './domain/runs.ts';
+import { FleetOperations, limitText } from './fleet-operations.ts';
 import { parseServiceSpec } from './providers/ovh-mail.ts';
 import { placeOf } from './workflows/describe.ts';
+import { showRun } from './workflows/outcomes.ts';
 import { rotationNotOffered } from './workflows/rotate.ts';
 
 /**
@@ -38,10 +48,11 @@ export const HELP = [
   '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
   '`/dkim rotate example.fr` — sign with the spare selector, retire the old key after a grace period, make it the new spare (Exchange, Email Pro)',
   '`/dkim disable example.fr` — turn DKIM signing off (after an approval; keys and records stay)',
+  '`/dkim scan` — every domain of the account: DKIM at OVH and in DNS, SPF, DMARC, what to do next; *Set up* buttons, and *Set up all* as one group with one approval',
   '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
-  '`/dkim status [setup|rotate|disable|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain)',
+  '`/dkim status [setup|rotate|disable|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain); `/dkim status scan|group` — the latest scan or group',
   '`/dkim list` — active runs and the latest finished ones',
-  '`/dkim cancel [setup|rotate|disable|vtex|batch] example.fr` — stop an active run (its requester or an approver)',
+  '`/dkim cancel [setup|rotate|disable|vtex|batch] example.fr` — stop an active run (its requester or an approver); `/dkim cancel scan|group` too',
   '`/dkim retry [setup|rotate|disable|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
   '`/dkim help` — this text',
 ].join('\n');
@@ -53,6 +64,8 @@ const KIND_WORDS: Record<string, RunKind> = {
   batch: 'batch',
   rotate: 'rotate',
   disable: 'disable',
+  scan: 'scan',
+  group: 'group',
 };
 const WORD_OF: Record<RunKind, string> = {
   exchange: 'setup',
@@ -60,10 +73,19 @@ const WORD_OF: Record<RunKind, string> = {
   batch: 'batch',
   rotate: 'rotate',
   disable: 'disable',
+  scan: 'scan',
+  group: 'group',
 };
+/** Kinds about the whole account, named without a domain (`/dkim status scan`). */
+const ACCOUNT_KINDS: readonly RunKind[] = ['scan', 'group'];
 
 export class Operations {
-  constructor(private readonly core: Core) {}
+  /** The scan and Set up all. */
+  readonly fleet: FleetOperations;
+
+  constructor(private readonly core: Core) {
+    this.fleet = new FleetOperations(core);
+  }
 
   /** `service`: where the domain's mail is, when the bot should not look (`exchange/org/service`, `pro/service`, `mxplan`). */
   async setup(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
@@ -237,12 +259,7 @@ export class Operations {
       channelId: channel,
     });
     if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
-    if ('limit' in result) {
-      return {
-        ok: false,
-        text: `Not started: you already have ${result.limit} active runs, the most one person may have at once (MAX_ACTIVE_RUNS_PER_USER). Let some finish, or cancel those you no longer need.`,
-      };
-    }
+    if ('limit' in result) return { ok: false, text: limitText(result.limit) };
     const { existing } = result;
     return {
       ok: false,
@@ -254,15 +271,13 @@ export class Operations {
   /** `[kind] [domain]`: every active run; the runs of a domain; or the latest of a kind for it. */
   status(args: string[] = []): Reply {
     if (args.length === 0) {
-      const active = this.core.store.runs.listActive();
+      const active = this.core.store.runs.listActive(200, { shown: true });
       if (active.length === 0) return { ok: true, text: 'No active runs.' };
       return { ok: true, text: active.map(describeRun).join('\n') };
     }
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const runs = this.core.store.runs
-      .latestPerKind(target.domain.ascii)
-      .filter((r) => !target.kind || r.kind === target.kind);
+    const runs = this.targetRuns(target);
     if (runs.length === 0)
       return {
         ok: true,
@@ -272,7 +287,7 @@ export class Operations {
   }
 
   list(): Reply {
-    const active = this.core.store.runs.listActive();
+    const active = this.core.store.runs.listActive(200, { shown: true });
     const finished = this.core.store.runs.listFinished(10);
     const lines = [
       `*Active runs* (${active.length})`,
@@ -287,9 +302,7 @@ export class Operations {
   async cancel(args: string[], user: string): Promise<Reply> {
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const active = this.core.store.runs
-      .latestPerKind(target.domain.ascii)
-      .filter((r) => !isFinished(r.state) && (!target.kind || r.kind === target.kind));
+    const active = this.targetRuns(target).filter((r) => !isFinished(r.state));
     const chosen = this.choose(active, 'cancel', target, 'active run');
     if (!chosen.ok) return chosen;
     return asReply(await this.core.engine.actions.cancel(chosen.run, user));
@@ -299,9 +312,7 @@ export class Operations {
   async retry(args: string[], user: string): Promise<Reply> {
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const retryable = this.core.store.runs
-      .latestPerKind(target.domain.ascii)
-      .filter((r) => !['done', 'cancelled', 'rejected'].includes(r.state) && (!target.kind || r.kind === target.kind));
+    const retryable = this.targetRuns(target).filter((r) => !['done', 'cancelled', 'rejected'].includes(r.state));
     if (retryable.length === 0) {
       const latest = this.core.store.runs.latestForDomain(target.domain.ascii, target.kind);
       if (!latest)
@@ -315,6 +326,16 @@ export class Operations {
     const chosen = this.choose(retryable, 'retry', target, 'run to retry');
     if (!chosen.ok) return chosen;
     return asReply(await this.core.engine.actions.retry(chosen.run, user));
+  }
+
+  /** The latest run of each kind for the domain (of the kind named); a scan or a group: the latest of its kind. */
+  private targetRuns(target: Target): Run[] {
+    const { runs } = this.core.store;
+    if (target.kind && ACCOUNT_KINDS.includes(target.kind) && target.domain.ascii === WHOLE_ACCOUNT) {
+      const latest = runs.latestOfKind(target.kind);
+      return latest ? [latest] : [];
+    }
+    return runs.latestPerKind(target.domain.ascii).filter((r) => !target.kind || r.kind === target.kind);
   }
 
   /** The one run meant, or a question naming the candidates. */
@@ -364,6 +385,9 @@ function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
   const [first, second, ...rest] = args;
   const kind = first ? KIND_WORDS[first.toLowerCase()] : undefined;
   const domainText = kind ? second : first;
+  if (kind && ACCOUNT_KINDS.includes(kind) && second === undefined) {
+    return { ok: true, domain: domainFromAscii(WHOLE_ACCOUNT), kind };
+  }
   if (rest.length > 0 || (!kind && second !== undefined)) {
     return {
       ok: false,
@@ -380,7 +404,7 @@ function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
 }
 
 export function describeRun(run: Run): string {
-  const domain = showDomain(domainFromAscii(run.domain));
+  const domain = showRun(run);
   const where = placeOf(run).where;
   const parts = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${STATE_LABELS[run.state]}`];
   if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);

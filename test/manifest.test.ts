@@ -19,7 +19,7 @@ test("manifest.yml is valid against Slack's manifest schema", () => {
 
 test('the manifest declares what the bot uses', () => {
   assert.equal(manifest.features.slash_commands[0].command, '/dkim');
-  for (const scope of ['commands', 'chat:write', 'usergroups:read'])
+  for (const scope of ['commands', 'chat:write', 'usergroups:read', 'files:write'])
     assert.ok(manifest.oauth_config.scopes.bot.includes(scope));
   assert.ok(manifest.settings.event_subscriptions.bot_events.includes('app_home_opened'));
   assert.equal(manifest.features.app_home.home_tab_enabled, true);

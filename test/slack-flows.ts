@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { secretValues } from '../src/config.ts';
 import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/views/blocks.ts';
+import { bigAccount } from './fleet-fixtures.ts';
 import { APPROVER, isState, OUTSIDER, REQUESTER } from './harness.ts';
 import { messageLines, type StoredMessage } from './sim/slack.ts';
 import { latestRun, type SlackHarness, type SlackMode, startSlackHarness } from './slack-harness.ts';
@@ -203,6 +206,95 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
     },
   },
 
+  'a scan through Slack: progress, then counts and Set up buttons on the parent, the CSV in the thread; Set up, Set up all, one card':
+    {
+      // Slack refuses what the manifest's scopes do not allow: the CSV needs files:write.
+      options: { slack: { scopes: manifestScopes() } },
+      async run(h) {
+        for (const domain of ['one.fr', 'two.fr', 'three.fr'])
+          h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+        h.sim.addMxPlanDomain({ domain: 'mx.fr', zone: true });
+        const answer = await h.command('scan');
+        assert.match(answer.json?.text ?? '', /Scanning every domain of the account's Exchange, Email Pro and MX Plan/);
+        const scan = await h.drive(isState('done', 'failed'), latestRun(h).id);
+        assert.equal(scan.state, 'done', scan.lastError ?? '');
+        const parent = h.slack.message('C1', scan.threadTs!)!;
+        const shown = text(parent);
+        assert.match(shown, /DKIM scan\* for \*the whole account\* — Done/);
+        assert.match(shown, /4 domains: 4 no DKIM/);
+        assert.match(shown, /\*4 domains need a setup\*/);
+        assert.equal(shown.match(/\[Set up\]/g)?.length, 4);
+        assert.match(shown, /\[Set up all 4\]/);
+        const [file] = h.slack.files();
+        assert.ok(file, 'the CSV was uploaded');
+        assert.equal(file.thread_ts, scan.threadTs);
+        assert.match(file.filename, /^dkim-scan-.*\.csv$/);
+        assert.equal(h.slack.fileContent(file.id)?.trim().split('\r\n').length, 5);
+        assert.match(h.slack.threadAsText('C1', scan.threadTs!), /\[file: dkim-scan-/);
+
+        const one = await h.click(parent, 'dkim_scan_setup_1', REQUESTER);
+        await h.slack.waitFor(() => h.slack.responses(one.responseUrlId).length > 0);
+        assert.match(JSON.stringify(h.slack.responses(one.responseUrlId)), /Started DKIM setup for one\.fr/);
+        const all = await h.click(parent, 'dkim_setup_all', REQUESTER);
+        await h.slack.waitFor(() => h.slack.responses(all.responseUrlId).length > 0);
+        const told = JSON.stringify(h.slack.responses(all.responseUrlId));
+        assert.match(told, /Started 3 setups as one group/);
+        assert.match(told, /Left out, a run already going: one\.fr/);
+        const group = h.bot.core.store.runs.latestOfKind('group')!;
+        const asked = await h.drive(isState('awaiting_approval', 'failed'), group.id);
+        assert.equal(asked.state, 'awaiting_approval');
+        const groupTs = h.bot.core.store.runs.get(group.id)!.threadTs!;
+        const groupCard = card(h, 'C1', groupTs);
+        assert.match(text(groupCard), /Enable DKIM signing for 3 domains\?/);
+        await h.click(groupCard, APPROVE_ACTION, APPROVER);
+        const done = await h.drive(isState('done', 'failed'), group.id);
+        assert.equal(done.state, 'done');
+        assert.match(h.slack.threadAsText('C1', groupTs), /DKIM in production for 3 of 3 domains/);
+        assert.equal(h.slack.messages('C1').length, 3, 'the scan, one.fr and the group: no thread per member');
+
+        await h.event({ type: 'app_home_opened', user: REQUESTER, channel: 'D1', tab: 'home' });
+        const home = JSON.stringify(await h.slack.waitFor(() => h.slack.homeView(REQUESTER)));
+        assert.match(home, /Last scan\* \(run #/);
+        assert.match(home, /4 domains: 4 no DKIM/);
+      },
+    },
+
+  "500 domains: the finished scan's message stays within Slack's limits, the CSV holds every domain": {
+    async run(h) {
+      const { domains } = bigAccount(h.sim, 500);
+      await h.command('scan');
+      const scan = await h.drive(isState('done', 'failed'), latestRun(h).id, 600);
+      assert.equal(scan.state, 'done', scan.lastError ?? '');
+      assert.equal(
+        h.slack.callsOf('chat.update').filter((c) => (c.response as { ok?: boolean }).ok === false).length,
+        0,
+        'every edit taken',
+      );
+      const parent = h.slack.message('C1', scan.threadTs!)!;
+      assert.ok((parent.blocks?.length ?? 0) <= 50, `${parent.blocks?.length} blocks`);
+      const shown = text(parent);
+      const needing = (scan.facts.summary as { counts: { needsSetup: number } }).counts.needsSetup;
+      assert.ok(needing > 100);
+      assert.equal(shown.match(/\[Set up\]/g)?.length, 20, 'twenty named, each with its button');
+      assert.match(shown, new RegExp(`…and ${needing - 20} more: every domain is in the CSV file in the thread`));
+      assert.match(shown, new RegExp(`\\[Set up all ${needing}\\]`));
+      const csv = h.slack.fileContent(h.slack.files()[0]!.id) ?? '';
+      const lines = csv.trim().split('\r\n');
+      assert.equal(lines.length, 501);
+      for (const domain of domains) assert.ok(csv.includes(`\r\n${domain},`), domain);
+
+      // Set up all: one group, one card naming fifteen and counting the rest, within the limits too.
+      await h.click(parent, 'dkim_setup_all', REQUESTER);
+      const group = await h.slack.waitFor(() => h.bot.core.store.runs.latestOfKind('group'));
+      const asked = await h.drive(isState('awaiting_approval', 'failed'), group.id, 600);
+      assert.equal(asked.state, 'awaiting_approval');
+      const groupCard = card(h, 'C1', h.bot.core.store.runs.get(group.id)!.threadTs!);
+      assert.match(text(groupCard), new RegExp(`Enable DKIM signing for ${needing} domains\\?`));
+      assert.match(text(groupCard), new RegExp(`…and ${needing - 15} more`));
+      assert.equal(h.slack.messages('C1').length, 2, 'the scan and the group: no thread per member');
+    },
+  },
+
   'rotate through Slack: the plan on a card, approved, the spare signs; then disable through Slack': {
     options: { env: { ROTATION_GRACE_HOURS: '0' } },
     async run(h) {
@@ -277,3 +369,9 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
     },
   },
 };
+
+/** The bot scopes manifest.yml asks for: the fake Slack refuses a call that needs another. */
+function manifestScopes(): string[] {
+  const manifest = parse(readFileSync(new URL('../manifest.yml', import.meta.url), 'utf8'));
+  return manifest.oauth_config.scopes.bot;
+}

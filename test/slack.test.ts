@@ -88,3 +88,20 @@ test('health answers 200 JSON once the listener is up', async () => {
     await h.close();
   }
 });
+
+test("a CSV Slack refuses (the app installed without files:write) is said in the scan's thread, with Slack's answer", async () => {
+  const h = await startSlackHarness({ slack: { scopes: ['commands', 'chat:write', 'chat:write.public'] } });
+  try {
+    h.sim.addMxPlanDomain({ domain: 'mx.fr', zone: true });
+    await h.command('scan');
+    const scan = await h.drive(isState('done', 'failed'), latestRun(h).id);
+    await h.drive(() => h.bot.core.store.outbox.pendingCount() === 0, scan.id);
+    assert.equal(h.slack.files().length, 0);
+    assert.match(
+      h.slack.threadAsText('C1', scan.threadTs!),
+      /The CSV file could not be attached: Slack answered `missing_scope`\. The app needs the `files:write` scope/,
+    );
+  } finally {
+    await h.close();
+  }
+});

@@ -51,9 +51,26 @@ function labelProblem(ascii: string): string | undefined {
   return undefined;
 }
 
-/** "café.fr (xn--caf-dma.fr)" for IDNs, the plain name otherwise. */
+/** "café.fr (xn--caf-dma.fr)" for IDNs, the plain name otherwise; the words for a run about the whole account. */
 export function showDomain(domain: DomainName): string {
+  const wide = accountWide(domain.ascii);
+  if (wide) return wide;
   return domain.unicode === domain.ascii ? domain.ascii : `${domain.unicode} (${domain.ascii})`;
+}
+
+/** The domain of a run about the whole account (a scan): no domain of its own. */
+export const WHOLE_ACCOUNT = '*';
+
+/** The domain of the group of setups started from scan `scanRunId` (one group per scan). */
+export function groupDomain(scanRunId: number): string {
+  return `${WHOLE_ACCOUNT}:${scanRunId}`;
+}
+
+/** How an account-wide run's domain reads: the whole account (a scan), the domains of a scan (a group). */
+function accountWide(domain: string): string | undefined {
+  if (domain === WHOLE_ACCOUNT) return 'the whole account';
+  const scan = /^\*:(\d+)$/.exec(domain)?.[1];
+  return scan ? `the domains of scan #${scan}` : undefined;
 }
 
 export function domainFromAscii(ascii: string): DomainName {

@@ -3,6 +3,8 @@
  * delivers them, the CLI prints them. Texts use Slack's mrkdwn subset (*bold*, `code`), which reads fine as plain text.
  */
 
+import type { ScanSummary } from './scan.ts';
+
 export interface DnsRecordToAdd {
   /** Absolute owner name, e.g. "sel._domainkey.example.fr." */
   name: string;
@@ -27,6 +29,8 @@ export interface RunSummary {
   where?: string;
   /** The offer's name, for the run's title ("Email Pro"). */
   offer?: string;
+  /** A finished scan: its counts and the domains that need a setup. */
+  scan?: ScanSummary;
 }
 
 export type Notice =
@@ -56,6 +60,8 @@ export type Notice =
       options: { label: string; value: string }[];
       mention?: boolean;
     }
+  /** A file in the thread (a scan's CSV), made from the run's records when it is delivered. */
+  | { type: 'file'; filename: string; title: string; comment: string }
   /** The question answered: its card shows the answer instead of the buttons. */
   | { type: 'choice_made'; key: string; chosen: string; by: string; at: number }
   | {

@@ -1,5 +1,6 @@
 import { type Notice, zoneFileLine } from './notices.ts';
 import { type RunState, STATE_LABELS } from './runs.ts';
+import { countsLine } from './scan.ts';
 
 /** A notice as plain text, for the CLI and the logs of a face without Slack. */
 export function noticeText(notice: Notice): string {
@@ -9,7 +10,8 @@ export function noticeText(notice: Notice): string {
       const s = notice.summary;
       const label = STATE_LABELS[s.state as RunState] ?? s.state;
       const where = s.where ? ` on ${s.where}` : '';
-      return `[run #${s.runId}] ${s.kind} ${s.domain}${where}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
+      const head = `[run #${s.runId}] ${s.kind} ${s.domain}${where}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
+      return s.scan ? `${head}\n${countsLine(s.scan.counts)}` : head;
     }
     case 'reply':
       return `${notice.mention ? '@requester ' : ''}${notice.text}`;
@@ -33,6 +35,8 @@ export function noticeText(notice: Notice): string {
       ].join('\n');
     case 'choice_made':
       return `Answered ${notice.key}: ${notice.chosen} (by ${notice.by})`;
+    case 'file':
+      return `[file ${notice.filename}: ${notice.title}]`;
     case 'approval_decided':
       return `Approval #${notice.approvalId} ${notice.decision}${notice.by ? ` by ${notice.by}` : ''}`;
   }

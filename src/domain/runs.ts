@@ -1,6 +1,6 @@
 /** Run kinds and states, shared by the workflows, the store and the faces (Slack, CLI). */
 
-export type RunKind = 'exchange' | 'vtex' | 'batch' | 'rotate' | 'disable';
+export type RunKind = 'exchange' | 'vtex' | 'batch' | 'rotate' | 'disable' | 'scan' | 'group';
 
 export const FINISHED_STATES = ['done', 'failed', 'cancelled', 'rejected'] as const;
 export type FinishedState = (typeof FINISHED_STATES)[number];
@@ -32,6 +32,12 @@ export type RunState =
   | 'rekey_waiting'
   /** Disable: the offer's disable call, then waiting until OVH shows signing off. */
   | 'turning_off'
+  /** Scan: checking the domains, a few at a time. */
+  | 'scanning'
+  /** A setup in a group: its key is ready; the group's one approval card covers it. */
+  | 'awaiting_group'
+  /** A group of setups: following its members, asking one approval for those ready. */
+  | 'gathering'
   | 'requesting_keys'
   | 'creating_keys'
   | 'publishing'
@@ -101,6 +107,9 @@ export const STATE_LABELS: Record<RunState, string> = {
   rekeying: 'Making a fresh key for the old selector',
   rekey_waiting: 'Waiting for the fresh key to be ready',
   turning_off: 'Turning signing off at OVH',
+  scanning: 'Scanning the domains',
+  awaiting_group: "Ready: waiting for the group's approval",
+  gathering: 'Following the setups of the group',
   requesting_keys: 'Asking VTEX for the SES keys',
   creating_keys: 'Creating the DKIM keys',
   publishing: 'Publishing the DNS records',

@@ -11,6 +11,7 @@ import { Poller } from '../poller.ts';
 import { AckFirst } from './ack-first.ts';
 import * as approvalActions from './actions/approval.ts';
 import * as choiceActions from './actions/choice.ts';
+import * as scanActions from './actions/scan.ts';
 import * as dkimCommand from './commands/dkim.ts';
 import { Deliveries } from './deliveries.ts';
 import { SlackDirectory } from './directory.ts';
@@ -88,6 +89,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   dkimCommand.register(app, ops, deliveries, drafts);
   approvalActions.register(app, ops, core.log, deliveries);
   choiceActions.register(app, ops, core.log, deliveries);
+  scanActions.register(app, ops, core.log, deliveries);
   homeEvents.register(app, core.store, clock);
   batchViews.register(app, ops, deliveries, drafts);
   app.error(async (error) => {

@@ -4,6 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import { backoffMs } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
 import type { Notice } from '../domain/notices.ts';
+import { scanCsv } from '../domain/scan.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { OutboxMessage } from '../store/outbox.ts';
@@ -129,6 +130,11 @@ export class Notifier {
         this.store.outbox.markSent(message.id, card?.ts ?? null, now());
         return true;
       }
+      if (notice.type === 'file') {
+        await this.upload(message, notice, run.channelId, run.threadTs);
+        this.store.outbox.markSent(message.id, null, now());
+        return true;
+      }
       const posted = await this.client.chat.postMessage({
         channel: run.channelId,
         thread_ts: run.threadTs,
@@ -139,6 +145,27 @@ export class Notifier {
     } catch (error) {
       return this.failed(message, error);
     }
+  }
+
+  /**
+   * A file in the thread, through files.uploadV2 (its three calls: an upload URL, the bytes, the share). The content
+   * is made now from the run's records: a scan's whole table as CSV.
+   */
+  private async upload(
+    message: OutboxMessage,
+    notice: Extract<Notice, { type: 'file' }>,
+    channel: string,
+    threadTs: string,
+  ): Promise<void> {
+    const csv = scanCsv(this.store.scans.results(message.runId));
+    await this.client.filesUploadV2({
+      channel_id: channel,
+      thread_ts: threadTs,
+      file: Buffer.from(csv, 'utf8'),
+      filename: notice.filename,
+      title: notice.title,
+      initial_comment: notice.comment,
+    });
   }
 
   /** The posted card a decision or an answer is about, and how it reads now. */
@@ -170,7 +197,28 @@ export class Notifier {
   private giveUp(message: OutboxMessage, reason: string): boolean {
     this.log.error('slack delivery abandoned', { outboxId: message.id, runId: message.runId, reason });
     this.store.outbox.markAbandoned(message.id, reason, this.clock.now());
+    if (message.notice.type === 'file') this.sayFileRefused(message, reason);
     return true;
+  }
+
+  /** A file Slack refused is said in its thread, with Slack's answer (a missing scope is named). */
+  private sayFileRefused(message: OutboxMessage, reason: string): void {
+    const run = this.store.runs.get(message.runId);
+    if (!run) return;
+    const scope =
+      reason === 'missing_scope'
+        ? ' The app needs the `files:write` scope (manifest.yml): add it and reinstall the app.'
+        : '';
+    const text = `The CSV file could not be attached: Slack answered \`${reason}\`.${scope} On the bot's host, \`npm run cli -- scan --json\` scans again and prints the whole table.`;
+    this.store.transaction(() =>
+      this.store.outbox.add(
+        run.id,
+        { type: 'reply', level: 'warning', text },
+        run.channelId,
+        `file-refused-${message.id}`,
+        this.clock.now(),
+      ),
+    );
   }
 }
 

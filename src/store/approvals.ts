@@ -56,6 +56,13 @@ export class ApprovalRepository {
     return row && toApproval(row);
   }
 
+  /** A run's approvals, oldest first. */
+  forRun(runId: number): Approval[] {
+    return (this.db.prepare('SELECT * FROM approvals WHERE run_id = ? ORDER BY id').all(runId) as ApprovalRow[]).map(
+      toApproval,
+    );
+  }
+
   latestForRun(runId: number): Approval | undefined {
     const row = this.db.prepare('SELECT * FROM approvals WHERE run_id = ? ORDER BY id DESC LIMIT 1').get(runId) as
       | ApprovalRow

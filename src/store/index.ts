@@ -3,6 +3,7 @@ import { type Db, openDatabase } from './db.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
 import { RunRepository } from './runs.ts';
+import { ScanRepository } from './scans.ts';
 import { WatchRepository } from './watches.ts';
 
 export class Store {
@@ -11,6 +12,7 @@ export class Store {
   readonly events: EventRepository;
   readonly outbox: OutboxRepository;
   readonly watches: WatchRepository;
+  readonly scans: ScanRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
@@ -18,6 +20,7 @@ export class Store {
     this.events = new EventRepository(db);
     this.outbox = new OutboxRepository(db);
     this.watches = new WatchRepository(db);
+    this.scans = new ScanRepository(db);
   }
 
   static open(path: string): Store {

@@ -42,6 +42,8 @@ function toRun(row: RunRow): Run {
 }
 
 const ACTIVE = `state NOT IN (${FINISHED_STATES.map((s) => `'${s}'`).join(', ')})`;
+/** Not a member of a group (Set up all): those say nothing of their own, their group stands for them. */
+const NOT_MEMBER = `json_extract(params, '$.group') IS NULL`;
 
 export interface NewRun {
   kind: RunKind;
@@ -140,6 +142,14 @@ export class RunRepository {
     return row && toRun(row);
   }
 
+  /** The newest run of a kind (a scan, a group), whatever its domain. */
+  latestOfKind(kind: RunKind): Run | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT 1').get(kind) as
+      | RunRow
+      | undefined;
+    return row && toRun(row);
+  }
+
   /** The latest run of each kind for a domain, newest first. */
   latestPerKind(domain: string): Run[] {
     return (
@@ -159,19 +169,24 @@ export class RunRepository {
     return row?.lease_until != null && row.lease_until >= now;
   }
 
-  listActive(limit = 200): Run[] {
-    return (this.db.prepare(`SELECT * FROM runs WHERE ${ACTIVE} ORDER BY id LIMIT ?`).all(limit) as RunRow[]).map(
-      toRun,
-    );
+  /** Active runs; `shown`: as people see them, a group's members left out (their group stands for them). */
+  listActive(limit = 200, { shown = false } = {}): Run[] {
+    const members = shown ? `AND ${NOT_MEMBER}` : '';
+    return (
+      this.db.prepare(`SELECT * FROM runs WHERE ${ACTIVE} ${members} ORDER BY id LIMIT ?`).all(limit) as RunRow[]
+    ).map(toRun);
   }
 
   countActive(): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE ${ACTIVE}`).get() as { n: number }).n;
   }
 
+  /** The latest finished runs, as people see them (a group's members left out). */
   listFinished(limit = 10): Run[] {
     return (
-      this.db.prepare(`SELECT * FROM runs WHERE NOT ${ACTIVE} ORDER BY updated_at DESC LIMIT ?`).all(limit) as RunRow[]
+      this.db
+        .prepare(`SELECT * FROM runs WHERE NOT ${ACTIVE} AND ${NOT_MEMBER} ORDER BY updated_at DESC LIMIT ?`)
+        .all(limit) as RunRow[]
     ).map(toRun);
   }
 
@@ -251,15 +266,23 @@ export class RunRepository {
     );
   }
 
+  /** Makes active runs due now (a group's members, once its approval is decided); their versions do not move. */
+  wake(ids: number[], now: number): void {
+    const wake = this.db.prepare(`UPDATE runs SET next_check_at = ?, wait_streak = 0 WHERE id = ? AND ${ACTIVE}`);
+    for (const id of ids) wake.run(now, id);
+  }
+
   /** Replaces a run's params (private fields dropped once they are no longer needed). */
   setParams(id: number, params: object): void {
     this.db.prepare('UPDATE runs SET params = ? WHERE id = ?').run(JSON.stringify(params), id);
   }
 
-  /** Active runs requested by `user`. */
+  /** Active runs requested by `user`; the members of a group count as their group, once. */
   countActiveBy(user: string): number {
     return (
-      this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE requested_by = ? AND ${ACTIVE}`).get(user) as { n: number }
+      this.db
+        .prepare(`SELECT COUNT(*) AS n FROM runs WHERE requested_by = ? AND ${ACTIVE} AND ${NOT_MEMBER}`)
+        .get(user) as { n: number }
     ).n;
   }
 

@@ -140,6 +140,7 @@ export class Approvals {
       );
       if (!moved) throw new Error('the run moved while the decision was written');
       const updated = store.runs.get(run.id)!;
+      store.runs.wake(workflow.followers?.(updated) ?? [], now);
       store.events.add(run.id, userId, decision, { approvalId, ...approval.snapshot }, now);
       this.d.journal.say(
         updated,

@@ -1,5 +1,6 @@
 import type { RunSummary } from '../domain/notices.ts';
 import type { Run, RunState } from '../domain/runs.ts';
+import type { ScanSummary } from '../domain/scan.ts';
 import { describeService, OFFER_LABELS, type OfferId } from '../providers/ovh-mail.ts';
 import { showRun } from './outcomes.ts';
 
@@ -17,6 +18,7 @@ export function summarize(run: Run): RunSummary {
     lastError: run.lastError,
     ...(detail ? { detail } : {}),
     ...placeOf(run),
+    ...(run.kind === 'scan' && run.facts.summary ? { scan: run.facts.summary as ScanSummary } : {}),
   };
 }
 
@@ -48,6 +50,9 @@ const PHRASES: Partial<Record<RunState, string>> = {
   rekeying: 'making a fresh key for the old selector',
   rekey_waiting: 'waiting for the fresh key to be ready',
   turning_off: 'turning signing off',
+  scanning: 'scanning the domains',
+  awaiting_group: "waiting for the group's approval",
+  gathering: 'following the setups of the group',
   requesting_keys: 'asking VTEX for the keys',
   creating_keys: 'creating the DKIM keys',
   publishing: 'publishing the DNS records',

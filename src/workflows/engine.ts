@@ -14,7 +14,10 @@ import { Journal } from './journal.ts';
 import { failed } from './outcomes.ts';
 import { auditCalls, describeChanges, type OutsideCall, recorded } from './recording.ts';
 import { RunActions } from './run-actions.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
+import { type GroupStartResult, type StartInput, type StartResult, Starts } from './starts.ts';
+import type { StepContext, StepOutcome, StoreView, Workflow } from './types.ts';
+
+export type { StartResult } from './starts.ts';
 
 export interface EngineOptions {
   store: Store;
@@ -39,12 +42,6 @@ export interface EngineOptions {
   owner?: string;
 }
 
-export type StartResult =
-  | { ok: true; run: Run }
-  | { ok: false; existing: Run }
-  /** The requester already has this many active runs (MAX_ACTIVE_RUNS_PER_USER). */
-  | { ok: false; limit: number };
-
 const MAX_STEPS_PER_PASS = 30;
 
 /**
@@ -55,6 +52,7 @@ const MAX_STEPS_PER_PASS = 30;
 export class Engine {
   readonly approvals: Approvals;
   readonly actions: RunActions;
+  private readonly starts: Starts;
   /** What is said about runs (the watch writes into the threads of finished runs through it too). */
   readonly journal: Journal;
   private readonly workflows: Map<RunKind, Workflow>;
@@ -83,6 +81,7 @@ export class Engine {
       context: (calls) => this.context(calls),
     });
     this.actions = new RunActions({ ...shared, policy: o.approvers, busy: (runId) => this.busy(runId) });
+    this.starts = new Starts({ ...shared, maxActiveRunsPerUser: o.maxActiveRunsPerUser });
   }
 
   private get timing() {
@@ -93,33 +92,15 @@ export class Engine {
     return this.o.store;
   }
 
-  start(input: {
-    kind: RunKind;
-    domain: string;
-    params: Record<string, unknown>;
-    requestedBy: string;
-    channelId: string | null;
-  }): StartResult {
-    const workflow = this.workflow(input.kind);
-    const now = this.o.clock.now();
-    const { store } = this.o;
-    const result = store.transaction((): StartResult => {
-      const limit = this.o.maxActiveRunsPerUser ?? Number.POSITIVE_INFINITY;
-      if (store.runs.countActiveBy(input.requestedBy) >= limit) return { ok: false, limit };
-      const run = store.runs.insert(
-        {
-          ...input,
-          state: workflow.firstState,
-          nextCheckAt: now,
-          deadlineAt: now + this.o.waitDeadlineMs,
-        },
-        now,
-      );
-      if (!run) return { ok: false, existing: store.runs.active(input.kind, input.domain)! };
-      const params = workflow.auditParams?.(input.params) ?? input.params;
-      store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params }, now);
-      return { ok: true, run };
-    });
+  start(input: StartInput): StartResult {
+    const result = this.starts.start(input);
+    if (result.ok) this.kick(result.run.id);
+    return result;
+  }
+
+  /** A group and its members (Set up all): the group is stepped now, its members by the next ticks. */
+  startGroup(group: StartInput, members: StartInput[]): GroupStartResult {
+    const result = this.starts.startGroup(group, members);
     if (result.ok) this.kick(result.run.id);
     return result;
   }
@@ -130,7 +111,14 @@ export class Engine {
     const ids = options.all
       ? this.o.store.runs.listActive(10_000).map((r) => r.id)
       : this.o.store.runs.due(now, 10_000);
-    const queue = ids.filter((id) => !this.inFlight.has(id));
+    const queue: number[] = [];
+    for (const id of ids) {
+      if (this.inFlight.has(id)) continue;
+      // A long run (a scan) goes on in the background: the tick, and the runs due after it, do not wait for it.
+      const kind = this.o.store.runs.get(id)?.kind;
+      if (kind && this.workflow(kind).background) this.kick(id);
+      else queue.push(id);
+    }
     const workers = Array.from({ length: Math.min(this.o.concurrency ?? 8, queue.length) }, async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.advance(id, options.all);
     });
@@ -217,9 +205,17 @@ export class Engine {
       ...this.o.providers,
       now: this.o.clock.now(),
       timing: this.timing,
+      view: this.view,
       ...recorded(this.o.providers, calls, beforeChange),
     };
   }
+
+  private readonly view: StoreView = {
+    run: (id) => this.o.store.runs.get(id),
+    approvals: (runId) => this.o.store.approvals.forRun(runId),
+    scanPending: (runId, limit) => this.o.store.scans.pending(runId, limit),
+    scanResults: (runId) => this.o.store.scans.results(runId),
+  };
 
   /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */
   async stop(): Promise<void> {
@@ -302,7 +298,8 @@ export class Engine {
         if (outcome.expirePending) store.approvals.closePending(run.id, 'expired', 'expired', now);
         const nextCheckAt = this.nextCheckAt(run, outcome, waitStreak, now);
         const change = { state: outcome.state, facts: outcome.facts, nextCheckAt, lastError, waitStreak };
-        if (!store.runs.update(run.id, run.version, { ...change, deadlineAt: run.deadlineAt }, now)) {
+        const deadlineAt = outcome.freshDeadline ? now + this.o.waitDeadlineMs : run.deadlineAt;
+        if (!store.runs.update(run.id, run.version, { ...change, deadlineAt }, now)) {
           throw new RunMoved();
         }
         const updated = store.runs.get(run.id)!;
@@ -310,13 +307,15 @@ export class Engine {
         for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
         if (outcome.watch) store.watches.upsert({ ...outcome.watch, domain: run.domain, runId: run.id }, now);
         if (outcome.watch === null) store.watches.remove(run.domain);
+        if (outcome.scan?.found) store.scans.enqueue(run.id, outcome.scan.found);
+        if (outcome.scan?.checked) store.scans.record(run.id, outcome.scan.checked);
         if (outcome.scrub) {
           store.runs.setParams(run.id, outcome.scrub.params);
           store.outbox.dropPreviews(run.id);
         }
         if (stateChanged) store.events.add(run.id, 'bot', 'state', { from: run.state, to: outcome.state }, now);
         // The first commit of a run always says something, so that its thread opens (see Journal.say).
-        if (stateChanged || lastError !== run.lastError || run.version === 0) {
+        if (stateChanged || lastError !== run.lastError || run.version === 0 || outcome.progress) {
           notices.push({ type: 'parent_update', summary: summarize(updated) });
         }
         this.journal.say(updated, notices, `v${updated.version}`, now);

@@ -49,6 +49,7 @@ export class RunActions {
         now,
       );
       store.events.add(run.id, userId, 'cancelled', {}, now);
+      store.runs.wake(this.d.workflow(run.kind).followers?.(current) ?? [], now);
       const updated = store.runs.get(run.id)!;
       this.d.journal.say(
         updated,

@@ -1,10 +1,12 @@
 import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
+import type { ScanResult } from '../domain/scan.ts';
 import type { DnsChecker } from '../providers/dns.ts';
 import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
 import type { SharedReads } from '../providers/shared-reads.ts';
 import type { VtexApi } from '../providers/vtex.ts';
+import type { PendingScan, ScanEntry } from '../store/scans.ts';
 import type { NewWatch } from '../store/watches.ts';
 
 /** What a step may use of the world. A provider is undefined when its feature is not configured. */
@@ -27,6 +29,19 @@ export interface StepContext {
    * a run found in that state later knows the action may have happened. Throws if the run moved meanwhile.
    */
   checkpoint?: (state: RunState, facts: Record<string, unknown>) => void;
+  /** What a step may read of the bot's own records: other runs (a group's members), approvals, a scan's domains. */
+  view?: StoreView;
+  /** OVH_RATE_LIMIT_PER_MIN, the pace of every OVH call: a long run says how long it still needs. */
+  ovhRatePerMinute?: number;
+}
+
+/** Reads only: a step writes through its outcome, in the engine's transaction. */
+export interface StoreView {
+  run(id: number): Run | undefined;
+  /** A run's approvals, oldest first. */
+  approvals(runId: number): Approval[];
+  scanPending(runId: number, limit: number): PendingScan[];
+  scanResults(runId: number): ScanResult[];
 }
 
 /** When to look at the run again. */
@@ -64,11 +79,19 @@ export interface StepOutcome {
   wakeAt?: number;
   /** The domain is watched from now on with this key (a setup or a rotation finished), or no longer (`null`). */
   watch?: Omit<NewWatch, 'runId' | 'domain'> | null;
+  /** The parent message shows new progress (its detail), though the state did not change. */
+  progress?: boolean;
+  /** A scan's domains: found (to check), or checked (their results), written with the outcome. */
+  scan?: { found?: ScanEntry[]; checked?: { position: number; result: ScanResult }[] };
+  /** A new wait begins (an approval came through the run's group): WAIT_DEADLINE_HOURS counts from now. */
+  freshDeadline?: boolean;
 }
 
 export interface Workflow {
   kind: RunKind;
   firstState: RunState;
+  /** Its steps are long (a scan): the poller starts it in the background instead of waiting for it. */
+  background?: boolean;
   /** States in which the run waits on the outside world; the deadline turns them into `stalled`. */
   waitingStates: readonly RunState[];
   /** The state to go back to when a fresh approval card is wanted (it may depend on the run, e.g. its offer). */
@@ -81,6 +104,8 @@ export interface Workflow {
   cancelRefusal?(run: Run): string | undefined;
   /** What a cancel leaves as it is, said in the thread (a rotation in its grace period: the spare keeps signing). */
   cancelNote?(run: Run): string | undefined;
+  /** Runs that follow this one's decisions (a group's members): woken when it is decided on or cancelled. */
+  followers?(run: Run): number[];
   /** The params as the audit trail keeps them (private fields hidden); as they are when absent. */
   auditParams?(params: Record<string, unknown>): Record<string, unknown>;
   /** Observe, do at most one side effect, say what is true now and when to look again. */

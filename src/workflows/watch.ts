@@ -110,7 +110,7 @@ export class Watcher {
       const run = store.runs.get(watch.runId);
       if (run && notices.length > 0) {
         store.events.add(run.id, 'bot', 'watch', { status: dns.ok ? 'ok' : 'broken', observation, reminded }, now);
-        this.d.journal.say(run, notices, `watch-${now}`, now);
+        this.d.journal.say(run, notices, `watch-${now}`, now, 'all');
       }
     });
     return { said, reminded };

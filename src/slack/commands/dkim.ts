@@ -78,6 +78,10 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
       const reply = await ops.batch(args, user, channel);
       return reply.form ? { ack: ephemeral(reply.text), form: reply.form } : { ack: started(reply) };
     }
+    case 'scan':
+      if (args.length > 0)
+        return { ack: ephemeral('Not started: `/dkim scan` takes nothing: it looks at the whole account.') };
+      return { ack: started(await ops.fleet.scan({ user, channel })) };
     case 'status':
       return { ack: ephemeral(ops.status(args).text) };
     case 'list':

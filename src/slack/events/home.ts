@@ -9,7 +9,10 @@ export function register(app: App, store: Store, clock: Clock): void {
     if (event.tab !== 'home') return;
     await client.views.publish({
       user_id: event.user,
-      view: homeView(store.runs.listActive(), store.runs.listFinished(5), clock.now(), store.watches.broken()),
+      view: homeView(store.runs.listActive(200, { shown: true }), store.runs.listFinished(5), clock.now(), {
+        broken: store.watches.broken(),
+        lastScan: store.runs.latestOfKind('scan'),
+      }),
     });
   });
 }

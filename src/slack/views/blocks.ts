@@ -1,11 +1,13 @@
 import type { KnownBlock } from '@slack/types';
 import { mention } from '../../domain/actors.ts';
-import { domainFromAscii, showDomain } from '../../domain/names.ts';
 import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
 import { type Run, type RunState, STATE_LABELS } from '../../domain/runs.ts';
+import { countsLine, type ScanSummary } from '../../domain/scan.ts';
 import type { Watch } from '../../store/watches.ts';
 import { describeApprovers } from '../../workflows/approvers.ts';
 import { placeOf } from '../../workflows/describe.ts';
+import { showRun } from '../../workflows/outcomes.ts';
+import { scanBlocks } from './scan.ts';
 
 /** Block Kit, built by pure functions: what the bot shows in Slack. */
 
@@ -24,6 +26,8 @@ const KIND_LABELS: Record<string, string> = {
   disable: 'DKIM off',
   vtex: 'VTEX / Amazon SES DKIM',
   batch: 'OVH batch order',
+  scan: 'DKIM scan',
+  group: 'DKIM setup of a group',
 };
 
 const STATE_EMOJI: Partial<Record<RunState, string>> = {
@@ -86,6 +90,7 @@ export function parentMessage(summary: RunSummary): SlackMessage {
   const blocks: KnownBlock[] = [section(lines[0]!), context(facts.join(' · '))];
   if (summary.detail && !['done', 'cancelled', 'rejected'].includes(state)) blocks.push(context(summary.detail));
   if (summary.lastError) blocks.push(section(`:warning: ${summary.lastError}`));
+  if (summary.scan) blocks.push(...scanBlocks(summary.runId, summary.scan, section));
   return { text: `${kind} for ${summary.domain}: ${label}`, blocks };
 }
 
@@ -215,11 +220,11 @@ export function homeView(
   active: Run[],
   finished: Run[],
   now: number,
-  broken: Watch[] = [],
+  { broken = [], lastScan }: { broken?: Watch[]; lastScan?: Run } = {},
 ): { type: 'home'; blocks: KnownBlock[] } {
   const line = (run: Run) => {
     const parts = [
-      `*${showDomain(domainFromAscii(run.domain))}* · ${placeOf(run).where ?? KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
+      `*${showRun(run)}* · ${placeOf(run).where ?? KIND_LABELS[run.kind] ?? run.kind} · ${STATE_LABELS[run.state]}`,
       `age ${age(now - run.createdAt)}`,
     ];
     if (run.nextCheckAt) parts.push(`next check ${slackDate(run.nextCheckAt)}`);
@@ -235,6 +240,7 @@ export function homeView(
           { type: 'divider' } as KnownBlock,
         ]
       : []),
+    ...(lastScan ? [lastScanBlock(lastScan), { type: 'divider' } as KnownBlock] : []),
     section(`*Active runs* (${active.length})`),
     ...(active.length ? active.slice(0, 40).map((r) => section(line(r))) : [context('No active runs.')]),
     { type: 'divider' },
@@ -249,4 +255,19 @@ function age(ms: number): string {
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);
   return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} d`;
+}
+
+/** The last scan on App Home: its counts once done, how far it is while it works. */
+function lastScanBlock(scan: Run): KnownBlock {
+  const summary = scan.facts.summary as ScanSummary | undefined;
+  const when = slackDate(scan.updatedAt);
+  const head = `*Last scan* (run #${scan.id}, ${STATE_LABELS[scan.state].toLowerCase()}, ${when})`;
+  if (summary) {
+    const setup = summary.counts.needsSetup
+      ? `\n${summary.counts.needsSetup} need a setup: its thread has the buttons.`
+      : '';
+    return section(`${head}\n${countsLine(summary.counts)}${setup}`);
+  }
+  const detail = typeof scan.facts.lastObservation === 'string' ? `\n${scan.facts.lastObservation}` : '';
+  return section(`${head}${detail}`);
 }

@@ -1,4 +1,5 @@
 import type { Run } from '../../domain/runs.ts';
+import { followGroup } from '../group-member.ts';
 import type { Workflow } from '../types.ts';
 import { chosen, discover } from './discover.ts';
 import type { SetupFacts } from './facts.ts';
@@ -52,6 +53,8 @@ export const exchangeWorkflow: Workflow = {
         return addRecords(run, facts, ctx);
       case 'checking_records':
         return checkRecords(run, facts, ctx);
+      case 'awaiting_group':
+        return followGroup(run, ctx.view!, ctx.now, exchangeWorkflow.afterApproval(run));
       default:
         return { state: run.state, facts, next: 'none' };
     }

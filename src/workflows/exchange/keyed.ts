@@ -6,6 +6,7 @@ import { ProviderError } from '../../providers/errors.ts';
 import type { Dkim } from '../../providers/ovh-api.ts';
 import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
 import { checkCname } from '../dns-check.ts';
+import { inGroup, memberReady } from '../group-member.ts';
 import { failed, proceed, showRun, waitFor } from '../outcomes.ts';
 import { ensureCname, recordsToAdd } from '../publish.ts';
 import type { StepContext, StepOutcome } from '../types.ts';
@@ -204,6 +205,8 @@ export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Pr
 
   switch (dkim.status) {
     case 'ready':
+      if (inGroup(run))
+        return memberReady(run, next, { selector: signing!, target: dkim.targetRecord! }, ctx, 'enabling');
       return approvalRequest(run, next, dkim, dns.ok, keyed);
     case 'inProduction':
       return done(
@@ -268,9 +271,25 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, key
 export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const [signing] = facts.selectors!;
   const keyed = keyedApi(ctx, facts, run.domain);
-  return enableOnce(run, facts, ctx, keyed, signing!, (next) =>
-    done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx),
-  );
+  const inProduction = (next: Facts) =>
+    done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx);
+  // A member of a group enables under the group's approval, its key read first: not ready any more, it waits again.
+  const notReady = inGroup(run)
+    ? (next: Facts, status: string) =>
+        proceed(
+          'waiting_ready',
+          { ...next, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined },
+          [
+            {
+              type: 'reply',
+              level: 'warning',
+              mention: true,
+              text: `${showRun(run)}: the key \`${signing}\` is no longer ready at OVH (status ${status}), so it was not enabled. It waits, and is enabled under the group's approval when it is ready again with the same record.`,
+            },
+          ],
+        )
+    : undefined;
+  return enableOnce(run, facts, ctx, keyed, signing!, inProduction, notReady);
 }
 
 /** The facts of one approved enable: when it was tried, sent, seen under way. */
@@ -295,6 +314,7 @@ export async function enableOnce<F extends EnableFacts>(
   keyed: KeyedDkimApi,
   selector: string,
   inProduction: (facts: F) => StepOutcome,
+  notReady?: (facts: F, status: string) => StepOutcome,
 ): Promise<StepOutcome> {
   if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, selector, ctx);
   const dkim = await keyed.dkim(selector);
@@ -303,7 +323,10 @@ export async function enableOnce<F extends EnableFacts>(
     case 'inProduction': {
       const finished = inProduction(facts);
       if (asked) return finished;
-      const note = `Enabling \`${selector}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
+      const note =
+        facts.enableAttemptAt === undefined
+          ? `OVH already shows \`${selector}\` in production: nothing was sent.`
+          : `Enabling \`${selector}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
       return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
     }
     case 'enabling': {
@@ -324,6 +347,10 @@ export async function enableOnce<F extends EnableFacts>(
       if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
       return sendEnable(run, facts, keyed, selector, ctx);
     }
+    case 'todo':
+    case 'waitingRecord':
+      if (notReady && !asked && facts.enableAttemptAt === undefined) return notReady(facts, dkim.status);
+      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
     default:
       return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
   }

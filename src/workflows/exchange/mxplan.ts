@@ -4,6 +4,7 @@ import type { Notice } from '../../domain/notices.ts';
 import type { Approval, Run } from '../../domain/runs.ts';
 import { type MxPlanDkim, parseMxPlanCname } from '../../providers/ovh-mail.ts';
 import { checkCname } from '../dns-check.ts';
+import { inGroup, memberReady } from '../group-member.ts';
 import { failed, proceed, showRun, waitFor } from '../outcomes.ts';
 import { ensureCname, recordsToAdd } from '../publish.ts';
 import type { StepContext, StepOutcome } from '../types.ts';
@@ -60,6 +61,7 @@ export async function check(run: Run, facts: Facts, ctx: StepContext): Promise<S
     default: {
       const wrong = await toFix(run, next, dkim, ctx);
       if (wrong) return wrong;
+      if (inGroup(run)) return memberReady(run, next, {}, ctx, 'switching_on');
       return approvalRequest(run, next, dkim, api.path);
     }
   }

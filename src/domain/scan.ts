@@ -1,0 +1,225 @@
+/**
+ * The fleet scan's rules (DESIGN §2.7), pure: what a domain's DKIM, SPF and DMARC say, what to do next, the counts
+ * and the CSV. The scan workflow gathers the facts; this decides what they mean.
+ */
+
+/** Where DKIM stands at OVH for a domain. */
+export type DkimState = 'none' | 'waiting' | 'ready' | 'signing' | 'changing' | 'error';
+
+export const DKIM_STATE_LABELS: Record<DkimState, string> = {
+  signing: 'signing',
+  ready: 'ready, not signing',
+  waiting: 'keys waiting for their record',
+  none: 'no DKIM',
+  changing: 'being changed at OVH',
+  error: 'error',
+};
+
+/** The order the summary counts them in. */
+export const DKIM_STATES: readonly DkimState[] = ['signing', 'ready', 'waiting', 'none', 'changing', 'error'];
+
+export interface SelectorCheck {
+  selector: string;
+  /** OVH's status of its key (Exchange, Email Pro), or of the domain's switch's record (MX Plan: set, toSet, toFix). */
+  status: string;
+  /** What DNS serves for it: the CNAME to the target and a key there (`ok`), not that (`wrong`), or not asked. */
+  dns: 'ok' | 'wrong' | 'unknown';
+  observation: string;
+}
+
+export type SpfState = 'ok' | 'missing' | 'no_ovh_include' | 'multiple' | 'error';
+export type DmarcState = 'ok' | 'missing' | 'invalid' | 'multiple' | 'error';
+
+export interface ScanResult {
+  domain: string;
+  /** The service spec (`exchange/<org>/<service>`, `pro/<service>`, `mxplan`) and how people read it. */
+  service: string;
+  where: string;
+  /** The OVH zone holding its records, or null when its DNS is elsewhere. */
+  zone: string | null;
+  dkim: DkimState;
+  /** The selector that signs, when one does. */
+  signing?: string;
+  /** Exchange, Email Pro: the other selector's key, when DKIM signs. */
+  spare?: 'ready' | 'not ready' | 'none';
+  selectors: SelectorCheck[];
+  /** OVH's own words when it could not be read. */
+  error?: string;
+  spf: { state: SpfState; record?: string };
+  dmarc: { state: DmarcState; policy?: string; record?: string };
+  /** What to do next, in words; `nothing` when all is well. */
+  next: string;
+  /** A setup run would do the next thing (no DKIM yet, keys waiting, ready to enable). */
+  needsSetup: boolean;
+}
+
+/** The OVH key statuses of a domain's selectors (Exchange, Email Pro) as one state. */
+export function keyedState(statuses: string[]): DkimState {
+  if (statuses.length === 0) return 'none';
+  if (statuses.includes('inProduction')) return 'signing';
+  if (statuses.some((s) => ['enabling', 'disabling', 'deleting'].includes(s))) return 'changing';
+  if (statuses.includes('ready')) return 'ready';
+  return 'waiting';
+}
+
+/** MX Plan's switch (`email.domain.dkim_simplified`) as one state. */
+export function mxPlanState(status: string): DkimState {
+  switch (status) {
+    case 'enabled':
+      return 'signing';
+    case 'toConfigure':
+      return 'waiting';
+    case 'modifying':
+      return 'changing';
+    case 'error':
+      return 'error';
+    default:
+      return 'none';
+  }
+}
+
+const SPF = /^v=spf1(\s|$)/i;
+const DMARC = /^v=DMARC1\s*(;|$)/i;
+
+/** The apex's TXT records as SPF: one `v=spf1` record, which (for an OVH mail offer) includes `mx.ovh.com`. */
+export function readSpf(txt: string[]): ScanResult['spf'] {
+  const records = txt.filter((t) => SPF.test(t.trim()));
+  if (records.length === 0) return { state: 'missing' };
+  if (records.length > 1) return { state: 'multiple', record: records.join(' | ') };
+  const record = records[0]!.trim();
+  const includesOvh = /(^|\s)[+~?]?include:mx\.ovh\.com(\s|$)/i.test(record);
+  return { state: includesOvh ? 'ok' : 'no_ovh_include', record };
+}
+
+/** `_dmarc`'s TXT records as DMARC: one `v=DMARC1` record with a `p=` policy. */
+export function readDmarc(txt: string[]): ScanResult['dmarc'] {
+  const records = txt.filter((t) => DMARC.test(t.trim()));
+  if (records.length === 0) return { state: 'missing' };
+  if (records.length > 1) return { state: 'multiple', record: records.join(' | ') };
+  const record = records[0]!.trim();
+  const policy = /(?:^|;)\s*p\s*=\s*([a-z]+)\s*(?:;|$)/i.exec(record)?.[1]?.toLowerCase();
+  if (!policy || !['none', 'quarantine', 'reject'].includes(policy)) return { state: 'invalid', record };
+  return { state: 'ok', policy, record };
+}
+
+/** What to do next for a domain, most urgent first, and whether a setup run does it. */
+export function nextSteps(result: Omit<ScanResult, 'next' | 'needsSetup'>): { next: string; needsSetup: boolean } {
+  const steps: string[] = [];
+  const needsSetup = ['none', 'waiting', 'ready'].includes(result.dkim);
+  switch (result.dkim) {
+    case 'error':
+      steps.push(`look at OVH's answer: ${result.error ?? 'unknown error'}`);
+      break;
+    case 'none':
+      steps.push('set up DKIM');
+      break;
+    case 'waiting':
+      steps.push('set up DKIM (the keys wait for their DNS records)');
+      break;
+    case 'ready':
+      steps.push('set up DKIM (the key is ready: approve signing)');
+      break;
+    case 'changing':
+      steps.push('wait: OVH is changing DKIM');
+      break;
+    case 'signing': {
+      const broken = result.selectors.find((s) => s.selector === result.signing && s.dns === 'wrong');
+      if (broken) steps.push(`fix the DNS record of \`${broken.selector}\`: ${broken.observation}`);
+      break;
+    }
+  }
+  const spf = {
+    ok: undefined,
+    missing: 'publish an SPF record (`v=spf1 include:mx.ovh.com ~all`)',
+    no_ovh_include: 'add `include:mx.ovh.com` to the SPF record',
+    multiple: 'merge the SPF records into one (two make SPF fail)',
+    error: 'SPF could not be read in DNS',
+  }[result.spf.state];
+  if (spf) steps.push(spf);
+  const dmarc = {
+    ok: result.dmarc.policy === 'none' ? 'DMARC only monitors (p=none): consider quarantine' : undefined,
+    missing: 'publish a DMARC record at `_dmarc` (start with `p=none`)',
+    invalid: 'fix the DMARC record: it has no valid `p=` policy',
+    multiple: 'keep one DMARC record (two make DMARC fail)',
+    error: 'DMARC could not be read in DNS',
+  }[result.dmarc.state];
+  if (dmarc) steps.push(dmarc);
+  return { next: steps.length > 0 ? steps.join('; ') : 'nothing', needsSetup };
+}
+
+export interface ScanCounts {
+  total: number;
+  dkim: Record<DkimState, number>;
+  /** SPF missing, several, or without mx.ovh.com. */
+  spfProblems: number;
+  dmarcMissing: number;
+  needsSetup: number;
+}
+
+export function countResults(results: ScanResult[]): ScanCounts {
+  const dkim = Object.fromEntries(DKIM_STATES.map((s) => [s, 0])) as Record<DkimState, number>;
+  let spfProblems = 0;
+  let dmarcMissing = 0;
+  let needsSetup = 0;
+  for (const r of results) {
+    dkim[r.dkim]++;
+    if (r.spf.state !== 'ok') spfProblems++;
+    if (r.dmarc.state !== 'ok') dmarcMissing++;
+    if (r.needsSetup) needsSetup++;
+  }
+  return { total: results.length, dkim, spfProblems, dmarcMissing, needsSetup };
+}
+
+/** What a finished scan shows: the counts, and the first domains a setup would fix (all of them are in the CSV). */
+export interface ScanSummary {
+  counts: ScanCounts;
+  needing: { domain: string; service: string; dkim: DkimState; next: string }[];
+}
+
+/** The counts in one line: `310 signing · 12 ready, not signing · …` (states with none left out). */
+export function countsLine(counts: ScanCounts): string {
+  const states = DKIM_STATES.filter((s) => counts.dkim[s] > 0).map((s) => `${counts.dkim[s]} ${DKIM_STATE_LABELS[s]}`);
+  return [
+    `${counts.total} domain${counts.total === 1 ? '' : 's'}: ${states.join(' · ') || 'none'}`,
+    `SPF to fix: ${counts.spfProblems} · DMARC missing or to fix: ${counts.dmarcMissing}`,
+  ].join('\n');
+}
+
+const CSV_COLUMNS = [
+  'domain',
+  'offer_service',
+  'zone',
+  'dkim',
+  'signing_selector',
+  'spare',
+  'selectors',
+  'spf',
+  'spf_record',
+  'dmarc',
+  'dmarc_policy',
+  'next',
+] as const;
+
+/** The whole table, RFC 4180; a cell that a spreadsheet would run as a formula is quoted as text. */
+export function scanCsv(results: ScanResult[]): string {
+  const rows = results.map((r) => [
+    r.domain,
+    r.service,
+    r.zone ?? 'elsewhere',
+    r.dkim,
+    r.signing ?? '',
+    r.spare ?? '',
+    r.selectors.map((s) => `${s.selector}:${s.status}:dns ${s.dns}`).join(' '),
+    r.spf.state,
+    r.spf.record ?? '',
+    r.dmarc.state,
+    r.dmarc.policy ?? '',
+    r.next.replace(/`/g, ''),
+  ]);
+  return `${[[...CSV_COLUMNS], ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
+}
+
+function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Notice } from '../src/domain/notices.ts';
+import type { Run } from '../src/domain/runs.ts';
+import { publishKeys } from './fleet-fixtures.ts';
+import { APPROVER, type Harness, isState, REQUESTER, startHarness } from './harness.ts';
+
+/** **Set up all**: one setup per domain a scan found needing it, as a group with one approval card. */
+
+async function scanned(h: Harness): Promise<Run> {
+  const started = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+  const run = await h.drive(isState('done', 'failed'), started.run!.id);
+  assert.equal(run.state, 'done', run.lastError ?? '');
+  return run;
+}
+
+async function setupAll(h: Harness, scan: Run) {
+  const reply = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
+  assert.ok(reply.ok, reply.text);
+  const group = reply.run!;
+  const members = (group.params.members as number[]).map((id) => h.core.store.runs.get(id)!);
+  return { reply, group, members };
+}
+
+const byDomain = (h: Harness, members: Run[]) =>
+  new Map(members.map((m) => [m.domain, h.core.store.runs.get(m.id)!] as const));
+
+const groupSaid = (h: Harness, groupId: number): Notice[] => h.core.store.outbox.forRun(groupId).map((m) => m.notice);
+
+const cards = (h: Harness, groupId: number) => groupSaid(h, groupId).filter((n) => n.type === 'approval_request');
+
+async function approveLatest(h: Harness, runId: number) {
+  const approval = h.core.store.approvals.latestForRun(runId)!;
+  const decided = await h.ops.decide(approval.id, APPROVER, 'approved');
+  assert.ok(decided.ok, decided.text);
+}
+
+test('Set up all: one setup per domain, one card for the group; a domain no longer ready at the click waits, the others enable', async () => {
+  const h = await startHarness({ env: { MAX_ACTIVE_RUNS_PER_USER: '2' } });
+  try {
+    for (const domain of ['a.fr', 'b.fr', 'c.fr'])
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    h.sim.addMxPlanDomain({ domain: 'm.fr', zone: true });
+    const live = h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'live.fr', zone: true });
+    h.sim.setSelectorStatus('live.fr', live.selectors[0], 'inProduction');
+    publishKeys(h.sim, 'live.fr', [live.selectors[0]]);
+    const scan = await scanned(h);
+
+    const { reply, group, members } = await setupAll(h, scan);
+    assert.match(reply.text, /Started 4 setups as one group/);
+    assert.deepEqual(members.map((m) => m.domain).sort(), ['a.fr', 'b.fr', 'c.fr', 'm.fr']);
+    assert.ok(
+      members.every((m) => m.channelId === null && m.params.group === group.id),
+      'members speak through the group',
+    );
+    assert.deepEqual(
+      members.map((m) => m.params.offer),
+      members.map((m) => (m.domain === 'm.fr' ? 'mxplan' : 'exchange')),
+      'each pinned to the service the scan found',
+    );
+    const again = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
+    assert.equal(again.ok, false, 'a second click starts nothing');
+    assert.equal(h.core.store.runs.count(), 1 + 1 + 4);
+    // The members do not count against MAX_ACTIVE_RUNS_PER_USER (2): the group is one run of its requester.
+    const alone = await h.ops.setup({ domain: 'live.fr', user: REQUESTER, channel: 'C1' });
+    assert.ok(alone.ok, alone.text);
+
+    const asked = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id);
+    assert.equal(asked.state, 'awaiting_approval');
+    assert.equal(cards(h, group.id).length, 1, 'one card for the group');
+    const card = cards(h, group.id)[0]!;
+    assert.ok(card.type === 'approval_request');
+    assert.equal(card.title, 'Enable DKIM signing for 4 domains?');
+    assert.match(
+      card.lines.join('\n'),
+      /3 × `POST \/email\/exchange\/org1\/service\/svc1\/domain\/\{domain\}\/dkim\/\{selector\}\/enable`/,
+    );
+    assert.match(card.lines.join('\n'), /1 × `PUT \/email\/domain\/\{domain\}\/dkim\/enable`/);
+    assert.equal(h.sim.count('POST', /\/enable$/) + h.sim.count('PUT', /\/enable$/), 0, 'nothing enabled before it');
+    for (const m of byDomain(h, members).values()) assert.equal(m.state, 'awaiting_group', m.domain);
+    assert.equal(
+      members.flatMap((m) => h.core.store.outbox.forRun(m.id)).filter((o) => o.channel !== null).length,
+      0,
+      'no member posts in Slack by itself',
+    );
+
+    // c.fr is no longer ready when the card is clicked: its record went missing and OVH says waitingRecord.
+    const cSelector = (byDomain(h, members).get('c.fr')!.facts.selectors as string[])[0]!;
+    const cRecord = h.sim.zoneRecords('c.fr').find((r) => r.subDomain === `${cSelector}._domainkey`)!;
+    h.sim.deleteZoneRecord('c.fr', cRecord.id);
+    h.sim.setSelectorStatus('c.fr', cSelector, 'waitingRecord');
+    await approveLatest(h, group.id);
+    for (const domain of ['a.fr', 'b.fr', 'm.fr']) {
+      const member = members.find((m) => m.domain === domain)!;
+      const done = await h.drive(isState('done', 'failed'), member.id);
+      assert.equal(done.state, 'done', `${domain}: ${done.lastError ?? ''}`);
+    }
+    const c = members.find((m) => m.domain === 'c.fr')!;
+    const waitingC = await h.drive(isState('waiting_ready', 'done', 'failed'), c.id);
+    assert.equal(waitingC.state, 'waiting_ready');
+    assert.equal(h.sim.count('POST', /\/c\.fr\/dkim\/.*\/enable$/), 0, 'c.fr was not enabled');
+    assert.equal(h.sim.count('POST', /\/(a|b)\.fr\/dkim\/.*\/enable$/), 2, 'one enable each');
+    assert.equal(h.sim.count('PUT', /\/m\.fr\/dkim\/enable$/), 1);
+    const thread = groupSaid(h, group.id)
+      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .join('\n');
+    assert.match(
+      thread,
+      /\*c\.fr\* — c\.fr: the key `.*` is no longer ready at OVH \(status waitingRecord\), so it was not enabled/,
+    );
+
+    // Its record back, the key ready again: enabled under the same group approval, no second card.
+    h.sim.addZoneRecord('c.fr', { fieldType: 'CNAME', subDomain: cRecord.subDomain, target: cRecord.target, ttl: 60 });
+    const doneC = await h.drive(isState('done', 'failed'), c.id, 400);
+    assert.equal(doneC.state, 'done', doneC.lastError ?? '');
+    assert.equal(h.sim.count('POST', /\/c\.fr\/dkim\/.*\/enable$/), 1);
+    const finished = await h.drive(isState('done', 'failed'), group.id);
+    assert.equal(finished.state, 'done');
+    assert.equal(cards(h, group.id).length, 1, 'still one card');
+    assert.match(
+      thread +
+        groupSaid(h, group.id)
+          .map((n) => (n.type === 'reply' ? n.text : ''))
+          .join('\n'),
+      /DKIM in production for 4 of 4 domains/,
+    );
+    assert.equal(
+      h.core.store.watches.all().filter((w) => ['a.fr', 'b.fr', 'c.fr', 'm.fr'].includes(w.domain)).length,
+      4,
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+test('a group waits an hour for a domain whose records are elsewhere, asks for the others, then asks again; the records are said in its thread', async () => {
+  const h = await startHarness();
+  try {
+    h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'here.fr', zone: true });
+    const away = h.sim.addEmailProDomain({ service: 'emailpro-ab1-1', domain: 'away.fr' });
+    const scan = await scanned(h);
+    const { group, members } = await setupAll(h, scan);
+    const asked = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id, 400);
+    assert.equal(asked.state, 'awaiting_approval');
+    const first = cards(h, group.id)[0]!;
+    assert.ok(first.type === 'approval_request');
+    assert.equal(first.title, 'Enable DKIM signing for 1 domain?');
+    assert.match(first.lines.join('\n'), /here\.fr/);
+    const records = groupSaid(h, group.id).find((n) => n.type === 'records');
+    assert.ok(records?.type === 'records', 'the records to add are in the group thread');
+    assert.match(records.text, /^\*away\.fr\* — /);
+    assert.equal(records.records.length, 2);
+    const here = members.find((m) => m.domain === 'here.fr')!;
+    const ready = h.core.store.runs.get(here.id)!;
+    assert.ok(h.clock.now() - (ready.facts.groupAskedAt as number) >= 60 * 60_000, 'asked after the hour');
+    await approveLatest(h, group.id);
+    assert.equal((await h.drive(isState('done', 'failed'), here.id)).state, 'done');
+
+    for (const record of records.records) h.sim.setExternalRecord(record.name, 'CNAME', record.target);
+    const awayRun = members.find((m) => m.domain === 'away.fr')!;
+    await h.drive(isState('awaiting_group', 'failed'), awayRun.id, 400);
+    const second = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id, 400);
+    assert.equal(second.state, 'awaiting_approval');
+    assert.equal(cards(h, group.id).length, 2, 'a second card for the domain ready later');
+    await approveLatest(h, group.id);
+    assert.equal((await h.drive(isState('done', 'failed'), awayRun.id)).state, 'done');
+    assert.equal(h.sim.selector('away.fr', away.selectors[0])?.status, 'inProduction');
+    assert.equal((await h.drive(isState('done', 'failed'), group.id)).state, 'done');
+  } finally {
+    await h.close();
+  }
+});
+
+test("rejecting the group's card ends its waiting members; cancelling a group ends the others; nothing is enabled", async () => {
+  const h = await startHarness();
+  try {
+    for (const domain of ['r1.fr', 'r2.fr'])
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    const scan = await scanned(h);
+    const { group, members } = await setupAll(h, scan);
+    await h.drive(isState('awaiting_approval'), group.id);
+    const approval = h.core.store.approvals.latestForRun(group.id)!;
+    assert.ok((await h.ops.decide(approval.id, APPROVER, 'rejected')).ok);
+    for (const m of members)
+      assert.equal((await h.drive(isState('rejected', 'done', 'failed'), m.id)).state, 'rejected');
+    assert.equal(h.sim.count('POST', /\/enable$/), 0);
+
+    const rescan = await scanned(h);
+    const second = await setupAll(h, rescan);
+    const cancelled = await h.ops.cancel(['group'], REQUESTER);
+    assert.ok(cancelled.ok, cancelled.text);
+    for (const m of second.members) {
+      const end = await h.drive(isState('cancelled', 'rejected', 'done', 'failed'), m.id, 400);
+      assert.equal(end.state, 'cancelled', `${m.domain}: ${end.state}`);
+    }
+    assert.equal(h.sim.count('POST', /\/enable$/), 0);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Notice } from '../src/domain/notices.ts';
+import { type ScanResult, scanCsv } from '../src/domain/scan.ts';
+import { mixedAccount } from './fleet-fixtures.ts';
+import { type Harness, isState, REQUESTER, startHarness } from './harness.ts';
+
+/** `/dkim scan`: every domain of the account, its DKIM at OVH and in DNS, SPF, DMARC, and what to do next. */
+
+async function scan(h: Harness) {
+  const started = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+  assert.ok(started.ok, started.text);
+  const run = await h.drive(isState('done', 'failed', 'stalled'), started.run!.id);
+  assert.equal(run.state, 'done', run.lastError ?? '');
+  const results = h.core.store.scans.results(run.id);
+  const byDomain = new Map<string, ScanResult>(results.map((r) => [r.domain, r]));
+  return { run, results, byDomain };
+}
+
+const notices = (h: Harness, runId: number): Notice[] => h.core.store.outbox.forRun(runId).map((m) => m.notice);
+
+test('a mixed account: offer and service, DKIM at OVH and in DNS per selector, SPF, DMARC and the next step of every domain', async () => {
+  const h = await startHarness();
+  try {
+    const account = mixedAccount(h.sim);
+    const { run, results, byDomain } = await scan(h);
+    assert.deepEqual(
+      results.map((r) => r.domain),
+      ['broken.fr', 'fresh.fr', 'mxoff.fr', 'mxon.fr', 'ready.fr', 'signing.fr', 'waiting.fr'],
+    );
+
+    const signing = byDomain.get('signing.fr')!;
+    assert.equal(signing.service, 'exchange/org1/svc1');
+    assert.equal(signing.zone, 'signing.fr');
+    assert.equal(signing.dkim, 'signing');
+    assert.equal(signing.signing, account.signing.selectors[0]);
+    assert.equal(signing.spare, 'ready');
+    assert.deepEqual(
+      signing.selectors.map((s) => [s.selector, s.status, s.dns]),
+      [
+        [account.signing.selectors[0], 'inProduction', 'ok'],
+        [account.signing.selectors[1], 'ready', 'ok'],
+      ],
+    );
+    assert.deepEqual(signing.spf, { state: 'ok', record: 'v=spf1 include:mx.ovh.com ~all' });
+    assert.equal(signing.dmarc.policy, 'quarantine');
+    assert.equal(signing.next, 'nothing');
+    assert.equal(signing.needsSetup, false);
+
+    const ready = byDomain.get('ready.fr')!;
+    assert.equal(ready.dkim, 'ready');
+    assert.equal(ready.spf.state, 'no_ovh_include');
+    assert.equal(ready.dmarc.policy, 'none');
+    assert.match(ready.next, /approve signing.*include:mx\.ovh\.com.*p=none/);
+    assert.ok(ready.needsSetup);
+
+    const waiting = byDomain.get('waiting.fr')!;
+    assert.equal(waiting.service, 'exchange/org1/svc2');
+    assert.equal(waiting.zone, null, 'DNS elsewhere');
+    assert.equal(waiting.dkim, 'waiting');
+    assert.equal(waiting.selectors[0]!.dns, 'wrong');
+    assert.match(waiting.selectors[0]!.observation, /has no CNAME record in DNS yet/);
+
+    const fresh = byDomain.get('fresh.fr')!;
+    assert.equal(fresh.service, 'pro/emailpro-ab1-1');
+    assert.equal(fresh.where, 'Email Pro service emailpro-ab1-1');
+    assert.equal(fresh.dkim, 'none');
+    assert.deepEqual([fresh.spf.state, fresh.dmarc.state], ['missing', 'missing']);
+    assert.match(fresh.next, /^set up DKIM; publish an SPF record .*; publish a DMARC record/);
+
+    const broken = byDomain.get('broken.fr')!;
+    assert.equal(broken.dkim, 'signing');
+    assert.equal(broken.spare, 'none');
+    assert.match(broken.selectors[0]!.observation, /points to somewhere\.else\.example\., expected/);
+    assert.match(broken.next, /^fix the DNS record of `.*`: .*points to somewhere\.else\.example/);
+    assert.equal(broken.spf.state, 'multiple');
+    assert.equal(broken.dmarc.state, 'invalid');
+    assert.equal(broken.needsSetup, false, 'a setup does not repair a record someone changed');
+
+    const mxoff = byDomain.get('mxoff.fr')!;
+    assert.deepEqual([mxoff.service, mxoff.dkim, mxoff.dmarc.policy], ['mxplan', 'none', 'reject']);
+    assert.ok(mxoff.needsSetup);
+    const mxon = byDomain.get('mxon.fr')!;
+    assert.equal(mxon.dkim, 'signing');
+    assert.ok(mxon.signing);
+    assert.ok(mxon.selectors.length === 2 && mxon.selectors.every((s) => s.dns === 'ok'));
+
+    // The budget: discovery once, then per domain the dkim list and one read per key (MX Plan: one read); nothing else.
+    assert.equal(h.sim.count('GET', /\/dkimSelector$/), 0);
+    assert.equal(h.sim.requests.filter((r) => r.method !== 'GET').length, 0, 'a scan changes nothing');
+    for (const [domain, calls] of Object.entries(account.floor.perDomain)) {
+      const seen = h.sim.requests.filter((r) => r.path.includes(`/${domain}/`) || r.path.endsWith(`/${domain}`));
+      assert.equal(seen.length, calls, `${domain}: ${seen.map((r) => r.path).join(', ')}`);
+    }
+    const perDomainTotal = Object.values(account.floor.perDomain).reduce((a, b) => a + b, 0);
+    const apiCalls = h.sim.requests.filter((r) => r.path !== '/auth/time'); // node-ovh's one clock sync
+    assert.equal(apiCalls.length, account.floor.discovery + perDomainTotal);
+
+    // Done: the counts and the domains a setup fixes on the parent message, the CSV as a file in the thread.
+    const summary = run.facts.summary as { counts: { dkim: Record<string, number>; needsSetup: number } };
+    assert.deepEqual(summary.counts.dkim, { signing: 3, ready: 1, waiting: 1, none: 2, changing: 0, error: 0 });
+    assert.equal(summary.counts.needsSetup, 4);
+    const said = notices(h, run.id);
+    const lastParent = said.filter((n) => n.type === 'parent_update').at(-1);
+    assert.ok(lastParent?.type === 'parent_update' && lastParent.summary.scan);
+    assert.deepEqual(
+      lastParent.summary.scan.needing.map((n) => n.domain),
+      ['fresh.fr', 'mxoff.fr', 'ready.fr', 'waiting.fr'],
+    );
+    assert.equal(said.filter((n) => n.type === 'file').length, 1);
+    const csv = scanCsv(results);
+    assert.equal(csv.trim().split('\r\n').length, 8, 'a header and one line per domain');
+    assert.match(csv, /^domain,offer_service,zone,dkim,/);
+    assert.match(csv, /broken\.fr,pro\/emailpro-ab1-1,broken\.fr,signing,/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('progress while it works: the parent message says how many domains are done and the time left at the configured rate', async () => {
+  const h = await startHarness({ env: { OVH_RATE_LIMIT_PER_MIN: '30' } });
+  try {
+    mixedAccount(h.sim);
+    const { run } = await scan(h);
+    const progress = notices(h, run.id)
+      .flatMap((n) => (n.type === 'parent_update' ? [n.summary.detail ?? ''] : []))
+      .filter((d) => d.includes('domains,'));
+    assert.ok(progress.length >= 1, 'progress was shown');
+    assert.match(progress[0]!, /^0 \/ 7 domains, about a minute left at 30 requests\/min$/);
+    assert.match(progress.at(-1)!, /^7 \/ 7 domains/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('an account with no mail service: a clear answer, and what the bot looked at', async () => {
+  const h = await startHarness();
+  try {
+    const { run, results } = await scan(h);
+    assert.equal(results.length, 0);
+    const text = notices(h, run.id)
+      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .join('\n');
+    assert.match(text, /no domain on an Exchange service, an Email Pro service or an MX Plan: nothing to scan/);
+    assert.match(text, /Exchange \(0 services\), Email Pro \(0 services\), MX Plan \(none\)/);
+    assert.equal(notices(h, run.id).filter((n) => n.type === 'file').length, 0, 'no empty CSV');
+  } finally {
+    await h.close();
+  }
+});
+
+test('one scan at a time; bad input changes nothing', async () => {
+  const h = await startHarness();
+  try {
+    mixedAccount(h.sim);
+    const first = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+    const second = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+    assert.equal(second.ok, false);
+    assert.match(second.text, new RegExp(`A scan is already running \\(run #${first.run!.id}`));
+    const runs = h.core.store.runs.count();
+    const notDone = await h.ops.fleet.setupAll(first.run!.id, REQUESTER, 'C1');
+    assert.equal(notDone.ok, false);
+    assert.match(notDone.text, /wait until it is done/);
+    const unknown = await h.ops.fleet.setupAll(999, REQUESTER, 'C1');
+    assert.match(unknown.text, /There is no scan #999/);
+    assert.equal(h.core.store.runs.count(), runs, 'no run written');
+    await h.drive(isState('done'), first.run!.id);
+  } finally {
+    await h.close();
+  }
+});
