@@ -1,13 +1,7 @@
-import { FakeClock } from '../src/clock.ts';
-import { parseConfig } from '../src/config.ts';
-import { buildCore } from '../src/core.ts';
 import { isFinished } from '../src/domain/runs.ts';
-import { silentLogger } from '../src/log.ts';
-import { Operations } from '../src/operations.ts';
 import { maxInWindow } from '../test/fixtures.ts';
-import { APPROVER, REQUESTER, seeded, testEnv } from '../test/harness.ts';
-import { OvhSim } from '../test/sim/ovh.ts';
-import { trustInProcess } from '../test/sim/tls.ts';
+import { REQUESTER } from '../test/harness.ts';
+import { driveApproving, simulatedCore } from './drive.ts';
 
 export type BenchOffer = 'exchange' | 'pro' | 'mxplan';
 
@@ -53,17 +47,8 @@ export async function benchProvisioning(
   offer: BenchOffer = 'exchange',
 ): Promise<ProvisioningFigures> {
   const started = performance.now();
-  const clock = new FakeClock();
-  const sim = await OvhSim.start({ clock, rateLimit: { perMinute: ratePerMinute } });
-  trustInProcess(sim.certPem);
   // One requester for the whole batch, as an operator setting up a fleet would be.
-  const env = testEnv(sim, {
-    OVH_RATE_LIMIT_PER_MIN: String(ratePerMinute),
-    DISCOVERY_TTL_MINUTES: '10',
-    MAX_ACTIVE_RUNS_PER_USER: String(domains),
-  });
-  const core = buildCore(parseConfig(env), { clock, env, log: silentLogger, random: seeded(1), concurrency: 16 });
-  const ops = new Operations(core);
+  const { clock, sim, core, ops } = await simulatedCore(ratePerMinute, domains);
   const names = Array.from({ length: domains }, (_, i) => `bench-${String(i).padStart(4, '0')}.fr`);
   for (const domain of names) {
     if (offer === 'exchange') sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
@@ -73,19 +58,7 @@ export async function benchProvisioning(
   const t0 = clock.now();
   const runIds: number[] = [];
   for (const domain of names) runIds.push((await ops.setup({ domain, user: REQUESTER, channel: 'C1' })).run!.id);
-  for (let round = 0; round < 100_000; round++) {
-    await core.engine.tick();
-    await core.engine.idle();
-    for (const approval of core.store.db.prepare(`SELECT id FROM approvals WHERE status = 'pending'`).all() as {
-      id: number;
-    }[]) {
-      await ops.decide(approval.id, APPROVER, 'approved');
-    }
-    await core.engine.idle();
-    if (runIds.every((id) => isFinished(core.store.runs.get(id)!.state))) break;
-    const due = core.store.runs.nextDueAt();
-    if (due !== undefined) clock.set(due);
-  }
+  await driveApproving(core, ops, clock, () => runIds.every((id) => isFinished(core.store.runs.get(id)!.state)));
   const finished = runIds.filter((id) => core.store.runs.get(id)!.state === 'done').length;
   const calls = sim.requests.filter((r) => r.path !== '/auth/time');
   const simulatedMinutes = (clock.now() - t0) / 60_000;

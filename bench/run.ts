@@ -1,6 +1,7 @@
 import { benchAck } from './ack.ts';
 import { benchMemory } from './memory.ts';
 import { benchProvisioning } from './provisioning.ts';
+import { benchScan } from './scan.ts';
 
 /** `npm run bench`: prints the performance figures of DESIGN §7. A benchmark, not a test: nothing here fails. */
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -31,6 +32,35 @@ async function main(): Promise<void> {
     console.log(`   429s caused by the bot:    ${p.rateLimited429s}`);
     console.log(`   most calls in any 60 s:    ${p.maxInAnyWindow} (limit ${p.ratePerMinute})`);
     console.log(`   wall time:                 ${fmt(p.wallSeconds)} s\n`);
+  }
+
+  for (const [n, setups] of [
+    ['1d', 0],
+    ['1e', 50],
+  ] as const) {
+    const with_ = setups
+      ? ` + the ${setups} domains of ${setups} setup runs started at the same moment, on the same rate limit`
+      : '';
+    console.log(
+      `${n}. /dkim scan of ${domains} domains (Exchange, Email Pro, MX Plan), 60 req/min${with_} (simulated clock)`,
+    );
+    const s = await benchScan(domains, 60, setups);
+    console.log(
+      `   scan's OVH calls:          ${s.scanCalls} (floor ${s.floorCalls}: each discovery list once, the dkim list and one read per key; ratio ${fmt(s.scanCalls / s.floorCalls, 3)}, target ≤ 1.1)`,
+    );
+    console.log(
+      `   OVH calls per domain:      ${fmt(s.scanCalls / s.domains, 2)} (floor ${fmt(s.floorCalls / s.domains, 2)})`,
+    );
+    // Alone, the scan's floor is its own calls at the rate; sharing the limit, every call made until it was done.
+    const timeFloorCalls = setups ? s.callsUntilScanDone : s.floorCalls;
+    const what = setups ? 'calls of the scan and the setups until the scan was done' : 'calls';
+    console.log(
+      `   scan time:                 ${fmt(s.scanMinutes)} min simulated (floor ${fmt(timeFloorCalls / s.ratePerMinute)} min = ${timeFloorCalls} ${what} ÷ ${s.ratePerMinute}/min; ratio ${fmt((s.scanMinutes * s.ratePerMinute) / timeFloorCalls, 3)}, target ≤ 1.1)`,
+    );
+    if (setups) console.log(`   setups done meanwhile:     ${s.setupsDone} / ${s.setups} (${s.setupCalls} OVH calls)`);
+    console.log(`   429s caused by the bot:    ${s.rateLimited429s}`);
+    console.log(`   most calls in any 60 s:    ${s.maxInAnyWindow} (limit ${s.ratePerMinute})`);
+    console.log(`   wall time:                 ${fmt(s.wallSeconds)} s\n`);
   }
 
   console.log(
