@@ -3,6 +3,7 @@ import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { SETUP_ALL_ACTION } from '../src/slack/views/scan.ts';
 import { testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import {
@@ -21,7 +22,9 @@ import { trustInProcess } from '../test/sim/tls.ts';
  * `npm run demo`: the whole `/dkim setup` flow offline. The OVH simulator (HTTPS + DNS), a fake Slack, and the real
  * bot between them (HTTP mode, or Socket Mode with `-- --socket`); a user types the command, an approver clicks
  * Approve, and the thread is printed. `-- --offer pro` or `-- --offer mxplan` hosts the domain on Email Pro or MX
- * Plan instead of Exchange; `-- --rotate` then rotates the key (with a grace period of seconds).
+ * Plan instead of Exchange; `-- --rotate` then rotates the key (with a grace period of seconds); `-- --scan` then
+ * scans the whole account (four more domains on Exchange, Email Pro and MX Plan), posts the CSV, and sets up the
+ * domains that need it with **Set up all**, one approval for the group.
  */
 const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       socket: { type: 'boolean', default: false },
       offer: { type: 'string', default: 'exchange' },
       rotate: { type: 'boolean', default: false },
+      scan: { type: 'boolean', default: false },
     },
   });
   const rotate = values.rotate;
@@ -110,6 +114,40 @@ async function main(): Promise<void> {
     );
     await until(() => bot.core.store.outbox.pendingCount() === 0, 10_000);
   };
+  /** The fleet: four more domains; `/dkim scan`; the CSV; Set up all; one approval for the group. */
+  const scanToTheEnd = async () => {
+    fleet(sim);
+    say(`<@${REQUESTER}> types: /dkim scan`);
+    const command = { text: 'scan', userId: REQUESTER, channelId: 'CDEMO', responseUrl: slack.responseUrl('scan') };
+    const ack = await send('slash_commands', slashCommandPayload(command), slashCommandBody(command));
+    say(`ack ${ack.status} in ${ack.ms.toFixed(0)} ms: ${JSON.parse(ack.text).text}`);
+    const file = await until(() => slack.files()[0], 60_000);
+    say(`the scan is done; its table is in the thread as ${file.filename}:`);
+    console.log(`\n${slack.fileContent(file.id)}`);
+    const parent = slack.messages('CDEMO').find((m) => messageLines(m).join(' ').includes('[Set up all'))!;
+    say(`<@${REQUESTER}> clicks Set up all`);
+    const clicker = { userId: REQUESTER, responseUrl: slack.responseUrl('setup-all') };
+    await send(
+      'interactive',
+      buttonClickPayload(parent, SETUP_ALL_ACTION, clicker),
+      buttonClickBody(parent, SETUP_ALL_ACTION, clicker),
+    );
+    const group = await until(() => bot.core.store.runs.latestOfKind('group'), 10_000);
+    const card = await until(() => {
+      const ts = bot.core.store.runs.get(group.id)?.threadTs;
+      return ts ? slack.thread('CDEMO', ts).find((m) => messageLines(m).join(' ').includes('[Approve]')) : undefined;
+    }, 60_000);
+    say(`one approval card for the group; <@${APPROVER}> clicks Approve`);
+    const approver = { userId: APPROVER, responseUrl: slack.responseUrl('group-approve') };
+    await send(
+      'interactive',
+      buttonClickPayload(card, APPROVE_ACTION, approver),
+      buttonClickBody(card, APPROVE_ACTION, approver),
+    );
+    await until(() => bot.core.store.runs.get(group.id)?.state === 'done', 90_000);
+    await until(() => bot.core.store.outbox.pendingCount() === 0, 10_000);
+    say(`the group is done (${sim.requests.length} OVH calls in all)`);
+  };
   try {
     await runToTheEnd(`setup ${DOMAIN}`, 0);
     say(`DKIM is on (${sim.requests.length} OVH calls, ${slack.calls.length} Slack calls)`);
@@ -117,6 +155,7 @@ async function main(): Promise<void> {
       await runToTheEnd(`rotate ${DOMAIN}`, 1);
       say(`the rotation is done (${sim.requests.length} OVH calls in all)`);
     }
+    if (values.scan) await scanToTheEnd();
     console.log('');
     for (const parent of slack.messages('CDEMO')) {
       console.log('#CDEMO — the thread as Slack shows it:\n');
@@ -127,6 +166,23 @@ async function main(): Promise<void> {
     await slack.close();
     await sim.close();
   }
+}
+
+/** Four more domains for the scan: Exchange with a key ready, Email Pro with nothing, MX Plan off, and one signing. */
+function fleet(sim: OvhSim): void {
+  const ready = sim.addExchangeDomain({
+    org: 'hosted-ab12345-1',
+    service: 'hosted-ab12345-1',
+    domain: 'legacy.fr',
+    zone: true,
+  });
+  sim.setSelectorStatus('legacy.fr', ready.selectors[0], 'ready');
+  sim.addMailAuthRecords('legacy.fr', { dmarc: 'v=DMARC1; p=none' });
+  sim.addEmailProDomain({ service: 'emailpro-ab12345-1', domain: 'shop.fr', zone: true });
+  sim.addMailAuthRecords('shop.fr', { spf: 'v=spf1 include:_spf.example.net ~all', dmarc: null });
+  sim.addMxPlanDomain({ domain: 'news.fr', zone: true });
+  sim.addMailAuthRecords('news.fr', { spf: null });
+  sim.addMailAuthRecords(DOMAIN);
 }
 
 /** Bounded polling: the demo runs on the real clock. */
