@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -8,6 +8,7 @@ import type { Clock } from '../../src/clock.ts';
 import { seeded } from '../fixtures.ts';
 import { type DnsServer, startDnsServer } from './dns.ts';
 import { OvhAccount } from './ovh-account.ts';
+import { type OAuthClient, OvhAuth, type OvhCredentials, SIM_CREDENTIALS, SIM_OAUTH_CLIENT } from './ovh-auth.ts';
 import { SimError, type Timing } from './ovh-common.ts';
 import { dispatch, ovhRoutes, type ParsedRequest } from './ovh-routes.ts';
 import { makeTestCertificate, type TestCertificate } from './tls.ts';
@@ -23,28 +24,11 @@ export type {
   SelectorView,
 } from './ovh-account.ts';
 export { DEFAULT_DMARC, DEFAULT_SPF } from './ovh-account.ts';
+export type { OAuthClient, OvhCredentials } from './ovh-auth.ts';
+export { SIM_CREDENTIALS, SIM_OAUTH_CLIENT } from './ovh-auth.ts';
 export type { DkimStatus } from './ovh-dkim.ts';
 export type { MxPlanDkimView, MxPlanSelectorStatus, MxPlanStatus } from './ovh-mxplan.ts';
 export type { PublishedRecord, ZoneRecord } from './ovh-zones.ts';
-
-export interface OvhCredentials {
-  appKey: string;
-  appSecret: string;
-  consumerKey: string;
-}
-
-export interface OAuthClient {
-  clientId: string;
-  clientSecret: string;
-}
-
-export const SIM_CREDENTIALS: OvhCredentials = {
-  appKey: 'sim-app-key',
-  appSecret: 'sim-app-secret',
-  consumerKey: 'sim-consumer-key',
-};
-
-export const SIM_OAUTH_CLIENT: OAuthClient = { clientId: 'sim-client-id', clientSecret: 'sim-client-secret' };
 
 /** Probabilities in [0, 1]; the same seed and the same requests give the same faults. */
 export interface OvhSimFaults {
@@ -139,11 +123,6 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function errorBody(error: SimError): Record<string, string> {
   return {
     class: error.errorClass,
@@ -167,23 +146,6 @@ function decodeSegments(path: string): string[] {
   } catch {
     throw new SimError(400, 'Client::BadRequest', 'Invalid URL encoding');
   }
-}
-
-function sha1Hex(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
-}
-
-function decodeFormCredential(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, '%20'));
-}
-
-function basicCredentials(req: IncomingMessage): { id: string; secret: string } | undefined {
-  const match = /^Basic (.+)$/i.exec(header(req, 'authorization') ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { id: decodeFormCredential(decoded.slice(0, colon)), secret: decodeFormCredential(decoded.slice(colon + 1)) };
 }
 
 const INTERNAL_ERROR = new SimError(500, 'Server::InternalServerError', 'Internal server error');
@@ -224,16 +186,13 @@ export class OvhSim extends OvhAccount {
   rateLimited429s = 0;
   rateLimit: { perMinute: number } | undefined;
   createdIdZero: boolean;
-  timestampToleranceSeconds: number;
   onRequest: RequestHook | undefined;
   afterEffect: AfterEffectHook | undefined;
   port = 0;
   dnsServer = '';
 
   private readonly routes: ReturnType<typeof ovhRoutes>;
-  private readonly credentialList: OvhCredentials[];
-  private readonly oauthClients: OAuthClient[];
-  private readonly tokens = new Set<string>();
+  private readonly auth: OvhAuth;
   private readonly sockets = new Set<Socket>();
   private readonly closing = abortController();
   private readonly server: Server;
@@ -249,11 +208,14 @@ export class OvhSim extends OvhAccount {
   ) {
     super(timingOf(options));
     this.routes = ovhRoutes(this.model, { createdIdZero: () => this.createdIdZero });
-    this.credentialList = options.credentials ?? [SIM_CREDENTIALS];
-    this.oauthClients = options.oauthClients ?? [SIM_OAUTH_CLIENT];
+    this.auth = new OvhAuth(
+      options.credentials ?? [SIM_CREDENTIALS],
+      options.oauthClients ?? [SIM_OAUTH_CLIENT],
+      options.timestampToleranceSeconds ?? (options.clock ? Infinity : 300),
+      () => this.now(),
+    );
     this.rateLimit = options.rateLimit;
     this.createdIdZero = options.createdIdZero ?? false;
-    this.timestampToleranceSeconds = options.timestampToleranceSeconds ?? (options.clock ? Infinity : 300);
     this.onRequest = options.onRequest;
     this.afterEffect = options.afterEffect;
     this.faults = options.faults ?? {};
@@ -293,11 +255,11 @@ export class OvhSim extends OvhAccount {
   }
 
   get credentials(): OvhCredentials {
-    return this.credentialList[0]!;
+    return this.auth.credentialList[0]!;
   }
 
   get oauthClient(): OAuthClient {
-    return this.oauthClients[0]!;
+    return this.auth.oauthClients[0]!;
   }
 
   /** Options for `ovh(...)` from @ovhcloud/node-ovh, with the first application credentials. */
@@ -395,7 +357,7 @@ export class OvhSim extends OvhAccount {
     record: RecordedRequest,
     answer: (status: number, body: unknown, fault?: Fault) => void,
   ): Promise<void> {
-    this.authenticate(req, raw);
+    this.auth.authenticate(req, raw, this.host);
     if (this.overRateLimit()) {
       this.rateLimited429s++;
       return answer(429, errorBody(TOO_MANY));
@@ -416,50 +378,6 @@ export class OvhSim extends OvhAccount {
       if (fault.afterEffectFail) return answer(500, errorBody(INTERNAL_ERROR), 'after');
     }
     answer(200, body);
-  }
-
-  private authenticate(req: IncomingMessage, raw: string): void {
-    const bearer = /^Bearer (.+)$/i.exec(header(req, 'authorization') ?? '');
-    if (bearer) {
-      if (this.tokens.has(bearer[1]!)) return;
-      throw new SimError(401, 'Client::Unauthorized', 'The provided access token is invalid', 'INVALID_TOKEN');
-    }
-    const appKey = header(req, 'x-ovh-application');
-    const ofApplication = this.credentialList.filter((credential) => credential.appKey === appKey);
-    if (ofApplication.length === 0) {
-      throw new SimError(403, 'Client::Forbidden', 'This application key is invalid', 'INVALID_KEY');
-    }
-    const consumerKey = header(req, 'x-ovh-consumer');
-    if (!consumerKey) throw new SimError(401, 'Client::Unauthorized', 'You must login first', 'NOT_CREDENTIAL');
-    const credential = ofApplication.find((candidate) => candidate.consumerKey === consumerKey);
-    if (!credential) {
-      throw new SimError(403, 'Client::Forbidden', 'This credential does not exist', 'INVALID_CREDENTIAL');
-    }
-    this.checkSignature(req, raw, credential);
-    this.checkTimestamp(header(req, 'x-ovh-timestamp'));
-  }
-
-  private checkSignature(req: IncomingMessage, raw: string, credential: OvhCredentials): void {
-    const hostname = new URL(`https://${header(req, 'host') ?? this.host}`).hostname;
-    const parts = [
-      credential.appSecret,
-      credential.consumerKey,
-      req.method,
-      `https://${hostname}${req.url}`,
-      raw,
-      header(req, 'x-ovh-timestamp') ?? '',
-    ];
-    if (header(req, 'x-ovh-signature') !== `$1$${sha1Hex(parts.join('+'))}`) {
-      throw new SimError(400, 'Client::BadRequest', 'Invalid signature', 'INVALID_SIGNATURE');
-    }
-  }
-
-  private checkTimestamp(value: string | undefined): void {
-    const timestamp = Number(value);
-    const drift = Math.abs(timestamp - this.now() / 1000);
-    if (value === undefined || !Number.isFinite(timestamp) || drift > this.timestampToleranceSeconds) {
-      throw new SimError(400, 'Client::BadRequest', 'Invalid timestamp', 'INVALID_TIMESTAMP');
-    }
   }
 
   private overRateLimit(): boolean {
@@ -495,7 +413,7 @@ export class OvhSim extends OvhAccount {
 
   private issueToken(req: IncomingMessage, raw: string, res: ServerResponse): void {
     const form = new URLSearchParams(raw);
-    const { status, body } = this.tokenAnswer(req, form);
+    const { status, body } = this.auth.tokenAnswer(req, form);
     this.requests.push({
       at: this.now(),
       method: 'POST',
@@ -507,22 +425,6 @@ export class OvhSim extends OvhAccount {
       failedAfterEffect: false,
     });
     this.answerRaw(res, status, body);
-  }
-
-  private tokenAnswer(req: IncomingMessage, form: URLSearchParams): { status: number; body: unknown } {
-    if (form.get('grant_type') !== 'client_credentials') {
-      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'Only client_credentials' } };
-    }
-    const basic = basicCredentials(req);
-    const id = basic?.id ?? form.get('client_id');
-    const secret = basic?.secret ?? form.get('client_secret');
-    const known = this.oauthClients.some((client) => client.clientId === id && client.clientSecret === secret);
-    if (!known)
-      return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } };
-    const token = randomBytes(24).toString('hex');
-    this.tokens.add(token);
-    const scope = form.get('scope') ?? 'all';
-    return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600, scope } };
   }
 
   private answerRaw(res: ServerResponse, status: number, body: unknown): void {
