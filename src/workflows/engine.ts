@@ -15,6 +15,7 @@ import { failed } from './outcomes.ts';
 import { auditCalls, describeChanges, type OutsideCall, recorded } from './recording.ts';
 import { RunActions } from './run-actions.ts';
 import { type GroupStartResult, type StartInput, type StartResult, Starts } from './starts.ts';
+import { storeView } from './store-view.ts';
 import type { StepContext, StepOutcome, StoreView, Workflow } from './types.ts';
 
 export type { StartResult } from './starts.ts';
@@ -61,10 +62,12 @@ export class Engine {
   private readonly kicked = new Set<Promise<unknown>>();
   private stopping = false;
 
+  private readonly view: StoreView;
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.journal = new Journal(o.store);
+    this.view = storeView(o.store);
     const shared = {
       store: o.store,
       clock: o.clock,
@@ -209,13 +212,6 @@ export class Engine {
       ...recorded(this.o.providers, calls, beforeChange),
     };
   }
-
-  private readonly view: StoreView = {
-    run: (id) => this.o.store.runs.get(id),
-    approvals: (runId) => this.o.store.approvals.forRun(runId),
-    scanPending: (runId, limit) => this.o.store.scans.pending(runId, limit),
-    scanResults: (runId) => this.o.store.scans.results(runId),
-  };
 
   /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */
   async stop(): Promise<void> {

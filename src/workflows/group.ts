@@ -36,6 +36,16 @@ export const groupWorkflow: Workflow = {
   afterApproval: () => 'gathering',
   approvedStates: [],
   followers: (run) => (run.params as unknown as GroupParams).members ?? [],
+  /** Cancelled, all of them; rejected, all but those a card of the group approved (they go on to their enable). */
+  endsWith(run, how, view) {
+    const members = (run.params as unknown as GroupParams).members ?? [];
+    if (how === 'cancelled') return members;
+    const approved = view.approvals(run.id).filter((a) => a.status === 'approved');
+    return members.filter((id) => {
+      const member = view.run(id);
+      return !member || !approved.some((a) => inCard(a, askOf(member)));
+    });
+  },
 
   async step(run, ctx) {
     if (run.state !== 'gathering') return { state: run.state, facts: run.facts, next: 'none' };

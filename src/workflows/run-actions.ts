@@ -6,6 +6,7 @@ import { unchanged } from '../store/runs.ts';
 import type { ActionResult } from './approvals.ts';
 import type { ApproverPolicy } from './approvers.ts';
 import { describeState, show, summarize } from './describe.ts';
+import { endFollowing } from './ends-with.ts';
 import type { Journal } from './journal.ts';
 import type { Workflow } from './types.ts';
 
@@ -49,14 +50,16 @@ export class RunActions {
         now,
       );
       store.events.add(run.id, userId, 'cancelled', {}, now);
+      const ended = endFollowing(store, this.d.workflow(run.kind), current, 'cancelled', userId, now);
       store.runs.wake(this.d.workflow(run.kind).followers?.(current) ?? [], now);
       const updated = store.runs.get(run.id)!;
+      const endedNote = ended ? ` ${ended} unfinished ${ended === 1 ? 'setup ends' : 'setups end'} with it.` : '';
       this.d.journal.say(
         updated,
         [
           {
             type: 'reply',
-            text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}`,
+            text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}${endedNote}`,
           },
           { type: 'parent_update', summary: summarize(updated) },
         ],

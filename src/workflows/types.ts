@@ -106,6 +106,11 @@ export interface Workflow {
   cancelNote?(run: Run): string | undefined;
   /** Runs that follow this one's decisions (a group's members): woken when it is decided on or cancelled. */
   followers?(run: Run): number[];
+  /**
+   * Runs that end with this one when it is cancelled or rejected (a group's members; on a rejection, those no card
+   * of it approved).
+   */
+  endsWith?(run: Run, how: 'cancelled' | 'rejected', view: StoreView): number[];
   /** The params as the audit trail keeps them (private fields hidden); as they are when absent. */
   auditParams?(params: Record<string, unknown>): Record<string, unknown>;
   /** Observe, do at most one side effect, say what is true now and when to look again. */
