@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Notice } from '../src/domain/notices.ts';
 import { type ScanResult, scanCsv } from '../src/domain/scan.ts';
+import { DOMAIN_TRIES } from '../src/workflows/scan/index.ts';
 import { mixedAccount } from './fleet-fixtures.ts';
 import { type Harness, isState, REQUESTER, startHarness } from './harness.ts';
 
@@ -165,6 +166,38 @@ test('one scan at a time; bad input changes nothing', async () => {
     assert.match(unknown.text, /There is no scan #999/);
     assert.equal(h.core.store.runs.count(), runs, 'no run written');
     await h.drive(isState('done'), first.run!.id);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a domain whose check keeps meeting trouble goes to the back of the queue, and after its last try is an error: the others are not held up', async () => {
+  const h = await startHarness();
+  try {
+    for (let i = 0; i < 25; i++) {
+      const domain = `d${String(i).padStart(2, '0')}.fr`;
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    }
+    const troubled = /\/domain\/d00\.fr\/dkim$/;
+    h.sim.onRequest = (request) =>
+      troubled.test(request.path)
+        ? { status: 500, body: { class: 'Server::InternalServerError', message: 'Internal server error' } }
+        : undefined;
+    const { run, byDomain } = await scan(h);
+    assert.equal(byDomain.size, 25, 'every domain has a result');
+    const d00 = byDomain.get('d00.fr')!;
+    assert.equal(d00.dkim, 'error');
+    assert.match(d00.error ?? '', /Internal server error.*the last of several tries/);
+    assert.equal(h.sim.count('GET', troubled), DOMAIN_TRIES * 6, 'each try is one read, retried 6 times (the harness)');
+    const order = h.sim.requests.filter((r) => /\/domain\/d\d\d\.fr\/dkim$/.test(r.path)).map((r) => r.path);
+    assert.ok(
+      order.lastIndexOf('/email/exchange/org1/service/svc1/domain/d24.fr/dkim') <
+        order.lastIndexOf(order.find((p) => troubled.test(p))!),
+      'the others first',
+    );
+    const warnings = notices(h, run.id).filter((n) => n.type === 'reply' && n.level === 'warning');
+    assert.equal(warnings.length, 1, 'the trouble is said once');
+    assert.equal((run.facts.summary as { counts: { dkim: { error: number } } }).counts.dkim.error, 1);
   } finally {
     await h.close();
   }

@@ -38,8 +38,10 @@ export async function checkDomain(
   ovh: OvhApi,
   dns: DnsChecker,
   target: DomainToCheck,
+  /** The scan's last try of this domain: trouble that may pass is its result too, so that the scan can finish. */
+  lastTry = false,
 ): Promise<{ result: ScanResult; ovhCalls: number }> {
-  const dkim = await readDkim(ovh, dns, target);
+  const dkim = await readDkim(ovh, dns, target, lastTry);
   const [spf, dmarc] = await Promise.all([
     dnsRead(() => dns.txt(target.domain), readSpf),
     dnsRead(() => dns.txt(`_dmarc.${target.domain}`), readDmarc),
@@ -68,6 +70,7 @@ async function readDkim(
   ovh: OvhApi,
   dns: DnsChecker,
   target: DomainToCheck,
+  lastTry: boolean,
 ): Promise<{ found: DkimFound; ovhCalls: number }> {
   let ovhCalls = 0;
   const counted: OvhApi = {
@@ -84,8 +87,10 @@ async function readDkim(
       target.at.offer === 'mxplan' ? await readMxPlan(counted, dns, target) : await readKeyed(counted, dns, target);
     return { found, ovhCalls };
   } catch (error) {
-    if (!(error instanceof ProviderError) || error.kind === 'transient') throw error;
-    return { found: { dkim: 'error', selectors: [], error: errorMessage(error) }, ovhCalls };
+    if (!(error instanceof ProviderError) || (error.kind === 'transient' && !lastTry)) throw error;
+    const message =
+      error.kind === 'transient' ? `${errorMessage(error)} (the last of several tries)` : errorMessage(error);
+    return { found: { dkim: 'error', selectors: [], error: message }, ovhCalls };
   }
 }
 

@@ -23,6 +23,10 @@ export interface ScanFacts {
   ovhCalls?: number;
   expectedCalls?: number;
   lookedAt?: LookedAt[];
+  /** Domains (by position) whose check met trouble that may pass, and how often: they go to the back of the queue. */
+  strikes?: Record<string, number>;
+  /** The trouble said in the thread already: each is said once a scan. */
+  troubleSaid?: string[];
   /** Once done: the counts, and the first domains a setup would fix (the rest are in the CSV). */
   summary?: ScanSummary;
   lastObservation?: string;
@@ -32,6 +36,8 @@ export interface ScanFacts {
 /** Domains checked per step, and at once: a step stays short, so progress is written often and a restart loses little. */
 const BATCH = 10;
 const PARALLEL = 4;
+/** Tries of a domain whose check keeps meeting trouble that may pass; the last one's trouble is its result. */
+export const DOMAIN_TRIES = 3;
 /** How many domains needing a setup the summary names (each with a button); Slack allows 50 blocks a message. */
 export const SUMMARY_NAMES = 20;
 /** The fewest OVH calls a domain's check costs, by offer: the key list and two keys; MX Plan's one read. */
@@ -115,27 +121,43 @@ function describeLookedAt(lookedAt: LookedAt[]): string {
     .join(', ');
 }
 
-/** Checks the next few domains. A failure that may pass keeps what was checked and looks again later. */
+/**
+ * Checks the next few domains. A domain met by trouble that may pass goes to the back of the queue and is tried
+ * again later, up to DOMAIN_TRIES times, so that one domain cannot hold the scan; a step that checked none looks
+ * again with backoff, as any step troubled by its provider.
+ */
 async function scanSome(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  const pending = ctx.view!.scanPending(run.id, BATCH);
+  const strikes = facts.strikes ?? {};
+  const pending = nextBatch(ctx.view!.scanPending(run.id, BATCH + Object.keys(strikes).length), strikes);
   if (pending.length === 0) return finish(run, facts, ctx);
   const ovh = ovhOf(ctx);
   const settled = await inParallel(pending, PARALLEL, (entry) =>
-    checkDomain(ovh, ctx.dns, { domain: entry.domain, at: parseServiceSpec(entry.service)!, zone: entry.zone }),
+    checkDomain(
+      ovh,
+      ctx.dns,
+      { domain: entry.domain, at: parseServiceSpec(entry.service)!, zone: entry.zone },
+      (strikes[entry.position] ?? 0) >= DOMAIN_TRIES - 1,
+    ),
   );
   const checked: { position: number; result: ScanResult }[] = [];
+  const struck = { ...strikes };
   let calls = 0;
   let trouble: unknown;
   settled.forEach((outcome, i) => {
+    const { position } = pending[i]!;
     if (outcome.status === 'rejected') {
       trouble ??= outcome.reason;
+      struck[position] = (struck[position] ?? 0) + 1;
       return;
     }
+    delete struck[position];
     calls += outcome.value.ovhCalls;
-    checked.push({ position: pending[i]!.position, result: outcome.value.result });
+    checked.push({ position, result: outcome.value.result });
   });
+  if (trouble !== undefined && !isTransient(trouble)) throw trouble;
   const next = {
     ...facts,
+    strikes: struck,
     checked: (facts.checked ?? 0) + checked.length,
     ovhCalls: (facts.ovhCalls ?? 0) + calls,
     expectedCalls: Math.max(0, (facts.expectedCalls ?? 0) - expectedFor(pending, checked)),
@@ -149,17 +171,22 @@ async function scanSome(run: Run, facts: Facts, ctx: StepContext): Promise<StepO
     scan: { checked },
   };
   if (trouble === undefined) return outcome;
-  // What was checked is kept; the rest is looked at again with backoff, as any step troubled by its provider.
-  if (!isTransient(trouble)) throw trouble;
   const message = errorMessage(trouble);
-  const said = message === run.lastError;
+  const said = facts.troubleSaid ?? [];
   const text = `Trouble talking to the provider, will try again: ${message}`;
   return {
     ...outcome,
-    next: 'wait',
+    facts: { ...withProgress, troubleSaid: said.includes(message) ? said : [...said, message].slice(-10) },
+    next: checked.length > 0 ? 'now' : 'wait',
     lastError: message,
-    notices: said ? [] : [{ type: 'reply', level: 'warning', text }],
+    notices: said.includes(message) ? [] : [{ type: 'reply', level: 'warning', text }],
   };
+}
+
+/** The first domains never troubled, in the order found; then those troubled, fewest tries first. */
+function nextBatch(pending: PendingScan[], strikes: Record<string, number>): PendingScan[] {
+  const tries = (p: PendingScan) => strikes[p.position] ?? 0;
+  return [...pending].sort((a, b) => tries(a) - tries(b) || a.position - b.position).slice(0, BATCH);
 }
 
 function expectedFor(pending: PendingScan[], checked: { position: number }[]): number {
