@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Notice } from '../src/domain/notices.ts';
 import { type ScanResult, scanCsv } from '../src/domain/scan.ts';
 import { DOMAIN_TRIES } from '../src/workflows/scan/index.ts';
-import { mixedAccount } from './fleet-fixtures.ts';
+import { bigAccount, mixedAccount } from './fleet-fixtures.ts';
 import { type Harness, isState, REQUESTER, startHarness } from './harness.ts';
 
 /** `/dkim scan`: every domain of the account, its DKIM at OVH and in DNS, SPF, DMARC, and what to do next. */
@@ -198,6 +198,29 @@ test('a domain whose check keeps meeting trouble goes to the back of the queue, 
     const warnings = notices(h, run.id).filter((n) => n.type === 'reply' && n.level === 'warning');
     assert.equal(warnings.length, 1, 'the trouble is said once');
     assert.equal((run.facts.summary as { counts: { dkim: { error: number } } }).counts.dkim.error, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a long pass of the scan keeps its lease: renewed before each step, so no other instance may take the run midway', async () => {
+  const h = await startHarness({ env: { OVH_RATE_LIMIT_PER_MIN: '30' } });
+  try {
+    bigAccount(h.sim, 150);
+    const started = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+    const scanId = started.run!.id;
+    const firstAt = h.clock.now();
+    let unleased = 0;
+    h.sim.onRequest = () => {
+      if (!h.core.store.runs.leased(scanId, h.clock.now())) unleased++;
+    };
+    const run = await h.drive(isState('done', 'failed'), scanId);
+    assert.equal(run.state, 'done');
+    assert.ok(
+      h.clock.now() - firstAt > 5 * 60_000,
+      `the scan took longer than one lease (5 min): ${h.clock.now() - firstAt} ms, ${h.sim.requests.length} calls`,
+    );
+    assert.equal(unleased, 0, 'every OVH call was made under a live lease');
   } finally {
     await h.close();
   }

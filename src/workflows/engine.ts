@@ -142,6 +142,8 @@ export class Engine {
         if (!run || isFinished(run.state)) return;
         const due = run.nextCheckAt !== null && run.nextCheckAt <= clock.now();
         if (!due && !(force && i === 0)) return;
+        // Renewed before each step: a pass of many long steps (a scan) must not outlive its lease.
+        if (i > 0 && !store.runs.claim(runId, this.owner, clock.now(), clock.now() + leaseMs)) return;
         const again = await this.stepOnce(run);
         if (!again) return;
       }
