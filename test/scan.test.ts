@@ -225,3 +225,30 @@ test('a long pass of the scan keeps its lease: renewed before each step, so no o
     await h.close();
   }
 });
+
+test("a service whose domains OVH refuses to list is named and looked past: the offer's other services are still scanned", async () => {
+  const h = await startHarness();
+  try {
+    mixedAccount(h.sim);
+    h.sim.onRequest = (request) =>
+      request.path === '/email/exchange/org1/service/svc2/domain'
+        ? {
+            status: 404,
+            body: { class: 'Client::NotFound', message: 'The requested object (service = svc2) does not exist' },
+          }
+        : undefined;
+    const { run, byDomain } = await scan(h);
+    assert.ok(!byDomain.has('waiting.fr'), 'the domain of the refused service is not listed');
+    for (const domain of ['signing.fr', 'ready.fr', 'fresh.fr', 'broken.fr', 'mxon.fr'])
+      assert.ok(byDomain.has(domain), domain);
+    const found = notices(h, run.id).find((n) => n.type === 'reply' && n.text.startsWith('Found'));
+    assert.ok(found?.type === 'reply');
+    assert.match(
+      found.text,
+      /on Exchange \(2 services\) \(not read: org1\/svc2 — The requested object \(service = svc2\) does not exist\)/,
+    );
+    assert.match(found.text, /on Email Pro \(1 service\)/);
+  } finally {
+    await h.close();
+  }
+});

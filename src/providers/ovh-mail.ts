@@ -66,6 +66,13 @@ export interface LookedAt {
   services: number;
   /** The credentials may not read this offer (403), or the account has none of it (404). */
   unreadable?: string;
+  /** Services of the offer whose domains could not be read (403, 404: being deleted, a right missing), with why. */
+  skipped?: string[];
+}
+
+/** " (not read: org1/svc3 — This service does not exist)" for the services an offer's look went past; else "". */
+export function skippedNote(lookedAt: LookedAt): string {
+  return lookedAt.skipped?.length ? ` (not read: ${lookedAt.skipped.join('; ')})` : '';
 }
 
 /** A list read through the shared, kept answers (discovery), or straight from OVH when there are none. */
@@ -115,42 +122,55 @@ export class MailDiscovery {
 
   private async offerDomains(offer: OfferId, after?: number) {
     const domains: { domain: string; at: MailService }[] = [];
+    const skipped: string[] = [];
+    /** One service's list: refused (403, 404), it is looked past and named, and the offer's other services are read. */
+    const serviceList = async (path: string, name: string): Promise<string[]> => {
+      try {
+        return await sharedList(this.ovh, this.shared, path, after);
+      } catch (error) {
+        const refusal = refusalOf(error);
+        if (refusal === undefined) throw error;
+        skipped.push(`${name} — ${refusal}`);
+        return [];
+      }
+    };
     const add = (list: string[], at: MailService) => {
       for (const d of list) domains.push({ domain: d.toLowerCase(), at });
     };
+    const looked = (services: number): LookedAt => ({ offer, services, ...(skipped.length ? { skipped } : {}) });
     try {
       if (offer === 'mxplan') {
         add(await sharedList(this.ovh, this.shared, '/email/domain', after), { offer });
-        return { domains, lookedAt: { offer, services: domains.length > 0 ? 1 : 0 } };
+        return { domains, lookedAt: looked(domains.length > 0 ? 1 : 0) };
       }
       if (offer === 'pro') {
         const services = await sharedList(this.ovh, this.shared, '/email/pro', after);
         for (const service of services) {
-          add(await sharedList(this.ovh, this.shared, `/email/pro/${seg(service)}/domain`, after), { offer, service });
+          add(await serviceList(`/email/pro/${seg(service)}/domain`, service), { offer, service });
         }
-        return { domains, lookedAt: { offer, services: services.length } };
+        return { domains, lookedAt: looked(services.length) };
       }
       let count = 0;
       for (const org of await sharedList(this.ovh, this.shared, '/email/exchange', after)) {
-        for (const service of await sharedList(this.ovh, this.shared, `/email/exchange/${seg(org)}/service`, after)) {
+        for (const service of await serviceList(`/email/exchange/${seg(org)}/service`, org)) {
           count++;
-          add(await sharedList(this.ovh, this.shared, exchangeServicePath(org, service), after), {
-            offer,
-            org,
-            service,
-          });
+          add(await serviceList(exchangeServicePath(org, service), `${org}/${service}`), { offer, org, service });
         }
       }
-      return { domains, lookedAt: { offer, services: count } };
+      return { domains, lookedAt: looked(count) };
     } catch (error) {
       // An offer the credentials may not read (least privilege) or the account does not have is looked past, and said.
-      if (!(error instanceof ProviderError) || (error.status !== 403 && error.status !== 404)) throw error;
-      return {
-        domains,
-        lookedAt: { offer, services: 0, unreadable: error.details.providerMessage ?? `HTTP ${error.status}` },
-      };
+      const refusal = refusalOf(error);
+      if (refusal === undefined) throw error;
+      return { domains, lookedAt: { ...looked(0), unreadable: refusal } };
     }
   }
+}
+
+/** OVH's words when it refused a read (403: a right missing; 404: none there); undefined for any other error. */
+function refusalOf(error: unknown): string | undefined {
+  if (!(error instanceof ProviderError) || (error.status !== 403 && error.status !== 404)) return undefined;
+  return error.details.providerMessage ?? `HTTP ${error.status}`;
 }
 
 function exchangeServicePath(org: string, service: string): string {

@@ -7,6 +7,7 @@ import {
   type MailService,
   OFFER_LABELS,
   serviceSpec,
+  skippedNote,
 } from '../../providers/ovh-mail.ts';
 import { failed, proceed, showRun } from '../outcomes.ts';
 import type { StepContext, StepOutcome } from '../types.ts';
@@ -79,7 +80,7 @@ function notFound(run: Run, lookedAt: LookedAt[]): string {
   const places = lookedAt.map((l) => {
     if (l.unreadable) return `${OFFER_LABELS[l.offer]}: not readable with these credentials (${l.unreadable})`;
     if (l.offer === 'mxplan') return `MX Plan: the domains with an MX Plan or Zimbra mail service`;
-    return `${OFFER_LABELS[l.offer]}: ${l.services} service${l.services === 1 ? '' : 's'}`;
+    return `${OFFER_LABELS[l.offer]}: ${l.services} service${l.services === 1 ? '' : 's'}${skippedNote(l)}`;
   });
   return `No Hosted Exchange service, Email Pro service or MX Plan of this OVH account has ${showRun(run)}. The bot looked at ${places.join('; ')}. Add the domain to its mail service in the OVH Control Panel (or check that the bot's OVH credentials belong to the right account and may read \`/email/*\`), then \`/dkim retry\`.`;
 }

@@ -2,7 +2,14 @@ import type { Run } from '../../domain/runs.ts';
 import { countResults, countsLine, type ScanResult, type ScanSummary } from '../../domain/scan.ts';
 import { errorMessage, isTransient } from '../../providers/errors.ts';
 import { longestZone, ZoneApi } from '../../providers/ovh-api.ts';
-import { type LookedAt, MailDiscovery, OFFER_LABELS, parseServiceSpec, serviceSpec } from '../../providers/ovh-mail.ts';
+import {
+  type LookedAt,
+  MailDiscovery,
+  OFFER_LABELS,
+  parseServiceSpec,
+  serviceSpec,
+  skippedNote,
+} from '../../providers/ovh-mail.ts';
 import type { PendingScan } from '../../store/scans.ts';
 import { ovhOf } from '../exchange/facts.ts';
 import { proceed } from '../outcomes.ts';
@@ -106,7 +113,7 @@ function describeFound(found: { service: string }[], lookedAt: LookedAt[]): stri
       if (l.unreadable) return `${OFFER_LABELS[l.offer]} not readable with these credentials (${l.unreadable})`;
       const count = found.filter((f) => parseServiceSpec(f.service)?.offer === l.offer).length;
       const services = l.offer === 'mxplan' ? '' : ` (${l.services} service${l.services === 1 ? '' : 's'})`;
-      return `${count} on ${OFFER_LABELS[l.offer]}${services}`;
+      return `${count} on ${OFFER_LABELS[l.offer]}${services}${skippedNote(l)}`;
     })
     .join(', ');
 }
@@ -116,7 +123,7 @@ function describeLookedAt(lookedAt: LookedAt[]): string {
     .map((l) => {
       if (l.unreadable) return `${OFFER_LABELS[l.offer]} (not readable with these credentials: ${l.unreadable})`;
       if (l.offer === 'mxplan') return `MX Plan (${l.services ? 'domains found' : 'none'})`;
-      return `${OFFER_LABELS[l.offer]} (${l.services} service${l.services === 1 ? '' : 's'})`;
+      return `${OFFER_LABELS[l.offer]} (${l.services} service${l.services === 1 ? '' : 's'})${skippedNote(l)}`;
     })
     .join(', ');
 }
