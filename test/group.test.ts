@@ -207,3 +207,54 @@ test("rejecting the group's card ends its waiting members; cancelling a group en
     await h.close();
   }
 });
+
+test("a key made again after the group's card is not enabled under it: that domain asks the group's next card with its new record", async () => {
+  const h = await startHarness();
+  try {
+    for (const domain of ['x.fr', 'y.fr'])
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    const scan = await scanned(h);
+    const { group, members } = await setupAll(h, scan);
+    await h.drive(isState('awaiting_approval'), group.id);
+    const y = members.find((m) => m.domain === 'y.fr')!;
+    const ySelector = (h.core.store.runs.get(y.id)!.facts.selectors as string[])[0]!;
+    const shown = (h.core.store.runs.get(y.id)!.facts.groupAsk as { target: string }).target;
+
+    // Someone makes y.fr's key again in the manager and points its record at the new target.
+    const target = h.sim.remakeKey('y.fr', ySelector);
+    assert.notEqual(target, shown);
+    const record = h.sim.zoneRecords('y.fr').find((r) => r.subDomain === `${ySelector}._domainkey`)!;
+    h.sim.deleteZoneRecord('y.fr', record.id);
+    h.sim.addZoneRecord('y.fr', { fieldType: 'CNAME', subDomain: record.subDomain, target: `${target}.`, ttl: 60 });
+
+    await approveLatest(h, group.id);
+    const x = members.find((m) => m.domain === 'x.fr')!;
+    assert.equal((await h.drive(isState('done', 'failed'), x.id)).state, 'done');
+    assert.equal(
+      h.sim.count('POST', /\/y\.fr\/dkim\/.*\/enable$/),
+      0,
+      'not enabled under a card that showed another record',
+    );
+    const thread = groupSaid(h, group.id)
+      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .join('\n');
+    assert.match(
+      thread,
+      /y\.fr: the key `.*` now points to `.*`, not the record the group's card showed, so it was not enabled/,
+    );
+
+    const second = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id, 400);
+    assert.equal(second.state, 'awaiting_approval');
+    assert.equal(cards(h, group.id).length, 2, "the group's next card");
+    const snapshot = h.core.store.approvals.latestForRun(group.id)!.snapshot as { members: { target?: string }[] };
+    assert.deepEqual(
+      snapshot.members.map((m) => m.target),
+      [target],
+    );
+    await approveLatest(h, group.id);
+    assert.equal((await h.drive(isState('done', 'failed'), y.id)).state, 'done');
+    assert.equal(h.sim.count('POST', /\/y\.fr\/dkim\/.*\/enable$/), 1);
+  } finally {
+    await h.close();
+  }
+});

@@ -127,6 +127,11 @@ export class OvhAccount {
     this.model.dkim.setStatus(this.requireMailDomain(domain, selector), selector, status);
   }
 
+  /** Someone deleted the selector's key and made it again: it answers another targetRecord. Returns that target. */
+  remakeKey(domain: string, selector: string, status: DkimStatus = 'ready'): string {
+    return this.model.dkim.remake(this.requireMailDomain(domain, selector), selector, status).targetRecord;
+  }
+
   /** MX Plan: the domain in `status` now (`error` is how OVH's process failing looks). */
   setMxPlanStatus(domain: string, status: MxPlanStatus): void {
     this.model.mxPlan.setStatus(this.requireMxPlan(domain), status);

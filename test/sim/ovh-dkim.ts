@@ -142,6 +142,20 @@ export class DkimRobot {
     return state;
   }
 
+  /** Setup: someone deleted the key (in the manager) and made it again: another key and another target, in `status`. */
+  remake(entry: MailDomain, selector: string, status: DkimStatus): DkimState {
+    const old = entry.dkim.get(selector);
+    if (old) this.forget(old);
+    entry.generations.set(selector, Math.max(1, entry.generations.get(selector) ?? 1));
+    const saved = entry.newTargetOnRecreate;
+    entry.newTargetOnRecreate = true;
+    try {
+      return this.setStatus(entry, selector, status);
+    } finally {
+      entry.newTargetOnRecreate = saved;
+    }
+  }
+
   /** Reads a status as OVH would answer it: the robot looks at the published record first. */
   read(state: DkimState): DkimState {
     this.settle();

@@ -273,9 +273,11 @@ export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<
   const keyed = keyedApi(ctx, facts, run.domain);
   const inProduction = (next: Facts) =>
     done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx);
-  // A member of a group enables under the group's approval, its key read first: not ready any more, it waits again.
-  const notReady = inGroup(run)
-    ? (next: Facts, status: string) =>
+  // A member of a group enables under the group's approval, its key read first: not ready any more, or ready with
+  // another record than the card showed, it waits again (the same record: the same approval; another: a fresh card).
+  const member = inGroup(run) ? { target: (facts.groupAsk as { target?: string } | undefined)?.target } : undefined;
+  const notReady = member
+    ? (next: Facts, why: string) =>
         proceed(
           'waiting_ready',
           { ...next, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined },
@@ -284,12 +286,12 @@ export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<
               type: 'reply',
               level: 'warning',
               mention: true,
-              text: `${showRun(run)}: the key \`${signing}\` is no longer ready at OVH (status ${status}), so it was not enabled. It waits, and is enabled under the group's approval when it is ready again with the same record.`,
+              text: `${showRun(run)}: the key \`${signing}\` ${why}, so it was not enabled. It waits: ready again with the record the group's card showed, it is enabled under that approval; with another record, it asks the group's next card.`,
             },
           ],
         )
     : undefined;
-  return enableOnce(run, facts, ctx, keyed, signing!, inProduction, notReady);
+  return enableOnce(run, facts, ctx, keyed, signing!, inProduction, notReady, member?.target);
 }
 
 /** The facts of one approved enable: when it was tried, sent, seen under way. */
@@ -314,7 +316,10 @@ export async function enableOnce<F extends EnableFacts>(
   keyed: KeyedDkimApi,
   selector: string,
   inProduction: (facts: F) => StepOutcome,
-  notReady?: (facts: F, status: string) => StepOutcome,
+  /** A member of a group: the key is not as its approval saw it (`why`); it waits instead of failing. */
+  notReady?: (facts: F, why: string) => StepOutcome,
+  /** The target the approval showed, when it was not re-checked at the click (a group's card). */
+  approvedTarget?: string,
 ): Promise<StepOutcome> {
   if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, selector, ctx);
   const dkim = await keyed.dkim(selector);
@@ -345,11 +350,17 @@ export async function enableOnce<F extends EnableFacts>(
       const takenOrPending =
         Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
       if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
+      const changed = approvedTarget !== undefined && stripDot(dkim.targetRecord ?? '') !== stripDot(approvedTarget);
+      if (changed && notReady && !asked) {
+        return notReady(facts, `now points to \`${dkim.targetRecord}\`, not the record the group's card showed`);
+      }
       return sendEnable(run, facts, keyed, selector, ctx);
     }
     case 'todo':
     case 'waitingRecord':
-      if (notReady && !asked && facts.enableAttemptAt === undefined) return notReady(facts, dkim.status);
+      if (notReady && !asked && facts.enableAttemptAt === undefined) {
+        return notReady(facts, `is no longer ready at OVH (status ${dkim.status})`);
+      }
       return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
     default:
       return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
