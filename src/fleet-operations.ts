@@ -71,6 +71,10 @@ export class FleetOperations {
         requestedBy: user,
         channelId: null,
       }));
+    const twiceNote = twice.length
+      ? `Left out, on two services (set each up alone with \`--service\`): ${twice.join(', ')}.`
+      : '';
+    if (members.length === 0) return { ok: false, text: `Nothing started. ${twiceNote}` };
     const result = engine.startGroup(
       {
         kind: 'group',
@@ -83,6 +87,13 @@ export class FleetOperations {
     );
     if (!result.ok) {
       if ('limit' in result) return { ok: false, text: limitText(result.limit) };
+      if ('allRunning' in result) {
+        const going = result.allRunning.map((r) => `${showRun(r)} (run #${r.id})`).join(', ');
+        return {
+          ok: false,
+          text: `Nothing started: every domain already has a run going: ${going}. ${twiceNote}`.trim(),
+        };
+      }
       return {
         ok: false,
         text: `The domains of scan #${scanRunId} are already being set up as a group (run #${result.existing.id}). Follow it in its thread; nothing new was started.`,
@@ -93,9 +104,7 @@ export class FleetOperations {
       ...(result.skipped.length
         ? [`Left out, a run already going: ${result.skipped.map((r) => `${showRun(r)} (run #${r.id})`).join(', ')}.`]
         : []),
-      ...(twice.length
-        ? [`Left out, on two services (set each up alone with \`--service\`): ${twice.join(', ')}.`]
-        : []),
+      ...(twiceNote ? [twiceNote] : []),
     ];
     return {
       ok: true,

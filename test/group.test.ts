@@ -258,3 +258,24 @@ test("a key made again after the group's card is not enabled under it: that doma
     await h.close();
   }
 });
+
+test('Set up all when every domain already has a setup going: nothing started, no empty group, the runs named', async () => {
+  const h = await startHarness();
+  try {
+    h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'busy.fr', zone: true });
+    const scan = await scanned(h);
+    const alone = await h.ops.setup({ domain: 'busy.fr', user: REQUESTER, channel: 'C1' });
+    assert.ok(alone.ok, alone.text);
+    const runs = h.core.store.runs.count();
+    const reply = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
+    assert.equal(reply.ok, false);
+    assert.match(
+      reply.text,
+      new RegExp(`Nothing started: every domain already has a run going: .*busy\\.fr.* \\(run #${alone.run!.id}\\)`),
+    );
+    assert.equal(h.core.store.runs.count(), runs, 'no group written');
+    assert.equal(h.core.store.runs.latestOfKind('group'), undefined);
+  } finally {
+    await h.close();
+  }
+});

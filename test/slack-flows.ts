@@ -262,6 +262,10 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
   "500 domains: the finished scan's message stays within Slack's limits, the CSV holds every domain": {
     async run(h) {
       const { domains } = bigAccount(h.sim, 500);
+      // Fifteen long names, found first: the group's card naming them needs more than one section of 3,000 characters.
+      const long = Array.from({ length: 15 }, (_, i) => `a${i}-${'l'.repeat(45)}.${'o'.repeat(60)}.fr`);
+      for (const domain of long) h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+      domains.push(...long);
       await h.command('scan');
       const scan = await h.drive(isState('done', 'failed'), latestRun(h).id, 600);
       assert.equal(scan.state, 'done', scan.lastError ?? '');
@@ -280,7 +284,7 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
       assert.match(shown, new RegExp(`\\[Set up all ${needing}\\]`));
       const csv = h.slack.fileContent(h.slack.files()[0]!.id) ?? '';
       const lines = csv.trim().split('\r\n');
-      assert.equal(lines.length, 501);
+      assert.equal(lines.length, 516);
       for (const domain of domains) assert.ok(csv.includes(`\r\n${domain},`), domain);
 
       // Set up all: one group, one card naming fifteen and counting the rest, within the limits too.
@@ -291,6 +295,9 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
       const groupCard = card(h, 'C1', h.bot.core.store.runs.get(group.id)!.threadTs!);
       assert.match(text(groupCard), new RegExp(`Enable DKIM signing for ${needing} domains\\?`));
       assert.match(text(groupCard), new RegExp(`…and ${needing - 15} more`));
+      assert.ok((groupCard.blocks?.length ?? 0) > 3, 'the named domains span more than one section');
+      for (const domain of long) assert.ok(text(groupCard).includes(domain), domain);
+      assert.match(text(groupCard), /OVH calls: \d+ × `POST /, 'no line of the card is cut');
       assert.equal(h.slack.messages('C1').length, 2, 'the scan and the group: no thread per member');
     },
   },

@@ -20,7 +20,9 @@ export type StartResult =
 export type GroupStartResult =
   | { ok: true; run: Run; members: Run[]; skipped: Run[] }
   | { ok: false; existing: Run }
-  | { ok: false; limit: number };
+  | { ok: false; limit: number }
+  /** Every member's domain already has a run going: no group was written. */
+  | { ok: false; allRunning: Run[] };
 
 export interface StartDeps {
   store: Store;
@@ -53,6 +55,8 @@ export class Starts {
     const now = this.d.clock.now();
     return store.transaction((): GroupStartResult => {
       if (this.overLimit(group.requestedBy)) return { ok: false, limit: this.limit };
+      const running = members.map((m) => store.runs.active(m.kind, m.domain));
+      if (running.every((r) => r !== undefined)) return { ok: false, allRunning: running as Run[] };
       const run = this.insert(group, now);
       if (!run) return { ok: false, existing: store.runs.active(group.kind, group.domain)! };
       const started: Run[] = [];

@@ -11,7 +11,10 @@ export const DKIM_HEADER = 'from;to;subject;date';
  */
 export function dkimTargetFor(selector: string, domain: string, generation = 0): string {
   const dashed = normalizeName(domain).replace(/\./g, '-');
-  const cluster = generation === 0 ? dashed : `${dashed}-${generation}`;
+  const named = generation === 0 ? dashed : `${dashed}-${generation}`;
+  // One DNS label (at most 63 bytes), as OVH's are, whatever the domain's length.
+  const cluster =
+    named.length <= 63 ? named : `${named.slice(0, 54)}-${createHash('sha1').update(named).digest('hex').slice(0, 8)}`;
   return `${selector}._domainkey.${cluster}.aa.dkim.mail.ovh.net`;
 }
 

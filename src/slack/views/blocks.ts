@@ -46,8 +46,26 @@ export function slackDate(ms: number): string {
   return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
 }
 
+/** Slack takes 3,000 characters in a section's text; a little is kept for the mention and the icon. */
+const SECTION_MAX = 2900;
+
 function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 2900) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_MAX) } };
+}
+
+/**
+ * Text of many lines as as many sections as it needs, whole lines in each: Slack takes 3,000 characters a section,
+ * and a card's last lines (its OVH calls) must not be the ones cut. Only a single line longer than that is shortened.
+ */
+function sections(text: string): KnownBlock[] {
+  const chunks: string[] = [];
+  for (const line of text.split('\n')) {
+    const last = chunks.at(-1);
+    if (last !== undefined && last.length + 1 + line.length <= SECTION_MAX)
+      chunks[chunks.length - 1] = `${last}\n${line}`;
+    else chunks.push(line);
+  }
+  return chunks.map(section);
 }
 
 function context(text: string): KnownBlock {
@@ -102,7 +120,7 @@ export function replyMessage(notice: Notice, requester: string): SlackMessage {
         notice.level ?? 'info'
       ];
       const text = `${notice.mention ? `<@${requester}> ` : ''}${icon}${notice.text}`;
-      return { text, blocks: [section(text)] };
+      return { text, blocks: sections(text) };
     }
     case 'records': {
       const lines = notice.records.map((r) => zoneFileLine(r));
@@ -129,7 +147,7 @@ export function replyMessage(notice: Notice, requester: string): SlackMessage {
 export function approvalCard(notice: Extract<Notice, { type: 'approval_request' }>): SlackMessage {
   const value = String(notice.approvalId);
   const blocks: KnownBlock[] = [
-    section(`:raised_hand: *${notice.title}*\n${notice.lines.join('\n')}`),
+    ...sections(`:raised_hand: *${notice.title}*\n${notice.lines.join('\n')}`),
     ...(notice.preview ? [preformatted(notice.preview)] : []),
     context(
       `Who may approve: ${describeApprovers(notice.approvers)} · the card expires ${slackDate(notice.expiresAt)}`,
@@ -168,7 +186,7 @@ export function approvalCard(notice: Extract<Notice, { type: 'approval_request' 
 export function choiceCard(notice: Extract<Notice, { type: 'choice' }>, requester: string): SlackMessage {
   const text = `${notice.mention ? `<@${requester}> ` : ''}:question: *${notice.title}*`;
   const blocks: KnownBlock[] = [
-    section(`${text}\n${notice.lines.join('\n')}`),
+    ...sections(`${text}\n${notice.lines.join('\n')}`),
     {
       type: 'actions',
       block_id: `choice-${notice.key}`.slice(0, 255),
@@ -190,7 +208,7 @@ export function answeredChoice(
   const outcome = `:white_check_mark: ${mention(answer.by)} chose \`${answer.chosen}\` at ${slackDate(answer.at)}`;
   return {
     text: `${card.title} ${outcome}`,
-    blocks: [section(`*${card.title}*\n${card.lines.join('\n')}`), section(outcome)],
+    blocks: [...sections(`*${card.title}*\n${card.lines.join('\n')}`), section(outcome)],
   };
 }
 
@@ -208,7 +226,7 @@ export function decidedCard(
   return {
     text: `${card.title} ${outcome}`,
     blocks: [
-      section(`*${card.title}*\n${card.lines.join('\n')}`),
+      ...sections(`*${card.title}*\n${card.lines.join('\n')}`),
       ...(card.preview ? [preformatted(card.preview)] : []),
       section(outcome),
     ],
