@@ -311,3 +311,55 @@ test('the grace period survives a restart: the bot started again on the same dat
     await h.sim.close();
   }
 });
+
+test('rotate with the default settings (a grace of 72 h, a wait deadline of 48 h) finishes: the wait for OVH counts from the end of the grace', async () => {
+  const h = await startHarness();
+  try {
+    const [a, b] = (await setUp(h, 'long.fr')).selectors;
+    const run = (await h.ops.rotate({ domain: 'long.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), run.id);
+    await approve(h, run.id);
+    const done = await h.drive(isState('done', 'failed', 'stalled'), run.id);
+    assert.equal(done.state, 'done', done.lastError ?? '');
+    assert.equal(h.sim.selector('long.fr', b)?.status, 'inProduction');
+    assert.equal(h.sim.count('POST', new RegExp(`/dkim/${a}/disable$`)), 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the spare switched off during the grace: the old key is not disabled, the run says why; once it signs again, retry goes on from there', async () => {
+  const h = await startHarness({ env: { ROTATION_GRACE_HOURS: '2' } });
+  try {
+    const [a, b] = (await setUp(h, 'off.fr')).selectors;
+    const run = (await h.ops.rotate({ domain: 'off.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), run.id);
+    await approve(h, run.id);
+    assert.equal((await h.drive(isState('grace', 'failed'), run.id)).state, 'grace');
+    h.sim.setSelectorStatus('off.fr', b, 'ready'); // someone turned the spare off in the OVH manager
+
+    const stopped = await h.drive(isState('done', 'failed'), run.id);
+    assert.equal(stopped.state, 'failed');
+    assert.match(
+      stopped.lastError ?? '',
+      new RegExp(`\`${b}\` no longer signs at OVH \\(status ready\\), so \`${a}\` was left signing`),
+    );
+    assert.equal(h.sim.count('POST', new RegExp(`/dkim/${a}/disable$`)), 0, 'the last signing key is never turned off');
+    assert.equal(h.sim.selector('off.fr', a)?.status, 'inProduction');
+
+    h.sim.setSelectorStatus('off.fr', b, 'inProduction');
+    const retried = await h.ops.retry(['off.fr'], REQUESTER);
+    assert.ok(retried.ok, retried.text);
+    assert.equal(h.core.store.runs.get(run.id)!.state, 'retiring', 'resumed where it stopped, not back to a new card');
+    const done = await h.drive(isState('done', 'failed'), run.id);
+    assert.equal(done.state, 'done', done.lastError ?? '');
+    assert.equal(
+      h.sim.count('POST', new RegExp(`/dkim/${b}/enable$`)),
+      1,
+      'the spare was not enabled again by the bot',
+    );
+    assert.equal(h.sim.count('POST', new RegExp(`/dkim/${a}/disable$`)), 1);
+  } finally {
+    await h.close();
+  }
+});

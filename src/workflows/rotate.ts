@@ -61,6 +61,8 @@ export const rotateWorkflow: Workflow = {
   beforeApproval: () => 'spare_waiting',
   afterApproval: () => 'switching',
   approvedStates: ['switching', 'grace', 'retiring', 'deleting', 'rekeying', 'rekey_waiting'],
+  /** Once the spare signs, the approved plan is under way: a retry resumes its later steps where they were. */
+  pastApproval: (run) => (run.facts as Facts).switchedAt !== undefined,
 
   async step(run, ctx) {
     const facts = run.facts as Facts;
@@ -265,9 +267,13 @@ function grace(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
   if (ctx.now < facts.graceEndsAt!) {
     return { state: run.state, facts, next: 'wait', wakeAt: facts.graceEndsAt };
   }
-  return proceed('retiring', facts, [
-    { type: 'reply', text: `The grace period is over: retiring \`${facts.old}\` and giving it a fresh key.` },
-  ]);
+  // The wait for OVH starts now: WAIT_DEADLINE_HOURS counts from the end of the grace period, not from the approval.
+  return {
+    ...proceed('retiring', facts, [
+      { type: 'reply', text: `The grace period is over: retiring \`${facts.old}\` and giving it a fresh key.` },
+    ]),
+    freshDeadline: true,
+  };
 }
 
 /** `POST …/dkim/A/disable` once, then until A is `ready` again. */
@@ -289,6 +295,17 @@ async function retire(run: Run, facts: Facts, ctx: StepContext): Promise<StepOut
       const recent = facts.disablePostedAt !== undefined && ctx.now - facts.disablePostedAt < REPEAT_AFTER_MS;
       if (key.taskPendingId || recent) {
         return waitFor(run, facts, `Disable of \`${old}\` requested; OVH has not started it yet.`);
+      }
+      // Never the last key signing: the spare must still sign before the old one is turned off.
+      const spare = await api.dkimOrNone(facts.spare!);
+      if (spare?.status !== 'inProduction') {
+        const status = spare ? `status ${spare.status}` : 'its key is gone';
+        return failed(
+          facts,
+          run.state,
+          `\`${facts.spare}\` no longer signs at OVH (${status}), so \`${old}\` was left signing and nothing was disabled.`,
+          { hint: `Turn \`${facts.spare}\` on again at OVH, then \`/dkim retry\` resumes from this step.` },
+        );
       }
       const attempted = { ...facts, disableAttemptAt: ctx.now };
       ctx.checkpoint?.(run.state, attempted);

@@ -176,7 +176,7 @@ export class RunActions {
 function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string } {
   const facts = run.facts as { resumeState?: RunState; failedIn?: RunState };
   const beforeApproval = (state: RunState) =>
-    workflow.approvedStates.includes(state) ? workflow.beforeApproval(run) : state;
+    workflow.approvedStates.includes(state) && !workflow.pastApproval?.(run) ? workflow.beforeApproval(run) : state;
   switch (run.state) {
     case 'stalled':
       return beforeApproval(facts.resumeState ?? workflow.firstState);

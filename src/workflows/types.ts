@@ -100,6 +100,11 @@ export interface Workflow {
   afterApproval(run: Run): RunState;
   /** States only an approval leads to: a retry found in them goes back to `beforeApproval`, for a fresh approval. */
   approvedStates: readonly RunState[];
+  /**
+   * The approved change is made and what follows is the rest of the approved plan (a rotation once its spare signs):
+   * a retry resumes where the run was, whose steps read before they act, instead of asking again for what is done.
+   */
+  pastApproval?(run: Run): boolean;
   /** Why the run may not be cancelled now, if it may not (an order being sent). */
   cancelRefusal?(run: Run): string | undefined;
   /** What a cancel leaves as it is, said in the thread (a rotation in its grace period: the spare keeps signing). */
