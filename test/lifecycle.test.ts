@@ -363,3 +363,34 @@ test('the spare switched off during the grace: the old key is not disabled, the 
     await h.close();
   }
 });
+
+test("rotate: the zone's refresh after the record's update fails once: the step taken again finds its own update, refreshes, and goes on", async () => {
+  const h = await startHarness({ env: { ROTATION_GRACE_HOURS: '0' } });
+  try {
+    const [a] = (await setUp(h, 'again.fr', { newTargetOnRecreate: true })).selectors;
+    let updated = false;
+    let failedRefresh = false;
+    h.sim.onRequest = (request) => {
+      if (request.method === 'PUT' && request.path.startsWith('/domain/zone/again.fr/record/')) updated = true;
+      if (updated && !failedRefresh && request.method === 'POST' && request.path === '/domain/zone/again.fr/refresh') {
+        failedRefresh = true;
+        return { status: 500, body: { class: 'Server::InternalServerError', message: 'Internal server error' } };
+      }
+      return undefined;
+    };
+    const run = (await h.ops.rotate({ domain: 'again.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval'), run.id);
+    await approve(h, run.id);
+    const done = await h.drive(isState('done', 'failed'), run.id);
+    assert.equal(done.state, 'done', done.lastError ?? '');
+    assert.ok(failedRefresh, 'the refresh failed once');
+    assert.doesNotMatch(said(h, run.id), /changed by someone else/);
+    const fresh = h.sim.selector('again.fr', a)!.targetRecord;
+    const record = h.sim.zoneRecords('again.fr').find((r) => r.subDomain === `${a}._domainkey`)!;
+    assert.equal(record.target, `${fresh}.`);
+    assert.equal(h.sim.count('PUT', /\/zone\/again\.fr\/record\//), 1, 'updated once');
+    assert.equal(done.facts.cnameChanged, 'updated');
+  } finally {
+    await h.close();
+  }
+});

@@ -409,6 +409,11 @@ async function repoint(
   const subDomain = relativeName(before.name, facts.zone)!;
   const existing = await zones.records(facts.zone, 'CNAME', subDomain);
   const ours = existing.find((r) => stripDot(r.target).toLowerCase() === before.target);
+  // Already at the fresh target: this step's own update, whose refresh or commit did not happen (a crash, a 500).
+  if (existing.some((r) => stripDot(r.target).toLowerCase() === fresh.target.toLowerCase())) {
+    await zones.refresh(facts.zone);
+    return proceed('rekey_waiting', { ...facts, cnameChanged: 'updated' });
+  }
   if (existing.length > 0 && !ours)
     return handOver('The record there was changed by someone else, so the bot leaves it.');
   if (ours) await zones.updateRecord(facts.zone, ours.id, absolute(fresh.target));
