@@ -261,9 +261,17 @@ export class Operations {
     if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
     if ('limit' in result) return { ok: false, text: limitText(result.limit) };
     const { existing } = result;
+    const state = STATE_LABELS[existing.state].toLowerCase();
+    if (existing.kind !== kind) {
+      return {
+        ok: false,
+        text: `Not started: a ${WORD_OF[existing.kind]} run for ${showDomain(domain)} is going (run #${existing.id}, ${state}) and changes the same keys at OVH. Let it finish, or \`/dkim cancel ${WORD_OF[existing.kind]} ${domain.ascii}\`, then ask again.`,
+        run: existing,
+      };
+    }
     return {
       ok: false,
-      text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${STATE_LABELS[existing.state].toLowerCase()}). Follow it in its thread; nothing new was started.`,
+      text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${state}). Follow it in its thread; nothing new was started.`,
       run: existing,
     };
   }

@@ -394,3 +394,71 @@ test("rotate: the zone's refresh after the record's update fails once: the step 
     await h.close();
   }
 });
+
+test('one run that changes keys per domain: a setup or a disable during a rotation is refused, saying which run, and writes nothing', async () => {
+  const h = await startHarness({ env: { ROTATION_GRACE_HOURS: '2' } });
+  try {
+    await setUp(h, 'one.fr');
+    const rotation = (await h.ops.rotate({ domain: 'one.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), rotation.id);
+    await approve(h, rotation.id);
+    assert.equal((await h.drive(isState('grace', 'failed'), rotation.id)).state, 'grace');
+    const runs = h.core.store.runs.count();
+    const calls = h.sim.requests.length;
+    const setup = await h.ops.setup({ domain: 'one.fr', user: REQUESTER, channel: 'C1' });
+    const disable = await h.ops.disable({ domain: 'one.fr', user: REQUESTER, channel: 'C1' });
+    for (const reply of [setup, disable]) {
+      assert.equal(reply.ok, false);
+      assert.match(
+        reply.text,
+        new RegExp(
+          `a rotate run for one\\.fr is going \\(run #${rotation.id}, .*\\) and changes the same keys at OVH.*/dkim cancel rotate one\\.fr`,
+        ),
+      );
+    }
+    assert.equal(h.core.store.runs.count(), runs, 'no run written');
+    assert.equal(h.sim.requests.length, calls, 'no OVH call');
+    assert.equal((await h.drive(isState('done', 'failed'), rotation.id)).state, 'done');
+    const after = await h.ops.disable({ domain: 'one.fr', user: REQUESTER, channel: 'C1' });
+    assert.ok(after.ok, after.text);
+  } finally {
+    await h.close();
+  }
+});
+
+test('disable with both selectors signing (a rotation cancelled in its grace): both are turned off, one after the other; a card whose signers changed is refused', async () => {
+  const h = await startHarness({ env: { ROTATION_GRACE_HOURS: '72' } });
+  try {
+    const [a, b] = (await setUp(h, 'both.fr')).selectors;
+    const rotation = (await h.ops.rotate({ domain: 'both.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval'), rotation.id);
+    await approve(h, rotation.id);
+    await h.drive(isState('grace'), rotation.id);
+    assert.ok((await h.ops.cancel(['rotate', 'both.fr'], REQUESTER)).ok);
+
+    // A card posted while both sign, then one is turned off in the manager: the click is refused, nothing sent.
+    const stale = (await h.ops.disable({ domain: 'both.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), stale.id);
+    h.sim.setSelectorStatus('both.fr', a, 'ready');
+    const refused = await h.ops.decide(h.core.store.approvals.latestForRun(stale.id)!.id, APPROVER, 'approved');
+    assert.equal(refused.ok, false);
+    assert.match(refused.text, new RegExp(`what signs changed since the card was posted \\(now ${b}\\)`));
+    assert.equal(h.sim.count('POST', /\/disable$/), 0);
+    h.sim.setSelectorStatus('both.fr', a, 'inProduction');
+
+    const card = await h.drive(isState('awaiting_approval', 'failed'), stale.id);
+    assert.equal(card.state, 'awaiting_approval');
+    const lines = h.core.store.approvals.latestForRun(stale.id)!;
+    assert.deepEqual((lines.snapshot as { actives: string[] }).actives, [a, b]);
+    await approve(h, stale.id);
+    const done = await h.drive(isState('done', 'failed'), stale.id);
+    assert.equal(done.state, 'done', done.lastError ?? '');
+    for (const s of [a, b]) {
+      assert.equal(h.sim.count('POST', new RegExp(`/dkim/${s}/disable$`)), 1, s);
+      assert.equal(h.sim.selector('both.fr', s)?.status, 'ready', s);
+    }
+    assert.match(said(h, stale.id), /DKIM is off for both\.fr/);
+  } finally {
+    await h.close();
+  }
+});

@@ -128,6 +128,15 @@ export class RunRepository {
     return row && toRun(row);
   }
 
+  /** The active run of any of these kinds for the domain (the oldest), if there is one. */
+  activeOfKinds(kinds: readonly RunKind[], domain: string): Run | undefined {
+    const marks = kinds.map(() => '?').join(', ');
+    const row = this.db
+      .prepare(`SELECT * FROM runs WHERE kind IN (${marks}) AND domain = ? AND ${ACTIVE} ORDER BY id LIMIT 1`)
+      .get(...kinds, domain) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
   active(kind: RunKind, domain: string): Run | undefined {
     const row = this.db.prepare(`SELECT * FROM runs WHERE kind = ? AND domain = ? AND ${ACTIVE}`).get(kind, domain) as
       | RunRow

@@ -13,8 +13,10 @@ import type { StepContext, StepOutcome, Workflow } from './types.ts';
  */
 
 interface DisableFacts extends SetupFacts {
-  /** Exchange, Email Pro: the selector in production when the card was posted. */
+  /** Exchange, Email Pro: the selector being turned off now, one of `actives`. */
   active?: string;
+  /** Exchange, Email Pro: every selector in production when the card was posted (two during a rotation's grace). */
+  actives?: string[];
   disableAttemptAt?: number;
   disablePostedAt?: number;
 }
@@ -38,20 +40,30 @@ export const disableWorkflow: Workflow = {
     return { state: run.state, facts, next: 'none' };
   },
 
-  async recheckApproval(run, _approval, ctx) {
-    return (await signingNow(run, run.facts as Facts, ctx)) ? undefined : 'DKIM is no longer on at OVH.';
+  /** The card holds while what signs is what it showed. */
+  async recheckApproval(run, approval, ctx) {
+    const now = await signingNow(run, run.facts as Facts, ctx);
+    if (now.length === 0) return 'DKIM is no longer on at OVH.';
+    const shown = (approval.snapshot as { actives?: string[]; active?: string }).actives ?? [
+      (approval.snapshot as { active?: string }).active,
+    ];
+    if (now.join(',') !== shown.join(','))
+      return `what signs changed since the card was posted (now ${now.join(', ')}).`;
+    return undefined;
   },
 };
 
-/** The selector (Exchange, Email Pro) or `switch` (MX Plan) that signs now, or undefined. */
-async function signingNow(run: Run, facts: Facts, ctx: StepContext): Promise<string | undefined> {
+/** The selectors (Exchange, Email Pro) or `switch` (MX Plan) that sign now, in OVH's order. */
+async function signingNow(run: Run, facts: Facts, ctx: StepContext): Promise<string[]> {
   if (facts.offer === 'mxplan') {
-    return (await mxPlanApi(ctx, run.domain).dkim()).status === 'enabled' ? 'switch' : undefined;
+    return (await mxPlanApi(ctx, run.domain).dkim()).status === 'enabled' ? ['switch'] : [];
   }
   const api = keyedApi(ctx, facts, run.domain);
-  const keys = await api.existing();
-  for (const selector of keys) if ((await api.dkim(selector)).status === 'inProduction') return selector;
-  return undefined;
+  const signing: string[] = [];
+  for (const selector of await api.existing()) {
+    if ((await api.dkim(selector)).status === 'inProduction') signing.push(selector);
+  }
+  return signing;
 }
 
 function offCall(run: Run, facts: Facts, ctx: StepContext): string {
@@ -65,20 +77,24 @@ async function prepare(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     if ('outcome' in found) return found.outcome;
     return proceed(run.state, { ...facts, ...found.at, zone: found.zone });
   }
-  const active = await signingNow(run, facts, ctx);
-  if (!active) return off(facts, `DKIM was not on for ${showRun(run)}: nothing to disable.`);
-  const next = { ...facts, active: facts.offer === 'mxplan' ? undefined : active };
-  const call = offCall(run, next, ctx);
+  const signing = await signingNow(run, facts, ctx);
+  if (signing.length === 0) return off(facts, `DKIM was not on for ${showRun(run)}: nothing to disable.`);
+  const keyed = facts.offer !== 'mxplan';
+  const next = { ...facts, active: keyed ? signing[0] : undefined, actives: keyed ? signing : undefined };
+  const calls = keyed ? signing.map((active) => offCall(run, { ...next, active }, ctx)) : [offCall(run, next, ctx)];
+  const signs = keyed
+    ? ` (${signing.map((s) => `\`${s}\``).join(' and ')} sign${signing.length === 1 ? 's' : ''} now)`
+    : '';
   return {
     state: 'awaiting_approval',
     facts: { ...next, lastObservation: 'Signing; turning it off needs an approval.' },
     next: 'none',
     approval: {
       action: 'disable',
-      snapshot: { active },
+      snapshot: { active: signing[0], actives: signing },
       title: `Turn DKIM signing off for ${showRun(run)}?`,
       lines: [
-        `OVH call: \`${call}\`${facts.offer === 'mxplan' ? '' : ` (\`${active}\` signs now)`}.`,
+        `OVH call${calls.length === 1 ? '' : 's, one after the other'}: ${calls.map((c) => `\`${c}\``).join(', ')}${signs}.`,
         'Mail is then sent unsigned. The keys and the DNS records stay: `/dkim setup` turns it on again.',
       ],
     },
@@ -97,6 +113,12 @@ async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     : [];
   const seen = lost ? { ...facts, disablePostedAt: facts.disableAttemptAt } : facts;
   if (under) return waitFor(run, seen, `OVH is turning DKIM off (status ${status}).`, said);
+  const after = facts.actives?.slice((facts.actives.indexOf(facts.active!) ?? 0) + 1) ?? [];
+  if (!on && after.length > 0) {
+    // This selector is off; the next one the card named is turned off the same way.
+    const next = { ...seen, active: after[0], disableAttemptAt: undefined, disablePostedAt: undefined };
+    return proceed(run.state, next, [...said, { type: 'reply', text: `\`${facts.active}\` no longer signs.` }]);
+  }
   if (!on) {
     const text = `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`;
     const finished = off(seen, text);

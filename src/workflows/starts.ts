@@ -32,6 +32,12 @@ export interface StartDeps {
   maxActiveRunsPerUser?: number;
 }
 
+/**
+ * Kinds that change a domain's keys at OVH: one of them at a time per domain, so that a setup never makes or enables
+ * a key a rotation is retiring, and a disable never turns off what a rotation just switched on.
+ */
+export const KEY_KINDS: readonly RunKind[] = ['exchange', 'rotate', 'disable'];
+
 /** Runs are written here: one, or a group and its members in one transaction. Stepping them is the engine's. */
 export class Starts {
   constructor(private readonly d: StartDeps) {}
@@ -40,6 +46,8 @@ export class Starts {
     const { store } = this.d;
     return store.transaction((): StartResult => {
       if (this.overLimit(input.requestedBy)) return { ok: false, limit: this.limit };
+      const busy = this.busyWith(input);
+      if (busy) return { ok: false, existing: busy };
       const run = this.insert(input, this.d.clock.now());
       return run ? { ok: true, run } : { ok: false, existing: store.runs.active(input.kind, input.domain)! };
     });
@@ -55,21 +63,30 @@ export class Starts {
     const now = this.d.clock.now();
     return store.transaction((): GroupStartResult => {
       if (this.overLimit(group.requestedBy)) return { ok: false, limit: this.limit };
-      const running = members.map((m) => store.runs.active(m.kind, m.domain));
+      const running = members.map((m) => this.busyWith(m));
       if (running.every((r) => r !== undefined)) return { ok: false, allRunning: running as Run[] };
       const run = this.insert(group, now);
       if (!run) return { ok: false, existing: store.runs.active(group.kind, group.domain)! };
       const started: Run[] = [];
       const skipped: Run[] = [];
       for (const member of members) {
-        const inserted = this.insert({ ...member, params: { ...member.params, group: run.id } }, now);
+        const busy = this.busyWith(member);
+        const inserted = busy
+          ? undefined
+          : this.insert({ ...member, params: { ...member.params, group: run.id } }, now);
         if (inserted) started.push(inserted);
-        else skipped.push(store.runs.active(member.kind, member.domain)!);
+        else skipped.push(busy ?? store.runs.active(member.kind, member.domain)!);
       }
       const params = { ...group.params, members: started.map((m) => m.id) };
       store.runs.setParams(run.id, params);
       return { ok: true, run: { ...run, params }, members: started, skipped };
     });
+  }
+
+  /** An active run the new one must wait for: of its own kind, or one that changes the same domain's keys. */
+  private busyWith(input: StartInput): Run | undefined {
+    const kinds = KEY_KINDS.includes(input.kind) ? KEY_KINDS : [input.kind];
+    return this.d.store.runs.activeOfKinds(kinds, input.domain);
   }
 
   private get limit(): number {
