@@ -45,3 +45,17 @@ test('flush runs what is held at once (shutdown)', () => {
   gate.flush();
   assert.deepEqual(ran, [1, 2]);
 });
+
+test('held work that throws is reported and does not stop the work after it (it runs from a timer, where a throw would end the process)', () => {
+  const errors: unknown[] = [];
+  const gate = new AckFirst(20, 100, (error) => errors.push(error));
+  const ran: string[] = [];
+  gate.defer(() => {
+    throw new Error('database or disk is full');
+  });
+  gate.defer(() => ran.push('the next step'));
+  gate.flush();
+  assert.deepEqual(ran, ['the next step']);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /database or disk is full/);
+});

@@ -15,6 +15,8 @@ export class AckFirst {
   constructor(
     private readonly quietMs = 25,
     private readonly maxWaitMs = 1_000,
+    /** Told of a piece of work that threw: it runs from a timer, where a throw would end the process. */
+    private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
   /** A request from Slack arrived; call what it returns once it has been answered. */
@@ -45,7 +47,13 @@ export class AckFirst {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const work of this.queue.splice(0)) work();
+    for (const work of this.queue.splice(0)) {
+      try {
+        work();
+      } catch (error) {
+        this.onError(error);
+      }
+    }
   }
 
   /** Sets the timer to the moment the held work may run, unless one is already set as early. */

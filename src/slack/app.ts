@@ -8,6 +8,7 @@ import { buildCore, type Core, type CoreOverrides } from '../core.ts';
 import type { Logger } from '../log.ts';
 import { Operations } from '../operations.ts';
 import { Poller } from '../poller.ts';
+import { errorMessage } from '../providers/errors.ts';
 import { AckFirst } from './ack-first.ts';
 import * as approvalActions from './actions/approval.ts';
 import * as choiceActions from './actions/choice.ts';
@@ -56,7 +57,9 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const clock = options.clock ?? systemClock;
   const clientOptions = { slackApiUrl: apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true };
   const client = new WebClient(botToken, clientOptions);
-  const ackFirst = new AckFirst();
+  const ackFirst = new AckFirst(undefined, undefined, (error) =>
+    core.log.error('held work failed', { error: errorMessage(error) }),
+  );
   const defer = (work: () => void) => ackFirst.defer(work);
   const core = buildCore(config, { directory: new SlackDirectory(client, clock), defer, ...options, clock });
   const ops = new Operations(core);
@@ -114,7 +117,19 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       { name: 'engine', run: () => core.engine.tick() },
       { name: 'notifier', run: () => notifier.drain() },
       // Held like any background work, so that it never lands in the middle of a burst of acks.
-      { name: 'checkpoint', run: () => new Promise<void>((done) => defer(() => done(core.store.checkpoint()))) },
+      {
+        name: 'checkpoint',
+        run: () =>
+          new Promise<void>((done, fail) =>
+            defer(() => {
+              try {
+                done(core.store.checkpoint());
+              } catch (error) {
+                fail(error);
+              }
+            }),
+          ),
+      },
     ],
     core.log,
   );
