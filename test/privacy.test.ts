@@ -3,9 +3,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { createLogger, makeRedactor } from '../src/log.ts';
+import { Operations } from '../src/operations.ts';
 import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
+import { mailBody } from './sim/smtp.ts';
 import { card } from './slack-flows.ts';
 import { latestRun, startSlackHarness } from './slack-harness.ts';
 
@@ -114,4 +116,69 @@ test('secrets are masked before serialising: a secret with " or \\ is masked onc
   assert.ok(!out.includes(AUTHINFO), out);
   for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), 'every line stays JSON');
   assert.match(out, /\[redacted\]/);
+});
+
+test("an order rejected or cancelled keeps no transfer code; a .fr owner's birth date and place are never kept", async () => {
+  const h = await startSlackHarness({
+    env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' },
+  });
+  try {
+    const ops = new Operations(h.bot.core);
+    const { store } = h.bot.core;
+    const contacts = { tech: 'ab1-ovh', admin: 'ab1-ovh', billing: 'ab1-ovh' };
+    const transfer = (domain: string) =>
+      ops.startBatch(
+        { command: 'transfer', domain, authinfo: AUTHINFO, owner: { id: 'ab1-ovh' }, ...contacts },
+        REQUESTER,
+        'C1',
+      );
+
+    const rejected = (await transfer('rejected.com')).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), rejected.id);
+    assert.ok((await ops.decide(store.approvals.latestForRun(rejected.id)!.id, APPROVER, 'rejected')).ok);
+    const cancelled = (await transfer('cancelled.com')).run!;
+    await h.drive(isState('awaiting_approval', 'failed'), cancelled.id);
+    assert.ok((await ops.cancel(['batch', 'cancelled.com'], REQUESTER)).ok);
+    for (const run of [rejected, cancelled]) {
+      const kept = JSON.stringify([store.runs.get(run.id), store.events.forRun(run.id)]);
+      assert.ok(!kept.includes(AUTHINFO), `${run.domain}: the code is dropped once nothing will send it`);
+    }
+
+    const person = {
+      legalform: 'individual',
+      name: 'Martin',
+      firstname: 'Éloïse',
+      email: 'eloise@shop.fr',
+      address: '1 rue de la Paix',
+      city: 'Paris',
+      zip: '75002',
+      country: 'FR',
+      language: 'fr',
+      phone: '+33.123456789',
+    };
+    const identification = {
+      method: 'birthPlace',
+      birthDate: '17/03/1984',
+      birthCity: 'Besançon',
+      birthDepartement: '25',
+      birthCountry: 'FR',
+    };
+    const created = await ops.startBatch(
+      { command: 'create', domain: 'eloise.fr', owner: person, identification, ...contacts },
+      REQUESTER,
+      'C1',
+    );
+    assert.ok(created.ok, created.text);
+    const run = await h.drive(isState('awaiting_approval', 'failed'), created.run!.id);
+    assert.equal(run.state, 'awaiting_approval', run.lastError ?? '');
+    assert.ok(!JSON.stringify(store.events.forRun(run.id)).includes('17/03/1984'), 'not in the audit trail');
+    await ops.decide(store.approvals.latestForRun(run.id)!.id, APPROVER, 'approved');
+    const done = await h.drive(isState('done', 'needs_attention', 'failed'), run.id);
+    assert.equal(done.state, 'done', done.lastError ?? '');
+    assert.match(mailBody(h.smtp.mails.at(-1)!.raw).body, /option\.identification\.birthDate: 17\/03\/1984/, 'OVH gets it');
+    const kept = JSON.stringify([store.runs.get(run.id), store.events.forRun(run.id)]);
+    assert.ok(!kept.includes('17/03/1984') && !kept.includes('Besançon'), 'dropped once sent');
+  } finally {
+    await h.close();
+  }
 });

@@ -270,7 +270,20 @@ export function orderForPreview(order: BatchOrder): BatchOrder {
 export function orderForAudit(order: BatchOrder): Record<string, unknown> {
   if (order.command !== 'create' && order.command !== 'transfer') return order;
   const owner = 'id' in order.owner ? order.owner : { personalFields: HIDDEN };
-  return { ...order, owner, ...(order.command === 'transfer' ? { authinfo: HIDDEN } : {}) };
+  const identification = order.identification && identificationForAudit(order.identification);
+  return {
+    ...order,
+    owner,
+    ...(identification ? { identification } : {}),
+    ...(order.command === 'transfer' ? { authinfo: HIDDEN } : {}),
+  };
+}
+
+/** A .fr owner's identification: the company's public numbers stay; a person's birth date and place do not. */
+function identificationForAudit(id: z.infer<typeof identificationSchema>): Record<string, unknown> {
+  const { birthDate, birthCity, birthDepartement, birthCountry, ...kept } = id;
+  const personal = [birthDate, birthCity, birthDepartement, birthCountry].some((v) => v !== undefined);
+  return personal ? { ...kept, birthPlace: HIDDEN } : kept;
 }
 
 export function orderProblems(error: z.ZodError): string {

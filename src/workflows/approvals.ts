@@ -7,7 +7,7 @@ import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import type { ApproverPolicy } from './approvers.ts';
 import { summarize } from './describe.ts';
-import { endFollowing } from './ends-with.ts';
+import { dropPrivateParams, endFollowing } from './ending.ts';
 import type { Journal } from './journal.ts';
 import { auditCalls, type OutsideCall } from './recording.ts';
 import type { ApprovalRequest, StepContext, StepOutcome, Workflow } from './types.ts';
@@ -141,7 +141,10 @@ export class Approvals {
       );
       if (!moved) throw new Error('the run moved while the decision was written');
       const updated = store.runs.get(run.id)!;
-      if (decision === 'rejected') endFollowing(store, workflow, updated, 'rejected', userId, now);
+      if (decision === 'rejected') {
+        endFollowing(store, workflow, updated, 'rejected', userId, now);
+        dropPrivateParams(store, workflow, updated);
+      }
       store.runs.wake(workflow.followers?.(updated) ?? [], now);
       store.events.add(run.id, userId, decision, { approvalId, ...approval.snapshot }, now);
       this.d.journal.say(

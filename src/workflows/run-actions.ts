@@ -6,7 +6,7 @@ import { unchanged } from '../store/runs.ts';
 import type { ActionResult } from './approvals.ts';
 import type { ApproverPolicy } from './approvers.ts';
 import { describeState, show, summarize } from './describe.ts';
-import { endFollowing } from './ends-with.ts';
+import { dropPrivateParams, endFollowing } from './ending.ts';
 import type { Journal } from './journal.ts';
 import type { Workflow } from './types.ts';
 
@@ -51,6 +51,7 @@ export class RunActions {
       );
       store.events.add(run.id, userId, 'cancelled', {}, now);
       const ended = endFollowing(store, this.d.workflow(run.kind), current, 'cancelled', userId, now);
+      dropPrivateParams(store, this.d.workflow(run.kind), current);
       store.runs.wake(this.d.workflow(run.kind).followers?.(current) ?? [], now);
       const updated = store.runs.get(run.id)!;
       const endedNote = ended ? ` ${ended} unfinished ${ended === 1 ? 'setup ends' : 'setups end'} with it.` : '';

@@ -4,6 +4,8 @@ import { unchanged } from '../store/runs.ts';
 import { storeView } from './store-view.ts';
 import type { Workflow } from './types.ts';
 
+/** What happens, inside the transaction of a person's decision, when a run ends before its work is done. */
+
 /**
  * Ends, inside the caller's transaction, the unfinished runs that end with `run` (a group's members when the group
  * is cancelled or rejected): at once, so that none goes on writing at OVH until it next looks at the group. A step
@@ -34,4 +36,12 @@ export function endFollowing(
     ended++;
   }
   return ended;
+}
+
+/**
+ * A run cancelled or rejected keeps only what the audit trail may keep of its params (an order's transfer code and
+ * owner's personal fields dropped): nothing will ever send them now.
+ */
+export function dropPrivateParams(store: Store, workflow: Workflow, run: Run): void {
+  if (workflow.auditParams) store.runs.setParams(run.id, workflow.auditParams(run.params));
 }
