@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
-import { buttonClickPayload, slashCommandPayload } from './sim/slack.ts';
+import { buttonClickPayload, slashCommandPayload, viewSubmissionPayload } from './sim/slack.ts';
 import { card, flows, inMode, readyThread, text } from './slack-flows.ts';
 import { latestRun, type SlackHarness } from './slack-harness.ts';
 
@@ -106,4 +107,42 @@ test(
     const { run } = await readyThread(h, 'after.fr');
     assert.equal(run.state, 'awaiting_approval', 'the bot still works after the outage');
   }),
+);
+
+test(
+  "Socket Mode: a transfer form's submission delivered again after it was taken closes the form and starts nothing twice",
+  inMode(
+    'socket',
+    async (h) => {
+      await h.command('batch transfer boutique.com Tr4nsfer-C0de-9f2b');
+      const opened = await h.slack.waitFor(() => h.slack.callsOf('views.open')[0]);
+      const submission = viewSubmissionPayload({
+        userId: REQUESTER,
+        callbackId: BATCH_FORM_CALLBACK,
+        privateMetadata: (opened.args.view as { private_metadata: string }).private_metadata,
+        values: Object.fromEntries(
+          Object.entries({
+            owner_id: 'ab1234-ovh',
+            tech: 'ab1-ovh',
+            admin: 'ab1-ovh',
+            billing: 'ab1-ovh',
+            offer: 'gold',
+            hostingType: 'none',
+          }).map(([k, value]) => [k, { value }]),
+        ),
+      });
+      const first = await h.socket.deliver('interactive', submission);
+      assert.doesNotMatch(JSON.stringify(first.payload ?? {}), /errors/, 'taken: the form closes');
+      await h.bot.core.engine.idle();
+      assert.equal(h.bot.core.store.runs.count(), 1);
+      const again = await h.socket.redeliver(h.socket.envelopes.at(-1)!.envelopeId);
+      assert.doesNotMatch(
+        JSON.stringify(again.payload ?? {}),
+        /errors|restarted/,
+        'the redelivery closes the form too',
+      );
+      assert.equal(h.bot.core.store.runs.count(), 1, 'one order');
+    },
+    { env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' } },
+  ),
 );

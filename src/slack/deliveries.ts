@@ -26,6 +26,12 @@ export class Deliveries {
     return { value: await answer, first: true };
   }
 
+  /** Whether `key` was delivered before (its answer is kept). */
+  seen(key: string): boolean {
+    this.prune();
+    return this.answers.has(key);
+  }
+
   private prune(): void {
     const oldest = this.now() - this.keepMs;
     for (const [key, kept] of this.answers) {

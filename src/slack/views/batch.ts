@@ -16,6 +16,12 @@ export function register(
   drafts: FormDrafts<{ authinfo?: string }>,
 ): void {
   app.view(BATCH_FORM_CALLBACK, async ({ ack, body, view, client }) => {
+    const submission = `view:${view.id}:${view.hash}`;
+    // A redelivery of a submission already taken: the first one's draft may be gone, and the order is started.
+    if (deliveries.seen(submission)) {
+      await ack();
+      return;
+    }
     const metadata = JSON.parse(view.private_metadata) as BatchFormMetadata;
     const draft = drafts.get(metadata.draft);
     if (metadata.draft && !draft) {
@@ -29,7 +35,6 @@ export function register(
       await ack({ response_action: 'errors', errors: formErrors(checked.error.issues) });
       return;
     }
-    const submission = `view:${view.id}:${view.hash}`;
     const { value: reply, first } = await deliveries.once(submission, () =>
       ops.startBatch(checked.data, body.user.id, metadata.channel),
     );
