@@ -10,18 +10,26 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export type Redactor = (text: string) => string;
+/** Masks what is secret in `text`; `json` when the text is serialised JSON (masking must keep it JSON). */
+export type Redactor = (text: string, form?: 'text' | 'json') => string;
 
 const MASK = '[redacted]';
 /**
  * What is private without being configured: a transfer code, as typed (`batch transfer x.fr <code>`, in a slash
- * command that Slack's libraries log at debug level) or as a field (`authinfo`).
+ * command that Slack's libraries log at debug level) or as a field (`authinfo`). The code as written ends at the next
+ * space (quotes and backslashes are part of it); inside JSON, at the end of its string.
  */
-const PRIVATE_PATTERNS: [RegExp, string][] = [
-  [/(\bbatch\s+transfer\s+\S+\s+)[^\s"\\]+/gi, `$1${MASK}`],
-  [/("authinfo"\s*:\s*")(?:[^"\\]|\\.)*"/gi, `$1${MASK}"`],
-  [/(option\.domain\.authinfo:\s*)[^\s"\\]+/gi, `$1${MASK}`],
-];
+const CODE = { text: String.raw`\S+`, json: String.raw`(?:\\.|[^\s"\\])+` };
+
+function privatePatterns(code: string): [RegExp, string][] {
+  return [
+    [new RegExp(String.raw`(\bbatch\s+transfer\s+\S+\s+)${code}`, 'gi'), `$1${MASK}`],
+    [/("authinfo"\s*:\s*")(?:[^"\\]|\\.)*"/gi, `$1${MASK}"`],
+    [new RegExp(String.raw`(option\.domain\.authinfo:[ \t]*)${code}`, 'gi'), `$1${MASK}`],
+  ];
+}
+
+const PRIVATE_PATTERNS = { text: privatePatterns(CODE.text), json: privatePatterns(CODE.json) };
 
 /**
  * Masks every configured secret (as written, and as JSON would escape it: a secret with `"` or `\` changes once
@@ -30,8 +38,8 @@ const PRIVATE_PATTERNS: [RegExp, string][] = [
 export function makeRedactor(secrets: string[]): Redactor {
   const forms = secrets.filter((s) => s.length >= 4).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
   const sorted = [...new Set(forms)].sort((a, b) => b.length - a.length);
-  return (text) =>
-    PRIVATE_PATTERNS.reduce(
+  return (text, form = 'text') =>
+    PRIVATE_PATTERNS[form].reduce(
       (out, [pattern, replacement]) => out.replace(pattern, replacement),
       sorted.reduce((out, secret) => out.split(secret).join(MASK), text),
     );
@@ -58,7 +66,7 @@ export function createLogger(options: {
   const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < ORDER[options.level]) return;
     const entry = { at: new Date(now()).toISOString(), level, msg: options.redact(msg), ...(masked(fields) as object) };
-    write(options.redact(JSON.stringify(entry)));
+    write(options.redact(JSON.stringify(entry), 'json'));
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -111,9 +111,12 @@ test('secrets are masked before serialising: a secret with " or \\ is masked onc
   const log = createLogger({ level: 'debug', redact: makeRedactor([secret]), write: (line) => lines.push(line) });
   log.info(`login with ${secret}`, { nested: { value: secret, list: [secret] }, error: new Error(`bad ${secret}`) });
   log.debug('bolt: command', { text: `batch transfer x.fr ${AUTHINFO}`, order: { authinfo: AUTHINFO } });
+  const odd = 'Ab"cD\\9xQ';
+  log.debug('bolt: command', { text: `batch transfer\tx.fr\t${odd}`, body: `option.domain.authinfo: ${odd}` });
   const out = lines.join('\n');
   assert.ok(!out.includes(secret) && !out.includes(JSON.stringify(secret).slice(1, -1)), out);
   assert.ok(!out.includes(AUTHINFO), out);
+  assert.ok(!out.includes('cD') && !out.includes('9xQ'), `a code with a quote or a backslash is masked whole: ${out}`);
   for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), 'every line stays JSON');
   assert.match(out, /\[redacted\]/);
 });
@@ -175,7 +178,11 @@ test("an order rejected or cancelled keeps no transfer code; a .fr owner's birth
     await ops.decide(store.approvals.latestForRun(run.id)!.id, APPROVER, 'approved');
     const done = await h.drive(isState('done', 'needs_attention', 'failed'), run.id);
     assert.equal(done.state, 'done', done.lastError ?? '');
-    assert.match(mailBody(h.smtp.mails.at(-1)!.raw).body, /option\.identification\.birthDate: 17\/03\/1984/, 'OVH gets it');
+    assert.match(
+      mailBody(h.smtp.mails.at(-1)!.raw).body,
+      /option\.identification\.birthDate: 17\/03\/1984/,
+      'OVH gets it',
+    );
     const kept = JSON.stringify([store.runs.get(run.id), store.events.forRun(run.id)]);
     assert.ok(!kept.includes('17/03/1984') && !kept.includes('Besançon'), 'dropped once sent');
   } finally {
