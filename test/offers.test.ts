@@ -287,3 +287,41 @@ test('an unknown service given with --service: the run fails with OVH own answer
     await h.close();
   }
 });
+
+test('MX Plan: OVH never takes the enable sent once DNS serves the records: a few tries spaced out, then the run stops and says where the switch is', async () => {
+  let puts = 0;
+  const h = await startHarness({
+    sim: {
+      onRequest: ({ method, path }) => {
+        if (method !== 'PUT' || path !== '/email/domain/far.fr/dkim/enable') return undefined;
+        puts++;
+        // From the second enable on OVH answers with a task that never runs: the switch stays toConfigure.
+        if (puts < 2) return undefined;
+        return {
+          status: 200,
+          body: { id: 900 + puts, domain: 'far.fr', function: 'domain/enableDKIM', status: 'todo' },
+        };
+      },
+    },
+  });
+  try {
+    const info = h.sim.addMxPlanDomain({ domain: 'far.fr', zone: false });
+    const run = (await h.ops.setup({ domain: 'far.fr', user: REQUESTER, channel: 'C1' })).run!;
+    await h.drive(isState('awaiting_approval'), run.id);
+    const approval = h.core.store.approvals.latestForRun(run.id)!;
+    assert.ok((await h.ops.decide(approval.id, APPROVER, 'approved')).ok);
+    await h.drive(isState('checking_records', 'failed', 'done'), run.id);
+    for (const r of info.records) h.sim.setExternalRecord(r.name, 'CNAME', r.target);
+    const start = h.clock.now();
+    const end = await h.drive(isState('done', 'failed'), run.id, 100);
+    assert.equal(end.state, 'failed');
+    assert.equal(puts, 3, 'three enables under the one approval');
+    assert.ok(h.clock.now() - start >= 2 * 15 * 60_000, `spaced by ENABLE_REPEAT_AFTER_MS: ${(h.clock.now() - start) / 60_000} min, ${h.core.store.events.forRun(run.id).filter((e) => e.type === 'dkim_enable').map((e) => e.at - start).join(', ')}`);
+    assert.match(
+      end.lastError ?? '',
+      /OVH did not turn DKIM on after 3 enables, though DNS serves both records: the switch is toConfigure/,
+    );
+  } finally {
+    await h.close();
+  }
+});

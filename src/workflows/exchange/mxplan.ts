@@ -29,8 +29,10 @@ export interface MxPlanFacts extends SetupFacts {
   mxPublished?: string[];
   mxCreated?: boolean;
   mxHandedOver?: boolean;
-  /** When DNS was seen serving both records: an enable is due after it. */
+  /** When DNS was seen serving both records: an enable is due, and spends it. */
   recordsVerifiedAt?: number;
+  /** When the last enable sent after the records were seen went out. */
+  reenabledAt?: number;
   looks?: number;
 }
 
@@ -40,6 +42,8 @@ type Facts = MxPlanFacts;
 const RECHECK_FRESH_MS = 60_000;
 /** An enable that left the switch where it was (not `modifying`) is sent again after this long. */
 const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
+/** Enables one approval covers: the first, and the ones after the records were published, before a person looks. */
+const MAX_ENABLES = 3;
 
 /** Before the approval: where the switch stands. */
 export async function check(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
@@ -93,8 +97,13 @@ function approvalRequest(run: Run, facts: Facts, dkim: MxPlanDkim, path: string)
 
 export async function recheck(run: Run, _approval: Approval, ctx: StepContext): Promise<string | undefined> {
   const dkim = await mxPlanApi(ctx, run.domain).dkim();
-  if (dkim.status === 'disabled' || dkim.status === 'toConfigure') return undefined;
-  return `the DKIM switch is no longer off at OVH (status is now ${dkim.status}).`;
+  if (dkim.status !== 'disabled' && dkim.status !== 'toConfigure') {
+    return `the DKIM switch is no longer off at OVH (status is now ${dkim.status}).`;
+  }
+  const wrong = dkim.selectors.filter((s) => s.status === 'toFix').map((s) => s.selectorName);
+  if (wrong.length > 0)
+    return `OVH now says the record of ${wrong.map((w) => `\`${w}\``).join(', ')} is wrong (toFix).`;
+  return undefined;
 }
 
 /** After the approval: the enable, then OVH's work, until the switch is on or OVH asks for the records. */
@@ -107,14 +116,16 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
   const dkim = await api.dkim();
   // An enable whose answer was lost (a crash, a timeout) shows as OVH at work: said once, never sent again.
   const lostEnable = facts.enableAttemptAt !== undefined && !facts.enables;
-  const wentThrough: Notice[] = lostEnable
-    ? [
-        {
-          type: 'reply',
-          text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${mention(facts.approvedBy ?? '?')}).`,
-        },
-      ]
-    : [];
+  const wentThrough: Notice[] =
+    lostEnable && dkim.status !== 'disabled'
+      ? [
+          {
+            type: 'reply',
+            text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${mention(facts.approvedBy ?? '?')}).`,
+          },
+        ]
+      : [];
+  // OVH showing the switch as it was (no keys, not modifying): the call never reached it, and is sent again.
   const next = {
     ...facts,
     mxStatus: dkim.status,
@@ -137,8 +148,15 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
       // Keys exist only once an enable was taken: seen, they say so even when a crash lost our record of it.
       const taken = (next.enables ?? 0) > 0 || dkim.selectors.length > 0 || dkim.status === 'toConfigure';
       if (!taken) return sendEnable(run, next, ctx);
-      if (next.recordsVerifiedAt !== undefined && next.recordsVerifiedAt >= (sent ?? 0))
+      // DNS served both records since the last enable: the enable they wait for.
+      if (next.recordsVerifiedAt !== undefined) {
+        if ((next.enables ?? 0) >= MAX_ENABLES) return notTaken(run, next, dkim);
         return sendEnable(run, next, ctx);
+      }
+      // Sent once DNS served the records, and OVH still asks for them: its check may lag; not round again at once.
+      if (next.reenabledAt !== undefined && ctx.now - next.reenabledAt < ENABLE_REPEAT_AFTER_MS) {
+        return waitFor(run, next, `Enable sent; OVH shows the switch ${dkim.status} and has not taken it yet.`);
+      }
       const records = dkim.selectors.map((s) => parseMxPlanCname(s.cname)!);
       if (records.length > 0) {
         return proceed(
@@ -158,6 +176,19 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
   }
 }
 
+/** OVH kept asking for records DNS serves, through every enable this approval covers: a person looks. */
+function notTaken(run: Run, facts: Facts, dkim: MxPlanDkim): StepOutcome {
+  const selectors = dkim.selectors.map((s) => `\`${s.selectorName}\` ${s.status}`).join(', ');
+  return failed(
+    facts,
+    run.state,
+    `OVH did not turn DKIM on after ${facts.enables} enables, though DNS serves both records: the switch is ${dkim.status}${selectors ? ` (${selectors})` : ''}.`,
+    {
+      hint: 'Check the records in the OVH Control Panel (or ask OVH support), then `/dkim retry` asks for a fresh approval.',
+    },
+  );
+}
+
 /** One `PUT …/enable`, written down first. */
 async function sendEnable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const attempted = { ...facts, enableAttemptAt: ctx.now };
@@ -172,6 +203,9 @@ async function sendEnable(run: Run, facts: Facts, ctx: StepContext): Promise<Ste
       ...attempted,
       enables: (facts.enables ?? 0) + 1,
       lastEnableAt: ctx.now,
+      // Spent by this enable; one sent after the records were seen is remembered, so OVH gets time to take it.
+      recordsVerifiedAt: undefined,
+      ...(facts.recordsVerifiedAt !== undefined ? { reenabledAt: ctx.now } : {}),
       lastObservation: 'Enable requested.',
     },
     next: 'wait',
