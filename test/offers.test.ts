@@ -316,7 +316,7 @@ test('MX Plan: OVH never takes the enable sent once DNS serves the records: a fe
     const end = await h.drive(isState('done', 'failed'), run.id, 100);
     assert.equal(end.state, 'failed');
     assert.equal(puts, 3, 'three enables under the one approval');
-    assert.ok(h.clock.now() - start >= 2 * 15 * 60_000, `spaced by ENABLE_REPEAT_AFTER_MS: ${(h.clock.now() - start) / 60_000} min, ${h.core.store.events.forRun(run.id).filter((e) => e.type === 'dkim_enable').map((e) => e.at - start).join(', ')}`);
+    assert.ok(h.clock.now() - start >= 2 * 15 * 60_000, 'spaced by ENABLE_REPEAT_AFTER_MS');
     assert.match(
       end.lastError ?? '',
       /OVH did not turn DKIM on after 3 enables, though DNS serves both records: the switch is toConfigure/,
