@@ -30,7 +30,7 @@ const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
 const APPROVER = 'UBOB';
 const SECRET = 'demo-signing-secret';
-const APP_TOKEN = 'xapp-1-A0DEMO-1-demo-app-token';
+const APP_TOKEN = 'xapp-demo-not-a-real-token';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

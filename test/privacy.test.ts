@@ -7,6 +7,7 @@ import { Operations } from '../src/operations.ts';
 import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
+import { textInputs } from './sim/slack.ts';
 import { mailBody } from './sim/smtp.ts';
 import { card } from './slack-flows.ts';
 import { latestRun, startSlackHarness } from './slack-harness.ts';
@@ -33,25 +34,23 @@ test('a transfer order: the code never reaches Slack, the logs or the audit trai
       userId: REQUESTER,
       callbackId: BATCH_FORM_CALLBACK,
       privateMetadata: metadata,
-      values: Object.fromEntries(
-        Object.entries({
-          tech: 'ab1-ovh',
-          admin: 'ab1-ovh',
-          billing: 'ab1-ovh',
-          offer: 'gold',
-          hostingType: 'none',
-          owner_legalform: 'individual',
-          owner_name: HOSTILE_NAME,
-          owner_firstname: 'Éloïse',
-          owner_email: 'eloise@boutique.com',
-          owner_address: '1 rue de la Paix',
-          owner_city: 'Besançon',
-          owner_zip: '25000',
-          owner_country: 'FR',
-          owner_language: 'fr',
-          owner_phone: '+33.123456789',
-        }).map(([block, value]) => [block, { value }]),
-      ),
+      values: textInputs({
+        tech: 'ab1-ovh',
+        admin: 'ab1-ovh',
+        billing: 'ab1-ovh',
+        offer: 'gold',
+        hostingType: 'none',
+        owner_legalform: 'individual',
+        owner_name: HOSTILE_NAME,
+        owner_firstname: 'Éloïse',
+        owner_email: 'eloise@boutique.com',
+        owner_address: '1 rue de la Paix',
+        owner_city: 'Besançon',
+        owner_zip: '25000',
+        owner_country: 'FR',
+        owner_language: 'fr',
+        owner_phone: '+33.123456789',
+      }),
     });
     assert.equal(submitted.status, 200);
     const run = await h.drive(isState('awaiting_approval', 'failed'), latestRun(h).id);

@@ -6,7 +6,7 @@ import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/views/blocks.ts';
 import { bigAccount } from './fleet-fixtures.ts';
 import { APPROVER, isState, OUTSIDER, REQUESTER } from './harness.ts';
-import { messageLines, type StoredMessage } from './sim/slack.ts';
+import { messageLines, type StoredMessage, textInputs } from './sim/slack.ts';
 import { latestRun, type SlackHarness, type SlackMode, startSlackHarness } from './slack-harness.ts';
 
 /**
@@ -342,7 +342,7 @@ export const flows: Record<string, { run: Flow; options?: HarnessOptions }> = {
           userId: REQUESTER,
           callbackId: BATCH_FORM_CALLBACK,
           privateMetadata: metadata,
-          values: Object.fromEntries(Object.entries(values).map(([block, value]) => [block, { value }])),
+          values: textInputs(values),
         });
       const bad = await submit({
         owner_id: 'zz',

@@ -32,7 +32,7 @@ import { VtexSim } from './sim/vtex.ts';
 /** How Slack reaches the bot: signed HTTP requests, or envelopes over a Socket Mode link. */
 export type SlackMode = 'http' | 'socket';
 
-export const APP_TOKEN = 'xapp-1-A0DKIMBOT-1-fake-app-token';
+export const APP_TOKEN = 'xapp-fake-app-token';
 /** Small enough for reconnects in tests to take a fraction of a second (Slack's client waits this long per failure). */
 const SOCKET_PING_TIMEOUT_MS = 150;
 

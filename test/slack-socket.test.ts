@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
 import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
-import { buttonClickPayload, slashCommandPayload, viewSubmissionPayload } from './sim/slack.ts';
+import { buttonClickPayload, slashCommandPayload, textInputs, viewSubmissionPayload } from './sim/slack.ts';
 import { card, flows, inMode, readyThread, text } from './slack-flows.ts';
 import { latestRun, type SlackHarness } from './slack-harness.ts';
 
@@ -120,16 +120,14 @@ test(
         userId: REQUESTER,
         callbackId: BATCH_FORM_CALLBACK,
         privateMetadata: (opened.args.view as { private_metadata: string }).private_metadata,
-        values: Object.fromEntries(
-          Object.entries({
-            owner_id: 'ab1234-ovh',
-            tech: 'ab1-ovh',
-            admin: 'ab1-ovh',
-            billing: 'ab1-ovh',
-            offer: 'gold',
-            hostingType: 'none',
-          }).map(([k, value]) => [k, { value }]),
-        ),
+        values: textInputs({
+          owner_id: 'ab1234-ovh',
+          tech: 'ab1-ovh',
+          admin: 'ab1-ovh',
+          billing: 'ab1-ovh',
+          offer: 'gold',
+          hostingType: 'none',
+        }),
       });
       const first = await h.socket.deliver('interactive', submission);
       assert.doesNotMatch(JSON.stringify(first.payload ?? {}), /errors/, 'taken: the form closes');

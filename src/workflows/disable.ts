@@ -44,9 +44,8 @@ export const disableWorkflow: Workflow = {
   async recheckApproval(run, approval, ctx) {
     const now = await signingNow(run, run.facts as Facts, ctx);
     if (now.length === 0) return 'DKIM is no longer on at OVH.';
-    const shown = (approval.snapshot as { actives?: string[]; active?: string }).actives ?? [
-      (approval.snapshot as { active?: string }).active,
-    ];
+    const snapshot = approval.snapshot as { actives?: string[]; active?: string };
+    const shown = snapshot.actives ?? [snapshot.active]; // a card posted before `actives` names one
     if (now.join(',') !== shown.join(','))
       return `what signs changed since the card was posted (now ${now.join(', ')}).`;
     return undefined;
@@ -91,7 +90,7 @@ async function prepare(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     next: 'none',
     approval: {
       action: 'disable',
-      snapshot: { active: signing[0], actives: signing },
+      snapshot: { actives: signing },
       title: `Turn DKIM signing off for ${showRun(run)}?`,
       lines: [
         `OVH call${calls.length === 1 ? '' : 's, one after the other'}: ${calls.map((c) => `\`${c}\``).join(', ')}${signs}.`,
@@ -113,7 +112,7 @@ async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     : [];
   const seen = lost ? { ...facts, disablePostedAt: facts.disableAttemptAt } : facts;
   if (under) return waitFor(run, seen, `OVH is turning DKIM off (status ${status}).`, said);
-  const after = facts.actives?.slice((facts.actives.indexOf(facts.active!) ?? 0) + 1) ?? [];
+  const after = facts.actives?.slice(facts.actives.indexOf(facts.active!) + 1) ?? [];
   if (!on && after.length > 0) {
     // This selector is off; the next one the card named is turned off the same way.
     const next = { ...seen, active: after[0], disableAttemptAt: undefined, disablePostedAt: undefined };

@@ -12,7 +12,7 @@ import {
   viewSubmissionPayload,
 } from './slack.ts';
 
-const APP_TOKEN = 'xapp-1-A0DKIMBOT-1-fake-socket-mode-app-token';
+const APP_TOKEN = 'xapp-fake-socket-mode-app-token';
 /** Small, so a reconnect (clientPingTimeout × consecutive failures) takes 200 ms rather than 5 s. */
 const CLIENT_PING_TIMEOUT_MS = 200;
 /** The bound on every wait: generous, as nothing here should take more than a fraction of it. */
@@ -262,7 +262,7 @@ test('an envelope never acked is retried 3 times, then Slack gives up and delive
 test('apps.connections.open refuses a wrong or missing app token, and the bot token; a ticket works once', async () => {
   const fake = await FakeSlack.start({ appToken: APP_TOKEN });
   const logs: string[] = [];
-  const client = newClient(fake, logs, 'xapp-1-A0DKIMBOT-1-wrong-token');
+  const client = newClient(fake, logs, 'xapp-fake-wrong-token');
   try {
     await assert.rejects(
       client.start(),

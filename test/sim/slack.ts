@@ -21,6 +21,7 @@ export {
   type SlackUserRef,
   type SlashCommandInput,
   slashCommandPayload,
+  textInputs,
   type ViewSubmissionInput,
   viewSubmissionPayload,
 } from './slack/payloads.ts';

@@ -171,6 +171,11 @@ export interface ViewSubmissionInput extends SlackUserRef {
   triggerId?: string;
 }
 
+/** A form's values as the bot's modals hold them: one text input per block, whose action id is `value`. */
+export function textInputs(values: Record<string, string>): ViewSubmissionInput['values'] {
+  return Object.fromEntries(Object.entries(values).map(([block, value]) => [block, { value }]));
+}
+
 function stateValues(values: ViewSubmissionInput['values']): Args {
   const entries = Object.entries(values).map(([blockId, actions]) => [
     blockId,
