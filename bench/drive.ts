@@ -2,7 +2,7 @@ import { FakeClock } from '../src/clock.ts';
 import { parseConfig } from '../src/config.ts';
 import { buildCore, type Core } from '../src/core.ts';
 import { silentLogger } from '../src/log.ts';
-import { Operations } from '../src/operations.ts';
+import { Operations } from '../src/operations/index.ts';
 import { APPROVER, seeded, testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import { trustInProcess } from '../test/sim/tls.ts';

@@ -23,7 +23,7 @@ export function seedDatabase(path: string, runs: number): void {
       const active = i % 10 === 0;
       const run = store.runs.insert(
         {
-          kind: 'exchange',
+          kind: 'setup',
           domain: `seeded-${i}.fr`,
           state: active ? 'waiting_ready' : 'done',
           params: {},

@@ -1,7 +1,7 @@
 import { parseConfig } from '../src/config.ts';
 import { buildCore } from '../src/core.ts';
 import { silentLogger } from '../src/log.ts';
-import { Operations } from '../src/operations.ts';
+import { Operations } from '../src/operations/index.ts';
 
 /** Child process of the memory benchmark: start the core on a given database, run one cycle, report. */
 const started = performance.now();

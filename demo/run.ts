@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
-import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
-import { SETUP_ALL_ACTION } from '../src/slack/views/scan.ts';
+import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
+import { SETUP_ALL_ACTION } from '../src/slack/render/scan.ts';
 import { testEnv } from '../test/harness.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import {

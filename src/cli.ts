@@ -6,7 +6,7 @@ import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
 import { isFinished } from './domain/runs.ts';
 import { countResults, countsLine } from './domain/scan.ts';
-import { HELP, Operations, type Reply } from './operations.ts';
+import { HELP, Operations, type Reply } from './operations/index.ts';
 
 /**
  * The operator CLI: the same engine and database as the bot, for operators with access to the host.

@@ -2,6 +2,8 @@ import https from 'node:https';
 import type { RetryPolicy } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, secretValues } from './config.ts';
+import { type ApproverDirectory, ApproverPolicy, noDirectory } from './engine/access.ts';
+import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
 import { tickIntervalMs } from './poller.ts';
 import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
@@ -11,16 +13,14 @@ import { RateLimiter } from './providers/ratelimit.ts';
 import { SharedReads } from './providers/shared-reads.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
-import { type ApproverDirectory, ApproverPolicy, noDirectory } from './workflows/approvers.ts';
+import { Watcher } from './watch.ts';
 import { batchWorkflow } from './workflows/batch.ts';
 import { disableWorkflow } from './workflows/disable.ts';
-import { Engine } from './workflows/engine.ts';
-import { exchangeWorkflow } from './workflows/exchange/index.ts';
-import { groupWorkflow } from './workflows/group.ts';
+import { groupWorkflow } from './workflows/group/index.ts';
 import { rotateWorkflow } from './workflows/rotate.ts';
 import { scanWorkflow } from './workflows/scan/index.ts';
+import { setupWorkflow } from './workflows/setup/index.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';
-import { Watcher } from './workflows/watch.ts';
 
 /** Everything but the Slack face: config → db → adapters → engine. Shared by main, the CLI, the demo and tests. */
 export interface Core {
@@ -98,7 +98,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     clock,
     log,
     workflows: [
-      exchangeWorkflow,
+      setupWorkflow,
       rotateWorkflow,
       disableWorkflow,
       vtexWorkflow,

@@ -103,11 +103,8 @@ test('cancel, retry and status take a kind, and ask which when two active runs m
     assert.equal(h.core.store.runs.get(batch.id)!.state, 'awaiting_approval', 'nothing cancelled');
 
     assert.match(h.ops.status(['batch', 'both.fr']).text, /batch both\.fr: Waiting for approval/);
-    assert.doesNotMatch(h.ops.status(['batch', 'both.fr']).text, /exchange/);
-    assert.match(
-      h.ops.status(['both.fr']).text,
-      /exchange both\.fr[\s\S]*batch both\.fr|batch both\.fr[\s\S]*exchange/,
-    );
+    assert.doesNotMatch(h.ops.status(['batch', 'both.fr']).text, /setup/);
+    assert.match(h.ops.status(['both.fr']).text, /setup both\.fr[\s\S]*batch both\.fr|batch both\.fr[\s\S]*setup/);
 
     assert.ok((await h.ops.cancel(['batch', 'both.fr'], REQUESTER)).ok);
     assert.equal(h.core.store.runs.get(batch.id)!.state, 'cancelled');

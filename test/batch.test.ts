@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BATCH_TEST_ADDRESS, batchSignature } from '../src/domain/batch.ts';
-import { Operations } from '../src/operations.ts';
-import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { Operations } from '../src/operations/index.ts';
+import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
 import { messageLines } from './sim/slack.ts';
 import { mailBody } from './sim/smtp.ts';

@@ -5,9 +5,9 @@ import { FakeClock } from '../src/clock.ts';
 import { parseConfig, secretValues } from '../src/config.ts';
 import { buildCore, type Core, type CoreOverrides } from '../src/core.ts';
 import type { Run } from '../src/domain/runs.ts';
+import type { ApproverDirectory } from '../src/engine/access.ts';
 import { createLogger, type Logger, makeRedactor } from '../src/log.ts';
-import { Operations } from '../src/operations.ts';
-import type { ApproverDirectory } from '../src/workflows/approvers.ts';
+import { Operations } from '../src/operations/index.ts';
 import { OvhSim, type OvhSimOptions } from './sim/ovh.ts';
 import { trustInProcess } from './sim/tls.ts';
 

@@ -83,7 +83,7 @@ test('two bots on one database: every message is posted once, every run stepped 
     for (const domain of domains) sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
     for (const [i, domain] of domains.entries()) {
       const ops = (i % 2 === 0 ? a : b).core;
-      const { Operations } = await import('../src/operations.ts');
+      const { Operations } = await import('../src/operations/index.ts');
       assert.ok((await new Operations(ops).setup({ domain, user: 'UREQ', channel: 'C1' })).ok);
     }
     for (let round = 0; round < 200; round++) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMailer, mailerFor, smtpOptions } from '../src/providers/mail.ts';
-import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
 import { SmtpSim } from './sim/smtp.ts';
 import { card, text } from './slack-flows.ts';

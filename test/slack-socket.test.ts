@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BATCH_FORM_CALLBACK } from '../src/slack/views/batch-form.ts';
-import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { BATCH_FORM_CALLBACK } from '../src/slack/render/batch-form.ts';
+import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
 import { buttonClickPayload, slashCommandPayload, textInputs, viewSubmissionPayload } from './sim/slack.ts';
 import { card, flows, inMode, readyThread, text } from './slack-flows.ts';

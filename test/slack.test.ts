@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { APPROVE_ACTION } from '../src/slack/views/blocks.ts';
+import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState } from './harness.ts';
 import { assertNothingStarted, card, flows, inMode, readyThread, text } from './slack-flows.ts';
 import { latestRun, startSlackHarness } from './slack-harness.ts';

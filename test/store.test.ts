@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { migrate } from '../src/store/db.ts';
 import { Store } from '../src/store/index.ts';
 
 function freshStore(): Store {
@@ -10,7 +12,7 @@ function freshStore(): Store {
 }
 
 const newRun = {
-  kind: 'exchange' as const,
+  kind: 'setup' as const,
   domain: 'example.fr',
   state: 'discovering' as const,
   params: {},
@@ -37,6 +39,28 @@ test('one active run per kind and domain; a finished one does not block', () => 
   const base = { facts: {}, nextCheckAt: null, deadlineAt: null, lastError: null, waitStreak: 0 };
   assert.ok(store.runs.update(first.id, first.version, { ...base, state: 'done' }, 4));
   assert.ok(store.runs.insert(newRun, 5));
+});
+
+test('migration 5: a stored `exchange` run becomes `setup`; an `expired` run no longer blocks its domain', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dkim-store-'));
+  const migrations = join(dir, 'migrations');
+  const db = new Database(join(dir, 'db.sqlite'));
+  const all = new URL('../migrations/', import.meta.url);
+  mkdirSync(migrations);
+  for (const file of readdirSync(all).filter((f) => f < '0005'))
+    copyFileSync(new URL(file, all), join(migrations, file));
+  assert.equal(migrate(db, migrations), 4);
+  db.prepare(
+    `INSERT INTO runs (kind, domain, state, requested_by, created_at, updated_at) VALUES ('exchange', 'old.fr', 'done', 'U1', 1, 1)`,
+  ).run();
+  db.close();
+  const store = Store.open(join(dir, 'db.sqlite'));
+  assert.equal(store.runs.latestForDomain('old.fr')?.kind, 'setup');
+  const first = store.runs.insert({ ...newRun, domain: 'old.fr' }, 2)!;
+  const base = { facts: {}, nextCheckAt: null, deadlineAt: null, lastError: null, waitStreak: 0 };
+  assert.ok(store.runs.update(first.id, first.version, { ...base, state: 'expired' }, 3));
+  assert.ok(store.runs.insert({ ...newRun, domain: 'old.fr' }, 4), 'an expired run is finished');
+  store.close();
 });
 
 test('a run update is a compare-and-set on its version', () => {

@@ -146,3 +146,8 @@ export function isLoopback(host: string): boolean {
   if (isIP(bare) === 4) return bare.startsWith('127.');
   return bare === '::1';
 }
+
+/** A run's (or a watch's) domain as people read it: Unicode, with the punycode beside an IDN. */
+export function showRun(run: { domain: string }): string {
+  return showDomain(domainFromAscii(run.domain));
+}

@@ -3,6 +3,7 @@
  * delivers them, the CLI prints them. Texts use Slack's mrkdwn subset (*bold*, `code`), which reads fine as plain text.
  */
 
+import type { RunKind } from './runs.ts';
 import type { ScanSummary } from './scan.ts';
 
 export interface DnsRecordToAdd {
@@ -18,7 +19,7 @@ export interface DnsRecordToAdd {
 
 export interface RunSummary {
   runId: number;
-  kind: string;
+  kind: RunKind;
   domain: string;
   state: string;
   requestedBy: string;

@@ -1,5 +1,5 @@
 import { type Notice, zoneFileLine } from './notices.ts';
-import { type RunState, STATE_LABELS } from './runs.ts';
+import { type RunState, stateLabel } from './runs.ts';
 import { countsLine } from './scan.ts';
 
 /** A notice as plain text, for the CLI and the logs of a face without Slack. */
@@ -8,7 +8,7 @@ export function noticeText(notice: Notice): string {
     case 'parent':
     case 'parent_update': {
       const s = notice.summary;
-      const label = STATE_LABELS[s.state as RunState] ?? s.state;
+      const label = stateLabel(s.state as RunState) ?? s.state;
       const where = s.where ? ` on ${s.where}` : '';
       const head = `[run #${s.runId}] ${s.kind} ${s.domain}${where}: ${label}${s.lastError ? ` (${s.lastError})` : ''}`;
       return s.scan ? `${head}\n${countsLine(s.scan.counts)}` : head;

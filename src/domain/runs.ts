@@ -1,8 +1,14 @@
 /** Run kinds and states, shared by the workflows, the store and the faces (Slack, CLI). */
 
-export type RunKind = 'exchange' | 'vtex' | 'batch' | 'rotate' | 'disable' | 'scan' | 'group';
+export const RUN_KINDS = ['setup', 'vtex', 'batch', 'rotate', 'disable', 'scan', 'group'] as const;
+/** A run's kind, also the word a person types for it (`/dkim retry setup x.fr`). */
+export type RunKind = (typeof RUN_KINDS)[number];
 
-export const FINISHED_STATES = ['done', 'failed', 'cancelled', 'rejected'] as const;
+export function asRunKind(word: string): RunKind | undefined {
+  return (RUN_KINDS as readonly string[]).includes(word) ? (word as RunKind) : undefined;
+}
+
+export const FINISHED_STATES = ['done', 'failed', 'cancelled', 'rejected', 'expired'] as const;
 export type FinishedState = (typeof FINISHED_STATES)[number];
 
 export type RunState =
@@ -91,39 +97,54 @@ export interface Approval<S = Record<string, unknown>> {
   expiresAt: number;
 }
 
-export const STATE_LABELS: Record<RunState, string> = {
-  discovering: 'Looking up the mail service and the DNS zone',
-  choosing: 'Waiting for a choice of service',
-  checking: 'Reading the DKIM switch at OVH',
-  switching_on: 'Turning signing on at OVH',
-  adding_records: 'Publishing the DNS records OVH asks for',
-  checking_records: 'Waiting for DNS to serve the records',
-  preparing: 'Checking how the domain signs now',
-  spare_waiting: 'Waiting for the spare key to be ready',
-  switching: 'Switching signing to the spare',
-  grace: 'Grace period: the old key stays',
-  retiring: 'Disabling the old selector',
-  deleting: 'Deleting the old key',
-  rekeying: 'Making a fresh key for the old selector',
-  rekey_waiting: 'Waiting for the fresh key to be ready',
-  turning_off: 'Turning signing off at OVH',
-  scanning: 'Scanning the domains',
-  awaiting_group: "Ready: waiting for the group's approval",
-  gathering: 'Following the setups of the group',
-  requesting_keys: 'Asking VTEX for the SES keys',
-  creating_keys: 'Creating the DKIM keys',
-  publishing: 'Publishing the DNS records',
-  waiting_ready: 'Waiting for OVH to see the records',
-  verifying: 'Checking the records in DNS',
-  composing: 'Composing the order',
-  awaiting_approval: 'Waiting for approval',
-  approved: 'Approved, about to send',
-  sending: 'Sending the order',
-  enabling: 'Enabling DKIM',
-  stalled: 'Stalled',
-  needs_attention: 'Needs attention',
-  done: 'Done',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-  rejected: 'Rejected',
+/**
+ * The words for every state, in one table: its label (the parent message, status lines) and the phrase that finishes
+ * "failed while …", "stalled while …".
+ */
+const STATE_WORDS: Record<RunState, readonly [label: string, phrase: string]> = {
+  discovering: ['Looking up the mail service and the DNS zone', 'looking up the mail service and the DNS zone'],
+  choosing: ['Waiting for a choice of service', 'waiting for a choice of service'],
+  checking: ['Reading the DKIM switch at OVH', 'reading the DKIM switch at OVH'],
+  switching_on: ['Turning signing on at OVH', 'turning signing on at OVH'],
+  adding_records: ['Publishing the DNS records OVH asks for', 'publishing the DNS records OVH asks for'],
+  checking_records: ['Waiting for DNS to serve the records', 'waiting for DNS to serve the records'],
+  preparing: ['Checking how the domain signs now', 'checking how the domain signs now'],
+  spare_waiting: ['Waiting for the spare key to be ready', 'waiting for the spare key to be ready'],
+  switching: ['Switching signing to the spare', 'switching signing to the spare'],
+  grace: ['Grace period: the old key stays', 'in the grace period'],
+  retiring: ['Disabling the old selector', 'disabling the old selector'],
+  deleting: ['Deleting the old key', 'deleting the old key'],
+  rekeying: ['Making a fresh key for the old selector', 'making a fresh key for the old selector'],
+  rekey_waiting: ['Waiting for the fresh key to be ready', 'waiting for the fresh key to be ready'],
+  turning_off: ['Turning signing off at OVH', 'turning signing off'],
+  scanning: ['Scanning the domains', 'scanning the domains'],
+  awaiting_group: ["Ready: waiting for the group's approval", "waiting for the group's approval"],
+  gathering: ['Following the setups of the group', 'following the setups of the group'],
+  requesting_keys: ['Asking VTEX for the SES keys', 'asking VTEX for the keys'],
+  creating_keys: ['Creating the DKIM keys', 'creating the DKIM keys'],
+  publishing: ['Publishing the DNS records', 'publishing the DNS records'],
+  waiting_ready: ['Waiting for OVH to see the records', 'waiting for the keys to be ready'],
+  verifying: ['Checking the records in DNS', 'checking the records in DNS'],
+  composing: ['Composing the order', 'composing the order'],
+  awaiting_approval: ['Waiting for approval', 'waiting for approval'],
+  approved: ['Approved, about to send', 'about to send the order'],
+  sending: ['Sending the order', 'sending the order'],
+  enabling: ['Enabling DKIM', 'enabling DKIM'],
+  stalled: ['Stalled', 'stalled'],
+  needs_attention: ['Needs attention', 'needs attention'],
+  done: ['Done', 'done'],
+  failed: ['Failed', 'failed'],
+  cancelled: ['Cancelled', 'cancelled'],
+  rejected: ['Rejected', 'rejected'],
+  expired: ["Expired: the group's card was not approved in time", 'expired'],
 };
+
+/** "Waiting for approval". */
+export function stateLabel(state: RunState): string {
+  return STATE_WORDS[state][0];
+}
+
+/** "waiting for approval", to finish a sentence. */
+export function describeState(state: RunState): string {
+  return STATE_WORDS[state][1];
+}

@@ -1,25 +1,21 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { buildCore, type Core, type CoreOverrides } from '../core.ts';
-import type { Logger } from '../log.ts';
-import { Operations } from '../operations.ts';
+import { Operations } from '../operations/index.ts';
+import { type Health, healthHandler, serveHealth } from '../ops/health.ts';
 import { Poller } from '../poller.ts';
 import { errorMessage } from '../providers/errors.ts';
 import { AckFirst } from './ack-first.ts';
-import * as approvalActions from './actions/approval.ts';
-import * as choiceActions from './actions/choice.ts';
-import * as scanActions from './actions/scan.ts';
-import * as dkimCommand from './commands/dkim.ts';
 import { Deliveries } from './deliveries.ts';
 import { SlackDirectory } from './directory.ts';
-import * as homeEvents from './events/home.ts';
+import { FormDrafts } from './form-drafts.ts';
+import { registerListeners } from './listeners/index.ts';
 import { Notifier } from './notifier.ts';
-import * as batchViews from './views/batch.ts';
-import { FormDrafts } from './views/form-drafts.ts';
+import { boltLogger, httpReceiver, socketReceiver } from './receiver.ts';
 
 export interface Bot {
   core: Core;
@@ -39,12 +35,6 @@ export interface BotOptions extends CoreOverrides {
   poll?: boolean;
   /** Socket Mode: how long a ping may wait for its pong, and the unit of the wait before a reconnect (Slack's 5 s). */
   socketPingTimeoutMs?: number;
-}
-
-/** What `GET /healthz` reports: the listener is up and, in Socket Mode, the link to Slack is open. */
-interface Health {
-  listening: boolean;
-  link: 'up' | 'down' | 'n/a';
 }
 
 /**
@@ -71,13 +61,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const logger = boltLogger(core.log, config.logLevel === 'debug');
   const receiver = appToken
     ? socketReceiver(appToken, clientOptions, logger, health, core.log, ackFirst, options.socketPingTimeoutMs)
-    : new HTTPReceiver({
-        signingSecret: signingSecret!,
-        endpoints: '/slack/events',
-        customRoutes: [healthRoute],
-        logger,
-        unhandledRequestTimeoutMillis: 3001,
-      });
+    : httpReceiver(signingSecret!, logger, healthRoute);
   // No conversation store: the bot keeps its state in SQLite, and the store's middleware runs on every request.
   const app = new App({
     token: botToken,
@@ -89,12 +73,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   });
   const deliveries = new Deliveries(() => clock.now());
   const drafts = new FormDrafts<{ authinfo?: string }>(() => clock.now());
-  dkimCommand.register(app, ops, deliveries, drafts);
-  approvalActions.register(app, ops, core.log, deliveries);
-  choiceActions.register(app, ops, core.log, deliveries);
-  scanActions.register(app, ops, core.log, deliveries);
-  homeEvents.register(app, core.store, clock);
-  batchViews.register(app, ops, deliveries, drafts);
+  registerListeners(app, { ops, store: core.store, clock, log: core.log, deliveries, drafts });
   app.error(async (error) => {
     core.log.error('slack listener error', { error: error.message });
   });
@@ -104,7 +83,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   let boundPort = port;
   if (appToken) {
     await app.start();
-    healthServer = await listen(createServer(healthHandler(health, core)), port);
+    healthServer = await serveHealth(healthHandler(health, core), port);
     boundPort = (healthServer.address() as AddressInfo).port;
   } else {
     const server = (await app.start(port)) as Server;
@@ -160,74 +139,5 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       await notifier.close();
       core.store.close();
     },
-  };
-}
-
-/**
- * Socket Mode, with the link's state kept for the health check. The client says `close` the moment the link drops
- * and `reconnecting` only seconds later; `connected` once Slack's hello arrived on the new link.
- */
-function socketReceiver(
-  appToken: string,
-  clientOptions: { slackApiUrl: string },
-  logger: BoltLogger,
-  health: Health,
-  log: Logger,
-  ackFirst: AckFirst,
-  pingTimeoutMs?: number,
-): SocketModeReceiver {
-  const receiver = new SocketModeReceiver({
-    appToken,
-    logger,
-    // Bolt would copy the app's client options here itself; given our own receiver, we pass them: apps.connections.open
-    // must go to SLACK_API_URL like every other call.
-    installerOptions: { clientOptions },
-    ...(pingTimeoutMs ? { clientPingTimeout: pingTimeoutMs } : {}),
-  });
-  const set = (link: Health['link']) => () => {
-    if (health.link !== link) log.info('slack link', { link });
-    health.link = link;
-  };
-  receiver.client.on('connected', set('up'));
-  receiver.client.on('ws_message', () => ackFirst.touched());
-  for (const down of ['close', 'disconnecting', 'disconnected', 'reconnecting']) receiver.client.on(down, set('down'));
-  return receiver;
-}
-
-function healthHandler(health: Health, core: Core) {
-  return (_req: unknown, res: import('node:http').ServerResponse) => {
-    const ok = health.listening && health.link !== 'down';
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-    const link = health.link === 'n/a' ? {} : { link: health.link };
-    res.end(JSON.stringify({ ok, ...link, activeRuns: ok ? core.store.runs.countActive() : undefined }));
-  };
-}
-
-function listen(server: Server, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => resolve(server));
-  });
-}
-
-/**
- * Bolt's logs through ours, so they are redacted like every other line. Its debug lines (several per request) are
- * not even formatted unless LOG_LEVEL is debug.
- */
-function boltLogger(log: Logger, debug: boolean): BoltLogger {
-  let level = debug ? LogLevel.DEBUG : LogLevel.INFO;
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
-  return {
-    debug: (...args) => {
-      if (level === LogLevel.DEBUG) log.debug(`bolt: ${text(args)}`);
-    },
-    info: (...args) => log.info(`bolt: ${text(args)}`),
-    warn: (...args) => log.warn(`bolt: ${text(args)}`),
-    error: (...args) => log.error(`bolt: ${text(args)}`),
-    setLevel: (l) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
   };
 }

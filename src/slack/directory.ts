@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Clock } from '../clock.ts';
-import type { ApproverDirectory } from '../workflows/approvers.ts';
+import type { ApproverDirectory } from '../engine/access.ts';
 
 const CACHE_MS = 5 * 60_000;
 

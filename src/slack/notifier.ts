@@ -8,7 +8,8 @@ import { scanCsv } from '../domain/scan.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { OutboxMessage } from '../store/outbox.ts';
-import { answeredChoice, decidedCard, parentMessage, replyMessage } from './views/blocks.ts';
+import { answeredChoice, decidedCard } from './render/cards.ts';
+import { parentMessage, replyMessage } from './render/messages.ts';
 
 /** Slack errors that will not get better by retrying the same message. */
 const TERMINAL_ERRORS = new Set([

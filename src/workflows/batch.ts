@@ -11,10 +11,10 @@ import {
 } from '../domain/batch.ts';
 import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Run } from '../domain/runs.ts';
+import { failed, proceed } from '../engine/outcomes.ts';
+import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import { errorMessage, ProviderError } from '../providers/errors.ts';
 import { newMessageId } from '../providers/mail.ts';
-import { failed, proceed } from './outcomes.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
 
 /**
  * OVH batch-mail orders (DESIGN §2.3): compose, preview with an approval card, and after approval send at most once.

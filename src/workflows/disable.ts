@@ -1,9 +1,10 @@
+import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
-import { findService } from './exchange/discover.ts';
-import { keyedApi, mxPlanApi, type SetupFacts } from './exchange/facts.ts';
-import { proceed, showRun, waitFor } from './outcomes.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
+import { proceed, waitFor } from '../engine/outcomes.ts';
+import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
+import { findService } from './setup/discover.ts';
+import { keyedApi, mxPlanApi, type SetupFacts } from './setup/facts.ts';
 
 /**
  * `/dkim disable` (DESIGN §2.6): after an approval, the offer's disable call — `POST …/dkim/{active}/disable` on

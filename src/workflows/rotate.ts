@@ -1,15 +1,15 @@
-import { absolute, relativeName, stripDot } from '../domain/names.ts';
+import { absolute, relativeName, showRun, stripDot } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
+import { failed, proceed, waitFor } from '../engine/outcomes.ts';
+import { atTime } from '../engine/summary.ts';
+import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import type { KeyedDkimApi } from '../providers/ovh-mail.ts';
-import { atTime } from './describe.ts';
-import { checkCname } from './dns-check.ts';
-import { findService } from './exchange/discover.ts';
-import { type KeyRecord, keyedApi, type SetupFacts, watchOf, zonesOf } from './exchange/facts.ts';
-import { createKey, type EnableFacts, enableOnce } from './exchange/keyed.ts';
-import { failed, proceed, showRun, waitFor } from './outcomes.ts';
-import { ensureCname, RECORD_TTL, recordsToAdd } from './publish.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
+import { findService } from './setup/discover.ts';
+import { createKey, type EnableFacts, enableOnce } from './setup/exchange-pro.ts';
+import { type KeyRecord, keyedApi, type SetupFacts, watchOf, zonesOf } from './setup/facts.ts';
+import { checkCname } from './shared/dns-check.ts';
+import { ensureCname, RECORD_TTL, recordsToAdd } from './shared/publish.ts';
 
 /**
  * `/dkim rotate` (DESIGN §2.6), Exchange and Email Pro: switch signing to the spare selector B, keep the old one A

@@ -1,12 +1,13 @@
+import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
+import { failed, proceed } from '../engine/outcomes.ts';
+import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { ZoneApi } from '../providers/ovh-api.ts';
 import { parseDkimKeys, type SesRecord } from '../providers/vtex.ts';
-import { checkCname } from './dns-check.ts';
-import { failed, proceed, showRun } from './outcomes.ts';
-import { ensureCname, recordsToAdd } from './publish.ts';
-import type { StepContext, StepOutcome, Workflow } from './types.ts';
+import { checkCname } from './shared/dns-check.ts';
+import { ensureCname, recordsToAdd } from './shared/publish.ts';
 
 /** VTEX transactional mail / Amazon SES DKIM (DESIGN §2.2): keys fetched, three CNAMEs published and verified. */
 

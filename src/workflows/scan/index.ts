@@ -1,5 +1,7 @@
 import type { Run } from '../../domain/runs.ts';
 import { countResults, countsLine, type ScanResult, type ScanSummary } from '../../domain/scan.ts';
+import { proceed } from '../../engine/outcomes.ts';
+import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { errorMessage, isTransient } from '../../providers/errors.ts';
 import { longestZone, ZoneApi } from '../../providers/ovh-api.ts';
 import {
@@ -11,9 +13,7 @@ import {
   skippedNote,
 } from '../../providers/ovh-mail.ts';
 import type { PendingScan } from '../../store/scans.ts';
-import { ovhOf } from '../exchange/facts.ts';
-import { proceed } from '../outcomes.ts';
-import type { StepContext, StepOutcome, Workflow } from '../types.ts';
+import { ovhOf } from '../setup/facts.ts';
 import { checkDomain } from './check.ts';
 
 /**

@@ -1,0 +1,199 @@
+import type { Clock } from '../clock.ts';
+import { actorId, mention } from '../domain/actors.ts';
+import { showRun } from '../domain/names.ts';
+import { describeState, isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
+import type { Store } from '../store/index.ts';
+import { unchanged } from '../store/runs.ts';
+import type { ApproverPolicy } from './access.ts';
+import type { ActionResult } from './approvals.ts';
+import { dropPrivateParams, endFollowing } from './ending.ts';
+import type { Journal } from './journal.ts';
+import { summarize } from './summary.ts';
+import type { Workflow } from './types.ts';
+
+export interface RunActionDeps {
+  store: Store;
+  clock: Clock;
+  journal: Journal;
+  policy: ApproverPolicy;
+  waitDeadlineMs: number;
+  workflow(kind: RunKind): Workflow;
+  kick(runId: number): void;
+  /** A step of the run is under way (here or in another live process). */
+  busy(runId: number): boolean;
+}
+
+/**
+ * What a person does to a run besides approving: cancel it, or try again. Both belong to the run's requester and
+ * the approvers. A retry never crosses an approval: a run that failed after its approval goes back to before it.
+ */
+export class RunActions {
+  constructor(private readonly d: RunActionDeps) {}
+
+  async cancel(run: Run, userId: string): Promise<ActionResult> {
+    const { store, clock } = this.d;
+    const refusal =
+      (await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'cancel')) ??
+      this.d.workflow(run.kind).cancelRefusal?.(run);
+    if (refusal) return { ok: false, message: `Not cancelled: ${refusal}`, run };
+    const now = clock.now();
+    const cancelled = store.transaction(() => {
+      const current = store.runs.get(run.id)!;
+      if (isFinished(current.state)) return 'finished';
+      const late = this.d.workflow(run.kind).cancelRefusal?.(current);
+      if (late) return late;
+      const note = this.d.workflow(run.kind).cancelNote?.(current);
+      store.approvals.closePending(run.id, 'superseded', 'run cancelled', now);
+      store.runs.update(
+        run.id,
+        current.version,
+        { ...unchanged(current), state: 'cancelled', nextCheckAt: null, lastError: null },
+        now,
+      );
+      store.events.add(run.id, userId, 'cancelled', {}, now);
+      const ended = endFollowing(store, this.d.workflow(run.kind), current, 'cancelled', userId, now);
+      dropPrivateParams(store, this.d.workflow(run.kind), current);
+      store.runs.wake(this.d.workflow(run.kind).followers?.(current) ?? [], now);
+      const updated = store.runs.get(run.id)!;
+      const endedNote = ended ? ` ${ended} unfinished ${ended === 1 ? 'setup ends' : 'setups end'} with it.` : '';
+      this.d.journal.say(
+        updated,
+        [
+          {
+            type: 'reply',
+            text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}${endedNote}`,
+          },
+          { type: 'parent_update', summary: summarize(updated) },
+        ],
+        `cancel-${current.version}`,
+        now,
+      );
+      return 'cancelled';
+    });
+    if (cancelled === 'finished')
+      return { ok: false, message: `The run for ${showRun({ domain: run.domain })} had already finished.` };
+    if (cancelled !== 'cancelled') return { ok: false, message: `Not cancelled: ${cancelled}`, run };
+    return {
+      ok: true,
+      message: `Cancelled the ${run.kind} run for ${showRun({ domain: run.domain })}.`,
+      run: store.runs.get(run.id),
+    };
+  }
+
+  /** The answer to a question the run asked (which service, …): its requester or an approver gives it. */
+  async answer(run: Run, key: string, value: string, userId: string): Promise<ActionResult> {
+    const { store, clock } = this.d;
+    const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'answer for');
+    if (refusal) return { ok: false, message: `Not taken: ${refusal}`, run };
+    const now = clock.now();
+    const written = store.transaction(() => {
+      const current = store.runs.get(run.id)!;
+      const next = this.d.workflow(run.kind).answer?.(current, key, value) ?? { refusal: 'This run asked nothing.' };
+      if ('refusal' in next) return next.refusal;
+      store.runs.update(
+        run.id,
+        current.version,
+        {
+          ...unchanged(current),
+          state: next.state,
+          facts: next.facts,
+          nextCheckAt: now,
+          lastError: null,
+          waitStreak: 0,
+        },
+        now,
+      );
+      store.events.add(run.id, userId, 'answered', { key, value }, now);
+      const updated = store.runs.get(run.id)!;
+      this.d.journal.say(
+        updated,
+        [
+          { type: 'choice_made', key, chosen: value, by: userId, at: now },
+          { type: 'parent_update', summary: summarize(updated) },
+        ],
+        `answer-${key}`,
+        now,
+      );
+      return undefined;
+    });
+    if (written) return { ok: false, message: written, run };
+    this.d.kick(run.id);
+    return { ok: true, message: `Going on with ${value}.`, run: store.runs.get(run.id) };
+  }
+
+  async retry(run: Run, userId: string): Promise<ActionResult> {
+    const { store, clock } = this.d;
+    const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry');
+    if (refusal) return { ok: false, message: `Not retried: ${refusal}`, run };
+    const now = clock.now();
+    if (this.d.busy(run.id)) {
+      return { ok: false, message: 'The bot is working on this run right now; try again in a moment.', run };
+    }
+    const workflow = this.d.workflow(run.kind);
+    const target = retryTarget(run, workflow);
+    if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
+    const written = store.transaction(() => {
+      store.approvals.closePending(run.id, 'superseded', 'retried', now);
+      const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
+      const facts = target === workflow.beforeApproval(run) ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
+      const moved = store.runs.update(
+        run.id,
+        run.version,
+        {
+          ...unchanged(run),
+          state: target,
+          facts,
+          nextCheckAt: now,
+          deadlineAt: now + this.d.waitDeadlineMs,
+          lastError: null,
+          waitStreak: 0,
+        },
+        now,
+      );
+      if (!moved) return false;
+      store.events.add(run.id, userId, 'retried', { from: run.state, to: target }, now);
+      const updated = store.runs.get(run.id)!;
+      this.d.journal.say(
+        updated,
+        [
+          { type: 'reply', text: `${mention(userId)} asked to try again: ${describeState(target)}.` },
+          { type: 'parent_update', summary: summarize(updated) },
+        ],
+        `retry-${run.version}`,
+        now,
+      );
+      return true;
+    });
+    if (!written) return { ok: false, message: 'The run changed meanwhile; try again.', run };
+    this.d.kick(run.id);
+    return {
+      ok: true,
+      message: `Retrying the ${run.kind} run for ${showRun({ domain: run.domain })}.`,
+      run: store.runs.get(run.id),
+    };
+  }
+}
+
+/** Where a retry resumes: the step that failed or stalled, but never past an approval it would reuse. */
+function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string } {
+  const facts = run.facts as { resumeState?: RunState; failedIn?: RunState };
+  const beforeApproval = (state: RunState) =>
+    workflow.approvedStates.includes(state) && !workflow.pastApproval?.(run) ? workflow.beforeApproval(run) : state;
+  switch (run.state) {
+    case 'stalled':
+      return beforeApproval(facts.resumeState ?? workflow.firstState);
+    case 'failed':
+      return beforeApproval(facts.failedIn ?? workflow.firstState);
+    case 'awaiting_approval':
+    case 'needs_attention':
+      return workflow.beforeApproval(run);
+    case 'done':
+    case 'cancelled':
+    case 'rejected':
+      return {
+        refusal: `The last run for ${showRun({ domain: run.domain })} is ${run.state}; start a new one instead.`,
+      };
+    default:
+      return beforeApproval(run.state);
+  }
+}

@@ -1,0 +1,404 @@
+import type { Core } from '../core.ts';
+import { actorId } from '../domain/actors.ts';
+import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from '../domain/batch.ts';
+import {
+  type DomainName,
+  domainFromAscii,
+  parseDomain,
+  parseSender,
+  printable,
+  showDomain,
+  showRun,
+  WHOLE_ACCOUNT,
+} from '../domain/names.ts';
+import { asRunKind, isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
+import { placeOf } from '../engine/summary.ts';
+import { parseServiceSpec } from '../providers/ovh-mail.ts';
+import { rotationNotOffered } from '../workflows/rotate.ts';
+import { FleetOperations, limitText } from './fleet.ts';
+
+/**
+ * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
+ * written or called; every answer is a short text for that person alone.
+ */
+export interface Reply {
+  ok: boolean;
+  text: string;
+  run?: Run;
+}
+
+/** What a create or transfer order still needs from a form: the owner and the contacts. */
+export interface BatchFormRequest {
+  command: 'create' | 'transfer';
+  domain: string;
+  authinfo?: string;
+  defaults: { owner?: string; tech?: string; admin?: string; billing?: string };
+  needsIdentification: boolean;
+}
+
+export const BATCH_USAGE =
+  'Usage: `/dkim batch renew example.fr` · `create example.fr` · `transfer example.fr <authinfo>` · `dns example.fr ns1.host [ns2.host=192.0.2.1 …]` (up to four)';
+
+export const SERVICE_USAGE =
+  '`--service` takes `exchange/<organization>/<service>`, `pro/<service>` or `mxplan` (as `/dkim list` or the OVH Control Panel names them).';
+
+export const HELP = [
+  '*dkim-bot* turns DKIM provisioning into one command.',
+  '`/dkim setup example.fr [--service …]` — DKIM end to end on the OVH mail offer hosting the domain (Exchange, Email Pro, MX Plan)',
+  '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
+  '`/dkim rotate example.fr` — sign with the spare selector, retire the old key after a grace period, make it the new spare (Exchange, Email Pro)',
+  '`/dkim disable example.fr` — turn DKIM signing off (after an approval; keys and records stay)',
+  '`/dkim scan` — every domain of the account: DKIM at OVH and in DNS, SPF, DMARC, what to do next; *Set up* buttons, and *Set up all* as one group with one approval',
+  '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
+  '`/dkim status [setup|rotate|disable|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain); `/dkim status scan|group` — the latest scan or group',
+  '`/dkim list` — active runs and the latest finished ones',
+  '`/dkim cancel [setup|rotate|disable|vtex|batch] example.fr` — stop an active run (its requester or an approver); `/dkim cancel scan|group` too',
+  '`/dkim retry [setup|rotate|disable|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
+  '`/dkim help` — this text',
+].join('\n');
+
+/** Kinds about the whole account, named without a domain (`/dkim status scan`). */
+const ACCOUNT_KINDS: readonly RunKind[] = ['scan', 'group'];
+
+export class Operations {
+  /** The scan and Set up all. */
+  readonly fleet: FleetOperations;
+
+  constructor(private readonly core: Core) {
+    this.fleet = new FleetOperations(core);
+  }
+
+  /** `service`: where the domain's mail is, when the bot should not look (`exchange/org/service`, `pro/service`, `mxplan`). */
+  async setup(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const given = input.service === undefined ? undefined : parseServiceSpec(input.service);
+    if (input.service !== undefined && !given) {
+      return { ok: false, text: `Not started: ${printable(input.service)} is not a service. ${SERVICE_USAGE}` };
+    }
+    if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
+    const params = given ?? {};
+    return this.startRun('setup', parsed.domain, params, input.user, input.channel, {
+      what: 'A setup',
+      started: (run) => `Started DKIM setup for ${showDomain(parsed.domain)} (run #${run.id}).`,
+    });
+  }
+
+  /**
+   * `/dkim rotate`: Exchange and Email Pro only. What the bot knows of the domain (its watch, the records it wrote)
+   * goes into the run, so that MX Plan is refused here and only records the bot wrote are ever pointed elsewhere.
+   */
+  async rotate(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const target = this.changeTarget(input);
+    if (!target.ok) return target;
+    const { domain, at } = target;
+    if (at?.offer === 'mxplan') return { ok: false, text: rotationNotOffered(showDomain(domain)) };
+    const written = this.writtenRecords(domain.ascii);
+    return this.startRun('rotate', domain, { ...(at ?? {}), written }, input.user, input.channel, {
+      what: 'A rotation',
+      started: (run) => `Started the rotation of the DKIM key of ${showDomain(domain)} (run #${run.id}).`,
+    });
+  }
+
+  /** `/dkim disable`: every offer; an approval, then OVH's disable call. Keys and records stay. */
+  async disable(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const target = this.changeTarget(input);
+    if (!target.ok) return target;
+    return this.startRun('disable', target.domain, { ...(target.at ?? {}) }, input.user, input.channel, {
+      what: 'Turning DKIM off',
+      started: (run) => `Checking DKIM of ${showDomain(target.domain)} before turning it off (run #${run.id}).`,
+    });
+  }
+
+  /** The domain and, when known (`--service`, or the watch of a finished setup), where its mail is. */
+  private changeTarget(input: { domain: string; service?: string }) {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false as const, text: `Not started: ${parsed.error}.` };
+    const given = input.service === undefined ? undefined : parseServiceSpec(input.service);
+    if (input.service !== undefined && !given) {
+      return {
+        ok: false as const,
+        text: `Not started: ${printable(input.service)} is not a service. ${SERVICE_USAGE}`,
+      };
+    }
+    if (!this.core.config.ovh)
+      return { ok: false as const, text: `Not started: ${this.core.config.ovhDisabledReason}` };
+    const watch = this.core.store.watches.get(parsed.domain.ascii);
+    const known = watch && {
+      offer: watch.offer,
+      ...(watch.org ? { org: watch.org } : {}),
+      ...(watch.service ? { service: watch.service } : {}),
+    };
+    return { ok: true as const, domain: parsed.domain, at: given ?? known };
+  }
+
+  /** The selectors whose CNAME the bot wrote, as the domain's setups and rotations recorded them. */
+  private writtenRecords(domain: string): string[] {
+    const written = new Set<string>();
+    for (const run of this.core.store.runs.latestPerKind(domain)) {
+      if (run.kind !== 'setup' && run.kind !== 'rotate') continue;
+      for (const selector of (run.facts.written as string[] | undefined) ?? []) written.add(selector);
+    }
+    return [...written];
+  }
+
+  async vtex(input: { domain: string; sender: string; user: string; channel: string | null }): Promise<Reply> {
+    const parsed = parseDomain(input.domain);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const sender = parseSender(input.sender, parsed.domain);
+    if (!sender.ok) return { ok: false, text: `Not started: ${sender.error}.` };
+    if (!this.core.config.vtex) return { ok: false, text: `Not started: ${this.core.config.vtexDisabledReason}` };
+    return this.startRun('vtex', parsed.domain, { sender: sender.sender }, input.user, input.channel, {
+      what: 'VTEX DKIM',
+      started: (run) =>
+        `Started VTEX DKIM for ${showDomain(parsed.domain)} with sender ${sender.sender} (run #${run.id}).`,
+    });
+  }
+
+  /**
+   * `/dkim batch …`, arguments split on white space. Create and transfer need an owner and contacts: from the
+   * configured defaults, or else a form (the answer then carries `form`).
+   */
+  async batch(args: string[], user: string, channel: string | null): Promise<Reply & { form?: BatchFormRequest }> {
+    const [command, domainText, ...rest] = args;
+    if (!command || !['renew', 'create', 'transfer', 'dns'].includes(command)) return { ok: false, text: BATCH_USAGE };
+    const parsed = parseDomain(domainText);
+    if (!parsed.ok) return { ok: false, text: `Not started: ${parsed.error}.` };
+    const settings = this.core.config.batch;
+    if (!settings) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
+    const domain = parsed.domain.ascii;
+    const refusal = await this.core.access.startRefusal(actorId(user), 'batch');
+    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    if (command === 'renew') {
+      if (rest.length > 0) return { ok: false, text: BATCH_USAGE };
+      return this.startBatch({ command, domain }, user, channel);
+    }
+    if (command === 'dns') {
+      if (rest.length === 0 || rest.length > 4) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+      const servers = rest.map(parseNameServer);
+      const bad = servers.find((s): s is string => typeof s === 'string');
+      if (bad) return { ok: false, text: `Not started: ${bad}.` };
+      return this.startBatch({ command, domain, nameServers: servers as NameServer[] }, user, channel);
+    }
+    if (command === 'transfer' && rest.length !== 1) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+    if (command === 'create' && rest.length !== 0) return { ok: false, text: `Not started: ${BATCH_USAGE}` };
+    const authinfo = command === 'transfer' ? rest[0] : undefined;
+    const { owner, tech, admin, billing } = settings.contacts;
+    const needsIdentification = domain.endsWith('.fr');
+    if (owner && tech && admin && billing && !needsIdentification) {
+      const order = { command, domain, authinfo, owner: { id: owner }, tech, admin, billing };
+      return this.startBatch(order as BatchOrder, user, channel);
+    }
+    return {
+      ok: true,
+      text: `The ${command} order for ${showDomain(parsed.domain)} needs the owner and contacts: fill in the form.`,
+      form: {
+        command: command as 'create' | 'transfer',
+        domain,
+        authinfo,
+        defaults: settings.contacts,
+        needsIdentification,
+      },
+    };
+  }
+
+  /** Validates a whole order (also the form's) and starts its run; nothing is written when a field is wrong. */
+  async startBatch(input: unknown, user: string, channel: string | null): Promise<Reply & { problems?: string }> {
+    const order = orderSchema.safeParse(input);
+    if (!order.success) {
+      const problems = orderProblems(order.error);
+      return { ok: false, text: `Not started: ${problems}.`, problems };
+    }
+    if (!this.core.config.batch) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
+    const domain = domainFromAscii(order.data.domain);
+    return this.startRun('batch', domain, { order: order.data }, user, channel, {
+      what: 'A batch order',
+      started: (run) =>
+        `Composed a ${order.data.command} order for ${showDomain(domain)} (run #${run.id}); it waits for an approval.`,
+    });
+  }
+
+  /**
+   * Starts a run, if `user` may start one of this kind and has not reached MAX_ACTIVE_RUNS_PER_USER; when one of the
+   * same kind is active for the domain, says so and starts nothing.
+   */
+  private async startRun(
+    kind: RunKind,
+    domain: DomainName,
+    params: Record<string, unknown>,
+    user: string,
+    channel: string | null,
+    words: { what: string; started: (run: Run) => string },
+  ): Promise<Reply> {
+    const refusal = await this.core.access.startRefusal(actorId(user), kind);
+    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    const result = this.core.engine.start({
+      kind,
+      domain: domain.ascii,
+      params,
+      requestedBy: user,
+      channelId: channel,
+    });
+    if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
+    if ('limit' in result) return { ok: false, text: limitText(result.limit) };
+    const { existing } = result;
+    const state = stateLabel(existing.state).toLowerCase();
+    if (existing.kind !== kind) {
+      return {
+        ok: false,
+        text: `Not started: a ${existing.kind} run for ${showDomain(domain)} is going (run #${existing.id}, ${state}) and changes the same keys at OVH. Let it finish, or \`/dkim cancel ${existing.kind} ${domain.ascii}\`, then ask again.`,
+        run: existing,
+      };
+    }
+    return {
+      ok: false,
+      text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${state}). Follow it in its thread; nothing new was started.`,
+      run: existing,
+    };
+  }
+
+  /** `[kind] [domain]`: every active run; the runs of a domain; or the latest of a kind for it. */
+  status(args: string[] = []): Reply {
+    if (args.length === 0) {
+      const active = this.core.store.runs.listActive(200, { shown: true });
+      if (active.length === 0) return { ok: true, text: 'No active runs.' };
+      return { ok: true, text: active.map(describeRun).join('\n') };
+    }
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const runs = this.targetRuns(target);
+    if (runs.length === 0)
+      return {
+        ok: true,
+        text: `No ${target.kind ? `${target.kind} ` : ''}run for ${showDomain(target.domain)} yet.`,
+      };
+    return { ok: true, text: runs.map(describeRun).join('\n'), run: runs[0] };
+  }
+
+  list(): Reply {
+    const active = this.core.store.runs.listActive(200, { shown: true });
+    const finished = this.core.store.runs.listFinished(10);
+    const lines = [
+      `*Active runs* (${active.length})`,
+      ...(active.length ? active.map(describeRun) : ['none']),
+      '*Latest finished runs*',
+      ...(finished.length ? finished.map(describeRun) : ['none']),
+    ];
+    return { ok: true, text: lines.join('\n') };
+  }
+
+  /** `[kind] domain`: stops the active run of the domain (of that kind); asks which when two are active. */
+  async cancel(args: string[], user: string): Promise<Reply> {
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const active = this.targetRuns(target).filter((r) => !isFinished(r.state));
+    const chosen = this.choose(active, 'cancel', target, 'active run');
+    if (!chosen.ok) return chosen;
+    return asReply(await this.core.engine.actions.cancel(chosen.run, user));
+  }
+
+  /** `[kind] domain`: tries the latest run of the domain (of that kind) again; asks which when two could be. */
+  async retry(args: string[], user: string): Promise<Reply> {
+    const target = parseTarget(args);
+    if (!target.ok) return target;
+    const retryable = this.targetRuns(target).filter((r) => !['done', 'cancelled', 'rejected'].includes(r.state));
+    if (retryable.length === 0) {
+      const latest = this.core.store.runs.latestForDomain(target.domain.ascii, target.kind);
+      if (!latest)
+        return { ok: false, text: `There is no run for ${showDomain(target.domain)}. Start one with \`/dkim setup\`.` };
+      return {
+        ok: false,
+        text: `The last run for ${showDomain(target.domain)} is ${latest.state}; start a new one instead.`,
+        run: latest,
+      };
+    }
+    const chosen = this.choose(retryable, 'retry', target, 'run to retry');
+    if (!chosen.ok) return chosen;
+    return asReply(await this.core.engine.actions.retry(chosen.run, user));
+  }
+
+  /** The latest run of each kind for the domain (of the kind named); a scan or a group: the latest of its kind. */
+  private targetRuns(target: Target): Run[] {
+    const { runs } = this.core.store;
+    if (target.kind && ACCOUNT_KINDS.includes(target.kind) && target.domain.ascii === WHOLE_ACCOUNT) {
+      const latest = runs.latestOfKind(target.kind);
+      return latest ? [latest] : [];
+    }
+    return runs.latestPerKind(target.domain.ascii).filter((r) => !target.kind || r.kind === target.kind);
+  }
+
+  /** The one run meant, or a question naming the candidates. */
+  private choose(
+    runs: Run[],
+    verb: string,
+    target: Target,
+    what: string,
+  ): (Reply & { ok: false }) | { ok: true; run: Run } {
+    const [run, ...others] = runs;
+    if (!run) return { ok: false, text: `There is no ${what} for ${showDomain(target.domain)}.` };
+    if (others.length === 0) return { ok: true, run };
+    const options = runs.map(
+      (r) =>
+        `\`/dkim ${verb} ${r.kind} ${target.domain.unicode}\` (run #${r.id}, ${stateLabel(r.state).toLowerCase()})`,
+    );
+    return {
+      ok: false,
+      text: `${showDomain(target.domain)} has ${runs.length} runs that could be meant. Say which: ${options.join(' or ')}.`,
+    };
+  }
+
+  /** Answers a question a run asked (the Slack buttons carry its key; the CLI names the run). */
+  async answer(runId: number, key: string | undefined, value: string, user: string): Promise<Reply> {
+    const run = this.core.store.runs.get(runId);
+    if (!run) return { ok: false, text: `There is no run #${runId}.` };
+    return asReply(await this.core.engine.actions.answer(run, key ?? `service:${run.id}`, value, user));
+  }
+
+  /** Decides on the pending approval of a run (the CLI names runs; Slack buttons carry the approval id). */
+  async decideRun(runId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
+    const approval = this.core.store.approvals.latestForRun(runId);
+    if (!approval) return { ok: false, text: `Run #${runId} has no approval request.` };
+    return this.decide(approval.id, user, decision);
+  }
+
+  async decide(approvalId: number, user: string, decision: 'approved' | 'rejected'): Promise<Reply> {
+    const result = await this.core.engine.approvals.decide(approvalId, user, decision);
+    return { ok: result.ok, text: result.message, run: result.run };
+  }
+}
+
+type Target = { ok: true; domain: DomainName; kind?: RunKind };
+
+/** `[kind] domain`, the kind as a person types it (`setup`, `vtex`, `batch`). */
+function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
+  const [first, second, ...rest] = args;
+  const kind = first ? asRunKind(first.toLowerCase()) : undefined;
+  const domainText = kind ? second : first;
+  if (kind && ACCOUNT_KINDS.includes(kind) && second === undefined) {
+    return { ok: true, domain: domainFromAscii(WHOLE_ACCOUNT), kind };
+  }
+  if (rest.length > 0 || (!kind && second !== undefined)) {
+    return {
+      ok: false,
+      text: `Say \`[setup|rotate|disable|vtex|batch] example.fr\`: one kind at most, then one domain.`,
+    };
+  }
+  const parsed = parseDomain(domainText);
+  if (!parsed.ok) return { ok: false, text: parsed.error };
+  return { ok: true, domain: parsed.domain, ...(kind ? { kind } : {}) };
+}
+
+function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
+  return { ok: result.ok, text: result.message, run: result.run };
+}
+
+export function describeRun(run: Run): string {
+  const domain = showRun(run);
+  const where = placeOf(run).where;
+  const parts = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${stateLabel(run.state)}`];
+  if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);
+  const observation = run.facts.lastObservation;
+  if (typeof observation === 'string' && !isFinished(run.state)) parts.push(observation);
+  if (run.lastError) parts.push(`last error: ${run.lastError}`);
+  return parts.join(' — ');
+}

@@ -1,0 +1,11 @@
+import type { RespondFn } from '@slack/bolt';
+import type { Logger } from '../../../log.ts';
+
+/** An answer to the person who clicked, seen by them alone; the message with the button stays as it is. */
+export async function tellClicker(respond: RespondFn, text: string, log: Logger): Promise<void> {
+  try {
+    await respond({ response_type: 'ephemeral', replace_original: false, text });
+  } catch (error) {
+    log.warn('could not answer the clicker', { error: (error as Error).message });
+  }
+}

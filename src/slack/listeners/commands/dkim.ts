@@ -1,0 +1,118 @@
+import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { type BatchFormRequest, HELP, type Operations, type Reply, SERVICE_USAGE } from '../../../operations/index.ts';
+import { batchForm } from '../../render/batch-form.ts';
+import { threadLink } from '../../render/text.ts';
+import type { ListenerDeps } from '../index.ts';
+
+type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'> & { client: WebClient };
+
+interface CommandInput {
+  text: string;
+  user: string;
+  channel: string;
+}
+
+/** The answer in the ack, and a form to open after it. */
+interface Answer {
+  ack: { response_type: 'ephemeral'; text: string };
+  form?: BatchFormRequest;
+}
+
+/**
+ * `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. A command
+ * delivered twice (its ack was lost) gets the first answer again and starts nothing twice.
+ */
+export function dkimCommand({ ops, deliveries, drafts }: ListenerDeps) {
+  return async ({ command, ack, client, respond }: CommandArgs): Promise<void> => {
+    const input = { text: command.text, user: command.user_id, channel: command.channel_id };
+    const { value, first } = await deliveries.once(`command:${command.trigger_id}`, () => answer(ops, input));
+    await ack(value.ack);
+    if (!value.form || !first) return;
+    const { authinfo } = value.form;
+    const draft = authinfo ? drafts.keep({ authinfo }) : undefined;
+    try {
+      await client.views.open({
+        trigger_id: command.trigger_id,
+        view: batchForm(value.form, command.channel_id, draft),
+      });
+    } catch (error) {
+      await respond(ephemeral(`Could not open the form: ${(error as Error).message}`));
+    }
+  };
+}
+
+async function answer(ops: Operations, { text, user, channel }: CommandInput): Promise<Answer> {
+  const [sub = 'help', ...args] = text.trim().split(/\s+/).filter(Boolean);
+  switch (sub.toLowerCase()) {
+    case 'setup': {
+      const { rest, service } = serviceOption(args);
+      if (rest.length > 1 || service === '') {
+        return {
+          ack: ephemeral(`Not started: setup takes one domain, e.g. \`/dkim setup example.fr\`. ${SERVICE_USAGE}`),
+        };
+      }
+      return { ack: started(await ops.setup({ domain: rest[0] ?? '', user, channel, service })) };
+    }
+    case 'rotate':
+    case 'disable': {
+      const { rest, service } = serviceOption(args);
+      if (rest.length !== 1 || service === '') {
+        return {
+          ack: ephemeral(
+            `Not started: ${sub.toLowerCase()} takes one domain, e.g. \`/dkim ${sub.toLowerCase()} example.fr\`.`,
+          ),
+        };
+      }
+      const input = { domain: rest[0]!, user, channel, service };
+      return { ack: started(sub.toLowerCase() === 'rotate' ? await ops.rotate(input) : await ops.disable(input)) };
+    }
+    case 'vtex': {
+      if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
+      return { ack: started(await ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel })) };
+    }
+    case 'batch': {
+      const reply = await ops.batch(args, user, channel);
+      return reply.form ? { ack: ephemeral(reply.text), form: reply.form } : { ack: started(reply) };
+    }
+    case 'scan':
+      if (args.length > 0)
+        return { ack: ephemeral('Not started: `/dkim scan` takes nothing: it looks at the whole account.') };
+      return { ack: started(await ops.fleet.scan({ user, channel })) };
+    case 'status':
+      return { ack: ephemeral(ops.status(args).text) };
+    case 'list':
+      return { ack: ephemeral(ops.list().text) };
+    case 'cancel':
+      return { ack: ephemeral((await ops.cancel(args, user)).text) };
+    case 'retry':
+      return { ack: ephemeral((await ops.retry(args, user)).text) };
+    case 'help':
+      return { ack: ephemeral(HELP) };
+    default:
+      return { ack: ephemeral(`Unknown command \`${sub.slice(0, 30)}\`.\n${HELP}`) };
+  }
+}
+
+/** `--service x` or `--service=x` among the arguments; '' when the flag has no value. */
+function serviceOption(args: string[]): { rest: string[]; service?: string } {
+  const rest: string[] = [];
+  let service: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--service') service = args[++i] ?? '';
+    else if (arg.startsWith('--service=')) service = arg.slice('--service='.length);
+    else rest.push(arg);
+  }
+  return { rest, service };
+}
+
+/** The answer to a command that starts a run: where to follow it, or a link to the run already going. */
+function started(reply: Reply) {
+  if (reply.ok) return ephemeral(`${reply.text} Follow it in the thread below.`);
+  return ephemeral(reply.run ? `${reply.text} ${threadLink(reply.run)}` : reply.text);
+}
+
+function ephemeral(text: string) {
+  return { response_type: 'ephemeral' as const, text };
+}

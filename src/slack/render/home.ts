@@ -1,0 +1,65 @@
+import type { KnownBlock } from '@slack/types';
+import { showRun } from '../../domain/names.ts';
+import { type Run, stateLabel } from '../../domain/runs.ts';
+import { countsLine, type ScanSummary } from '../../domain/scan.ts';
+import { placeOf } from '../../engine/summary.ts';
+import type { Watch } from '../../store/watches.ts';
+import { KIND_LABELS } from './messages.ts';
+import { context, section, slackDate } from './text.ts';
+
+/** The App Home tab: what the watch found broken, every active run, then the latest finished ones. */
+export function homeView(
+  active: Run[],
+  finished: Run[],
+  now: number,
+  { broken = [], lastScan }: { broken?: Watch[]; lastScan?: Run } = {},
+): { type: 'home'; blocks: KnownBlock[] } {
+  const line = (run: Run) => {
+    const parts = [
+      `*${showRun(run)}* · ${placeOf(run).where ?? KIND_LABELS[run.kind] ?? run.kind} · ${stateLabel(run.state)}`,
+      `age ${age(now - run.createdAt)}`,
+    ];
+    if (run.nextCheckAt) parts.push(`next check ${slackDate(run.nextCheckAt)}`);
+    if (run.lastError) parts.push(`last error: ${run.lastError}`);
+    return parts.join(' · ');
+  };
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'DKIM runs' } },
+    ...(broken.length
+      ? [
+          section(`:warning: *Watched domains with DKIM broken in DNS* (${broken.length})`),
+          ...broken.slice(0, 20).map((w) => section(`*${w.domain}* · \`${w.selector}\` · ${w.observation ?? ''}`)),
+          { type: 'divider' } as KnownBlock,
+        ]
+      : []),
+    ...(lastScan ? [lastScanBlock(lastScan), { type: 'divider' } as KnownBlock] : []),
+    section(`*Active runs* (${active.length})`),
+    ...(active.length ? active.slice(0, 40).map((r) => section(line(r))) : [context('No active runs.')]),
+    { type: 'divider' },
+    section('*Latest finished runs*'),
+    ...(finished.length ? finished.slice(0, 5).map((r) => context(line(r))) : [context('None yet.')]),
+  ];
+  return { type: 'home', blocks };
+}
+
+function age(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} d`;
+}
+
+/** The last scan on App Home: its counts once done, how far it is while it works. */
+function lastScanBlock(scan: Run): KnownBlock {
+  const summary = scan.facts.summary as ScanSummary | undefined;
+  const when = slackDate(scan.updatedAt);
+  const head = `*Last scan* (run #${scan.id}, ${stateLabel(scan.state).toLowerCase()}, ${when})`;
+  if (summary) {
+    const setup = summary.counts.needsSetup
+      ? `\n${summary.counts.needsSetup} need a setup: its thread has the buttons.`
+      : '';
+    return section(`${head}\n${countsLine(summary.counts)}${setup}`);
+  }
+  const detail = typeof scan.facts.lastObservation === 'string' ? `\n${scan.facts.lastObservation}` : '';
+  return section(`${head}${detail}`);
+}

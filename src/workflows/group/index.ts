@@ -1,0 +1,157 @@
+import { showRun } from '../../domain/names.ts';
+import { type Approval, describeState, isFinished, type Run, type RunState } from '../../domain/runs.ts';
+import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
+import { describeService, keyedDomainPath, parseServiceSpec } from '../../providers/ovh-mail.ts';
+import { askOf, type GroupAsk, inCard } from './member.ts';
+
+/**
+ * **Set up all N** (DESIGN §2.7): one setup run per domain, as a group with one approval card. The members are
+ * ordinary setups that say nothing of their own in Slack (what needs people is said in the group's thread, see
+ * Journal); what they do with the group is in `group-member.ts`. The group follows them, and asks one approval for
+ * those ready: once every member is ready or finished, or an hour after the first became ready.
+ */
+
+export interface GroupParams {
+  /** The scan whose domains these are. */
+  scan: number;
+  members: number[];
+}
+
+export interface GroupFacts {
+  /** The last progress said, so that the parent message is edited only when it changes. */
+  lastObservation?: string;
+  [key: string]: unknown;
+}
+
+/** A ready member waits this long for the others before the group asks for those ready. */
+export const GATHER_MS = 60 * 60_000;
+/** Domains the card names one by one; the others are counted. */
+const CARD_NAMES = 15;
+
+export const groupWorkflow: Workflow = {
+  kind: 'group',
+  firstState: 'gathering',
+  waitingStates: [],
+  beforeApproval: () => 'gathering',
+  afterApproval: () => 'gathering',
+  approvedStates: [],
+  followers: (run) => (run.params as unknown as GroupParams).members ?? [],
+  /** Cancelled, all of them; rejected, all but those a card of the group approved (they go on to their enable). */
+  endsWith(run, how, view) {
+    const members = (run.params as unknown as GroupParams).members ?? [];
+    if (how === 'cancelled') return members;
+    const approved = view.approvals(run.id).filter((a) => a.status === 'approved');
+    return members.filter((id) => {
+      const member = view.run(id);
+      return !member || !approved.some((a) => inCard(a, askOf(member)));
+    });
+  },
+
+  async step(run, ctx) {
+    if (run.state !== 'gathering') return { state: run.state, facts: run.facts, next: 'none' };
+    return gather(run, ctx);
+  },
+
+  /** The card holds while one of its domains still waits for it; each one's key is read again before its enable. */
+  async recheckApproval(_run, approval, ctx) {
+    const asks = (approval.snapshot as { members?: GroupAsk[] }).members ?? [];
+    const waiting = asks.filter((ask) => ctx.view?.run(ask.runId)?.state === 'awaiting_group');
+    return waiting.length > 0 ? undefined : 'none of its domains is waiting for this approval any more.';
+  },
+};
+
+function gather(run: Run, ctx: StepContext): StepOutcome {
+  const view = ctx.view!;
+  const params = run.params as unknown as GroupParams;
+  const members = params.members.map((id) => view.run(id)).filter((m): m is Run => m !== undefined);
+  const observation = progress(members);
+  const facts = { ...run.facts, lastObservation: observation } as GroupFacts;
+  if (members.every((m) => isFinished(m.state))) return finished(facts, members);
+  const approvals = view.approvals(run.id);
+  const askable = members.filter((m) => m.state === 'awaiting_group' && !covered(m, approvals));
+  const unsettled = members.filter((m) => !isFinished(m.state) && m.state !== 'awaiting_group' && !stalled(m));
+  const oldest = Math.min(...askable.map((m) => (m.facts.groupAskedAt as number | undefined) ?? ctx.now));
+  if (askable.length > 0 && (unsettled.length === 0 || ctx.now - oldest >= GATHER_MS)) {
+    return { ...card(askable), facts };
+  }
+  // Looked at again with backoff (up to RECHECK_MAX_SECONDS): members become ready, and the hour passes, meanwhile.
+  return { state: run.state, facts, next: 'wait', progress: observation !== run.facts.lastObservation };
+}
+
+/** A stalled or failed member waits for a person (`/dkim retry`): the group does not wait for it to ask the others. */
+function stalled(member: Run): boolean {
+  return member.state === 'stalled' || member.state === 'needs_attention';
+}
+
+/** Whether a decided card already covers what the member asks (it will find the decision itself). */
+function covered(member: Run, approvals: Approval[]): boolean {
+  const ask = askOf(member);
+  return approvals.some((a) => (a.status === 'approved' || a.status === 'rejected') && inCard(a, ask));
+}
+
+function card(members: Run[]): Omit<StepOutcome, 'facts'> {
+  const asks = members.map(askOf);
+  const keyed = asks.filter((a) => a.selector);
+  const mxPlan = asks.filter((a) => !a.selector);
+  const named = asks.slice(0, CARD_NAMES).map((a) => {
+    const where = describeService(parseServiceSpec(a.service) ?? { offer: 'mxplan' });
+    return `• *${showRun({ domain: a.domain })}* — ${a.selector ? `selector \`${a.selector}\`` : 'the DKIM switch'} on ${where}`;
+  });
+  const more =
+    asks.length > CARD_NAMES ? [`…and ${asks.length - CARD_NAMES} more (every one is in the scan's CSV).`] : [];
+  const calls = [
+    ...(keyed.length ? [`${keyed.length} × \`POST ${exampleEnable(keyed[0]!)}\``] : []),
+    ...(mxPlan.length
+      ? [`${mxPlan.length} × \`PUT /email/domain/{domain}/dkim/enable\` (MX Plan: makes the keys and turns signing on)`]
+      : []),
+  ];
+  return {
+    state: 'awaiting_approval',
+    next: 'none',
+    approval: {
+      action: 'enable_group',
+      snapshot: { members: asks },
+      title: `Enable DKIM signing for ${asks.length} domain${asks.length === 1 ? '' : 's'}?`,
+      lines: [
+        ...named,
+        ...more,
+        `OVH calls: ${calls.join(', ')}.`,
+        'Each key is read again at OVH just before its enable: a domain no longer ready waits, and is enabled when it is ready again with the same record.',
+      ],
+    },
+  };
+}
+
+function exampleEnable(ask: GroupAsk): string {
+  const at = parseServiceSpec(ask.service);
+  if (!at || at.offer === 'mxplan') return '/email/domain/{domain}/dkim/enable';
+  return `${keyedDomainPath(at, '{domain}').replace('%7Bdomain%7D', '{domain}')}/dkim/{selector}/enable`;
+}
+
+/** "40 domains: 12 done · 20 waiting for the keys to be ready · 5 ready: waiting for the group's approval". */
+function progress(members: Run[]): string {
+  const counts = new Map<RunState, number>();
+  for (const m of members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+  const parts = [...counts].map(([state, n]) => `${n} ${state === 'done' ? 'in production' : describeState(state)}`);
+  return `${members.length} domains: ${parts.join(' · ')}`;
+}
+
+function finished(facts: GroupFacts, members: Run[]): StepOutcome {
+  const done = members.filter((m) => m.state === 'done');
+  const others = members.filter((m) => m.state !== 'done');
+  const lines = others
+    .slice(0, 30)
+    .map((m) => `• *${showRun({ domain: m.domain })}*: ${m.state}${m.lastError ? ` — ${m.lastError}` : ''}`);
+  const more =
+    others.length > 30 ? [`…and ${others.length - 30} more: \`/dkim status <domain>\` says where each stands.`] : [];
+  const text = [
+    `The group is finished: DKIM in production for ${done.length} of ${members.length} domains.`,
+    ...(others.length ? ['Not done:', ...lines, ...more] : []),
+  ].join('\n');
+  return {
+    state: 'done',
+    facts,
+    next: 'none',
+    notices: [{ type: 'reply', level: others.length ? 'warning' : 'success', mention: true, text }],
+  };
+}

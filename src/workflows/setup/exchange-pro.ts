@@ -1,0 +1,426 @@
+import { mention } from '../../domain/actors.ts';
+import { absolute, relativeName, showRun, stripDot } from '../../domain/names.ts';
+import type { Notice } from '../../domain/notices.ts';
+import type { Approval, Run } from '../../domain/runs.ts';
+import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
+import type { StepContext, StepOutcome } from '../../engine/types.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import type { Dkim } from '../../providers/ovh-api.ts';
+import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
+import { inGroup, memberReady } from '../group/member.ts';
+import { checkCname } from '../shared/dns-check.ts';
+import { ensureCname, recordsToAdd } from '../shared/publish.ts';
+import { lookAgainIfMoved } from './discover.ts';
+import { type KeyRecord, keyedApi, type SetupFacts, watchOf, zonesOf } from './facts.ts';
+
+/**
+ * DKIM on Exchange and Email Pro (DESIGN §2.1, §2.4): one flow for both offers, which differ only in where OVH keeps
+ * the domain (`KeyedDkimApi`). Both selectors get a key and a published CNAME; only the first is ever enabled.
+ */
+
+export interface KeyedFacts extends SetupFacts {
+  /** [signing, spare]. */
+  selectors?: string[];
+  /** Selectors whose keys exist at OVH (created by us or found). */
+  keys?: string[];
+  reused?: string[];
+  records?: Record<string, KeyRecord>;
+  /** Selectors whose CNAME is in the OVH zone. */
+  published?: string[];
+  createdRecords?: boolean;
+  /** Selectors whose CNAME the bot itself wrote (the only ones it may later point elsewhere). */
+  written?: string[];
+  recordsHandedOver?: boolean;
+  looks?: number;
+  statusChecks?: number;
+  lastStatusAt?: number;
+  lastStatus?: string;
+  /** When the enable was about to be sent (written before the call) and when OVH took it. */
+  enableAttemptAt?: number;
+  enablePostedAt?: number;
+  enablingSeen?: boolean;
+  /** The first look in `waiting_ready`: OVH is asked at the longest spacing from here while DNS looks wrong. */
+  waitingSince?: number;
+}
+
+/**
+ * DNS looks are free; OVH status reads spend the rate budget. While DNS looks right, OVH is asked again after one
+ * poller tick, then two, four… up to six times RECHECK_MAX_SECONDS (30 min by default); while DNS looks wrong, only at
+ * that longest spacing (in case our resolvers lag).
+ */
+const STATUS_SPACING_FACTOR = 6;
+/** An enable that left the status `ready` with no task pending is repeated after this long. */
+const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
+/** An approval whose re-check read `ready` this recently is enabled without reading the status once more. */
+const RECHECK_FRESH_MS = 60_000;
+
+type Facts = KeyedFacts;
+
+export async function createKeys(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
+  let selectors = facts.selectors;
+  if (!selectors) {
+    try {
+      selectors = (await keyed.selectors()).slice(0, 2);
+    } catch (error) {
+      return lookAgainIfMoved(run, facts, ctx, error);
+    }
+  }
+  if (selectors.length === 0) {
+    return failed(facts, run.state, `OVH offers no DKIM selector for ${showRun(run)}; DKIM cannot be set up for it.`);
+  }
+  let keys = facts.keys;
+  let reused = facts.reused;
+  if (!keys) {
+    const existing = await keyed.existing();
+    keys = selectors.filter((s) => existing.includes(s));
+    reused = keys;
+  }
+  const missing = selectors.find((s) => !keys.includes(s));
+  if (missing) {
+    const result = await createKey(keyed, missing);
+    return {
+      state: run.state,
+      facts: { ...facts, selectors, reused, keys: [...keys, missing] },
+      next: 'now',
+      events: [{ type: 'dkim_key', detail: { selector: missing, result } }],
+    };
+  }
+  const [signing, spare] = selectors;
+  const roles = [`\`${signing}\` (for signing)`, ...(spare ? [`\`${spare}\` (the spare, for rotation)`] : [])];
+  const reusedText = reused && reused.length > 0 ? ` Reused existing keys: ${reused.join(', ')}.` : '';
+  return proceed('publishing', { ...facts, selectors, keys, reused }, [
+    { type: 'reply', text: `DKIM keys exist at OVH for ${roles.join(' and ')}.${reusedText}` },
+  ]);
+}
+
+/** A refused create is checked against what exists: a key created by a call whose answer was lost is not an error. */
+export async function createKey(keyed: KeyedDkimApi, selector: string) {
+  try {
+    return await keyed.create(selector);
+  } catch (error) {
+    if (!(error instanceof ProviderError) || error.kind !== 'terminal') throw error;
+    if ((await keyed.existing()).includes(selector)) return 'exists' as const;
+    throw error;
+  }
+}
+
+export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
+  const zones = zonesOf(ctx);
+  const selectors = facts.selectors!;
+  const records = { ...(facts.records ?? {}) };
+  for (const selector of selectors) {
+    if (records[selector]) continue;
+    const dkim = await keyed.dkim(selector);
+    if (!dkim.customerRecord || !dkim.targetRecord) {
+      return waitFor(
+        run,
+        { ...facts, records },
+        `OVH is still generating the key for ${selector} (status ${dkim.status}).`,
+      );
+    }
+    records[selector] = { name: dkim.customerRecord, target: dkim.targetRecord };
+  }
+  const withRecords = { ...facts, records };
+  if (!facts.zone) return handOverRecords(run, withRecords, records, selectors);
+
+  const zone = facts.zone;
+  const published = [...(facts.published ?? [])];
+  for (const selector of selectors) {
+    if (published.includes(selector)) continue;
+    const record = records[selector]!;
+    const result = await ensureCname(zones, zone, record.name, record.target);
+    if (result.kind === 'conflict') return failed({ ...withRecords, published }, run.state, result.message);
+    if (result.kind === 'present') {
+      published.push(selector);
+      continue;
+    }
+    return {
+      state: run.state,
+      facts: {
+        ...withRecords,
+        published: [...published, selector],
+        createdRecords: true,
+        written: [...(facts.written ?? []), selector],
+      },
+      next: 'now',
+      events: [{ type: 'record_created', detail: { zone, subDomain: result.subDomain, target: result.target } }],
+    };
+  }
+  // Always refresh once before waiting: a record created by a call whose answer was lost is found by the listing
+  // above, indistinguishable from an old one, and must still be applied. A second refresh is harmless.
+  await zones.refresh(zone);
+  const names = selectors.map((s) => `\`${relativeName(records[s]!.name, zone)}\``).join(' and ');
+  const action = facts.createdRecords ? 'published in' : 'already present in';
+  return proceed('waiting_ready', { ...withRecords, published }, [
+    {
+      type: 'reply',
+      text: `CNAME records ${names} ${action} zone *${zone}*, and the zone refreshed. OVH's robot checks about every 5 minutes; activation can take from 30 minutes to 24 hours.`,
+    },
+  ]);
+}
+
+function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyRecord>, selectors: string[]) {
+  if (facts.recordsHandedOver) return proceed('waiting_ready', facts);
+  return proceed('waiting_ready', { ...facts, recordsHandedOver: true }, [
+    {
+      type: 'records',
+      text: `The DNS zone of ${showRun(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
+      records: recordsToAdd(
+        selectors.map((s) => records[s]!),
+        run.domain,
+      ),
+    },
+  ]);
+}
+
+export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const keyed = keyedApi(ctx, facts, run.domain);
+  const [signing] = facts.selectors!;
+  const record = facts.records![signing!]!;
+  const looks = (facts.looks ?? 0) + 1;
+  const waitingSince = facts.waitingSince ?? ctx.now;
+  const dns = await checkCname(ctx.dns, record.name, record.target, { zone: facts.zone, expectDkimKey: true });
+  const diagnose = !dns.ok && looks > 1 && dns.observation !== facts.postedDns;
+  const notices: Notice[] = diagnose
+    ? [{ type: 'reply', level: 'warning', text: `DNS check: ${dns.observation}` }]
+    : [];
+  const postedDns = diagnose ? dns.observation : facts.postedDns;
+  if (!statusCheckDue({ ...facts, waitingSince }, dns.ok, ctx)) {
+    const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
+    return waitFor(run, { ...facts, looks, postedDns, waitingSince }, `${seen}${dns.observation}`, notices);
+  }
+  const dkim = await keyed.dkim(signing!);
+  const statusChecks = (facts.statusChecks ?? 0) + 1;
+  const next = {
+    ...facts,
+    looks,
+    waitingSince,
+    statusChecks,
+    lastStatusAt: ctx.now,
+    lastStatus: dkim.status,
+    lastDns: dns.observation,
+  };
+
+  switch (dkim.status) {
+    case 'ready':
+      if (inGroup(run))
+        return memberReady(run, next, { selector: signing!, target: dkim.targetRecord! }, ctx, 'enabling');
+      return approvalRequest(run, next, dkim, dns.ok, keyed);
+    case 'inProduction':
+      return done(
+        next,
+        `DKIM was already in production for ${showRun(run)} with \`${signing}\`: nothing to enable.`,
+        ctx,
+      );
+    case 'enabling':
+      return proceed('enabling', next, [
+        { type: 'reply', text: 'Someone already asked OVH to enable DKIM; waiting for it.' },
+      ]);
+    case 'todo':
+    case 'waitingRecord':
+      return waitFor(run, next, `OVH status ${dkim.status}. DNS: ${dns.observation}`, notices);
+    default:
+      return failed(next, run.state, `The key \`${signing}\` is being ${dkim.status} at OVH; the bot leaves it alone.`);
+  }
+}
+
+/**
+ * OVH's status is worth a call only when DNS says it can have changed: while DNS serves the record and the key, at
+ * growing spacing (the first look at once); while it does not, only at the longest spacing, in case our resolvers lag.
+ */
+function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepContext): boolean {
+  const longest = timing.recheckMaxMs * STATUS_SPACING_FACTOR;
+  if (!dnsOk) return now - (facts.lastStatusAt ?? facts.waitingSince ?? now) >= longest;
+  if (facts.lastStatusAt === undefined) return true;
+  const spacing = Math.min(timing.firstRecheckMs * 2 ** Math.max(0, (facts.statusChecks ?? 1) - 1), longest);
+  return now - facts.lastStatusAt >= spacing;
+}
+
+function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, keyed: KeyedDkimApi): StepOutcome {
+  const [signing, spare] = facts.selectors!;
+  const target = dkim.targetRecord!;
+  const call = `POST ${keyed.enablePath(signing!)}`;
+  return {
+    state: 'awaiting_approval',
+    facts: { ...facts, lastObservation: `OVH status ready; ${dnsOk ? 'DNS record verified' : 'DNS not verified'}.` },
+    next: 'none',
+    notices: [
+      {
+        type: 'reply',
+        level: 'success',
+        mention: true,
+        text: `The DKIM keys for ${showRun(run)} are ready: ${dnsOk ? 'OVH sees the record and DNS serves the key' : "OVH says so, though the bot's own DNS look does not agree yet"}. Enabling needs an approval.`,
+      },
+    ],
+    approval: {
+      action: 'enable',
+      snapshot: { selector: signing!, target, status: dkim.status },
+      title: `Enable DKIM signing for ${showRun(run)}?`,
+      lines: [
+        `Selector: \`${signing}\``,
+        `Record: \`${stripDot(dkim.customerRecord ?? '')}\` CNAME \`${absolute(target)}\``,
+        `OVH call: \`${call}\``,
+        ...(spare ? [`The spare selector \`${spare}\` stays ready for rotation and is not enabled.`] : []),
+      ],
+    },
+  };
+}
+
+export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const [signing] = facts.selectors!;
+  const keyed = keyedApi(ctx, facts, run.domain);
+  const inProduction = (next: Facts) =>
+    done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx);
+  // A member of a group enables under the group's approval, its key read first: not ready any more, or ready with
+  // another record than the card showed, it waits again (the same record: the same approval; another: a fresh card).
+  const member = inGroup(run) ? { target: (facts.groupAsk as { target?: string } | undefined)?.target } : undefined;
+  const notReady = member
+    ? (next: Facts, why: string) =>
+        proceed(
+          'waiting_ready',
+          { ...next, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined },
+          [
+            {
+              type: 'reply',
+              level: 'warning',
+              mention: true,
+              text: `${showRun(run)}: the key \`${signing}\` ${why}, so it was not enabled. It waits: ready again with the record the group's card showed, it is enabled under that approval; with another record, it asks the group's next card.`,
+            },
+          ],
+        )
+    : undefined;
+  return enableOnce(run, facts, ctx, keyed, signing!, inProduction, notReady, member?.target);
+}
+
+/** The facts of one approved enable: when it was tried, sent, seen under way. */
+export interface EnableFacts {
+  enableAttemptAt?: number;
+  enablePostedAt?: number;
+  enablingSeen?: boolean;
+  approvedBy?: string;
+  approvedAt?: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Enables `selector` exactly once under an approval, then waits for `inProduction` and hands over to `inProduction`.
+ * Right after the approval (its re-check read `ready`) the enable is sent at once; later, OVH's status is read first
+ * and the enable repeated only when the last one was not taken. The attempt is written down before the call.
+ */
+export async function enableOnce<F extends EnableFacts>(
+  run: Run,
+  facts: F,
+  ctx: StepContext,
+  keyed: KeyedDkimApi,
+  selector: string,
+  inProduction: (facts: F) => StepOutcome,
+  /** A member of a group: the key is not as its approval saw it (`why`); it waits instead of failing. */
+  notReady?: (facts: F, why: string) => StepOutcome,
+  /** The target the approval showed, when it was not re-checked at the click (a group's card). */
+  approvedTarget?: string,
+): Promise<StepOutcome> {
+  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, selector, ctx);
+  const dkim = await keyed.dkim(selector);
+  const asked = facts.enablePostedAt !== undefined || facts.enablingSeen;
+  switch (dkim.status) {
+    case 'inProduction': {
+      const finished = inProduction(facts);
+      if (asked) return finished;
+      const note =
+        facts.enableAttemptAt === undefined
+          ? `OVH already shows \`${selector}\` in production: nothing was sent.`
+          : `Enabling \`${selector}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
+      return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
+    }
+    case 'enabling': {
+      if (asked) return waitFor(run, facts, 'OVH is enabling DKIM (status enabling).');
+      // The enable went through but its answer was lost (a crash, a timeout): say so once, never send it again.
+      return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
+        {
+          type: 'reply',
+          text: `Enabling \`${selector}\` at OVH: OVH shows it enabling (approved by ${mention(facts.approvedBy ?? '?')}).`,
+        },
+      ]);
+    }
+    case 'ready': {
+      // Not taken (no task, status still ready): a first enable, or one whose call never reached OVH.
+      const posted = facts.enablePostedAt;
+      const takenOrPending =
+        Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
+      if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
+      const changed = approvedTarget !== undefined && stripDot(dkim.targetRecord ?? '') !== stripDot(approvedTarget);
+      if (changed && notReady && !asked) {
+        return notReady(facts, `now points to \`${dkim.targetRecord}\`, not the record the group's card showed`);
+      }
+      return sendEnable(run, facts, keyed, selector, ctx);
+    }
+    case 'todo':
+    case 'waitingRecord':
+      if (notReady && !asked && facts.enableAttemptAt === undefined) {
+        return notReady(facts, `is no longer ready at OVH (status ${dkim.status})`);
+      }
+      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
+    default:
+      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
+  }
+}
+
+/** Right after the approval, whose re-check read `ready`, and before any enable was tried. */
+function freshlyApproved(facts: EnableFacts, ctx: StepContext): boolean {
+  const untried = facts.enableAttemptAt === undefined && facts.enablePostedAt === undefined && !facts.enablingSeen;
+  return untried && facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
+}
+
+/** The one enable. The attempt is written down first: a run found here after a crash reads the status before any other. */
+async function sendEnable(
+  run: Run,
+  facts: EnableFacts,
+  keyed: KeyedDkimApi,
+  selector: string,
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  const attempted = { ...facts, enableAttemptAt: ctx.now };
+  ctx.checkpoint?.(run.state, attempted);
+  const result = await keyed.enable(selector);
+  if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${selector}\`.`);
+  return {
+    state: run.state,
+    facts: { ...attempted, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
+    next: 'wait',
+    events: [{ type: 'dkim_enable', detail: { selector, result, approvedBy: facts.approvedBy } }],
+    notices: [
+      {
+        type: 'reply',
+        text: `Enabling \`${selector}\` at OVH: request sent (approved by ${mention(facts.approvedBy ?? '?')}).`,
+      },
+    ],
+  };
+}
+
+function done(facts: Facts, text: string, ctx: StepContext): StepOutcome {
+  const [signing, spare] = facts.selectors!;
+  const spareText = spare ? ` The spare selector \`${spare}\` has its key and record, ready for rotation.` : '';
+  const record = facts.records?.[signing!];
+  return {
+    state: 'done',
+    facts: { ...facts, lastObservation: 'DKIM in production.' },
+    next: 'none',
+    notices: [{ type: 'reply', level: 'success', mention: true, text: `${text}${spareText}` }],
+    ...(record ? { watch: watchOf(facts, signing!, record, ctx.now) } : {}),
+  };
+}
+
+/** At the click: the key is still `ready`, with the target the card showed. */
+export async function recheckKeyed(run: Run, approval: Approval, ctx: StepContext): Promise<string | undefined> {
+  const snapshot = approval.snapshot as { selector: string; target: string };
+  const dkim = await keyedApi(ctx, run.facts as Facts, run.domain).dkim(snapshot.selector);
+  if (dkim.status !== 'ready') {
+    return `the key is no longer ready at OVH (status is now ${dkim.status}).`;
+  }
+  if (stripDot(dkim.targetRecord ?? '') !== stripDot(snapshot.target)) {
+    return `the target changed since the card was posted (now ${dkim.targetRecord}).`;
+  }
+  return undefined;
+}
