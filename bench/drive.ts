@@ -1,5 +1,5 @@
 import { FakeClock } from '../src/clock.ts';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/index.ts';
 import { buildCore, type Core } from '../src/core.ts';
 import { silentLogger } from '../src/log.ts';
 import { Operations } from '../src/operations/index.ts';

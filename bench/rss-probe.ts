@@ -1,4 +1,4 @@
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/index.ts';
 import { buildCore } from '../src/core.ts';
 import { silentLogger } from '../src/log.ts';
 import { Operations } from '../src/operations/index.ts';

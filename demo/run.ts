@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
 import { APPROVE_ACTION } from '../src/slack/render/cards.ts';

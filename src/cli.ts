@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadDotEnv, parseConfig } from './config.ts';
+import { ConfigError, loadDotEnv, parseConfig } from './config/index.ts';
 import { buildCore, type Core } from './core.ts';
 import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
@@ -154,7 +154,8 @@ async function followScan(core: Core, runId: number, json: boolean): Promise<num
   let said = '';
   for (;;) {
     await core.engine.idle();
-    const run = core.store.runs.get(runId)!;
+    const run = core.store.runs.get(runId);
+    if (!run) return fail(`scan #${runId} is gone from the database`);
     const observation = typeof run.facts.lastObservation === 'string' ? run.facts.lastObservation : run.state;
     if (observation !== said) console.error(`  scan #${runId}: ${observation}`);
     said = observation;
@@ -163,7 +164,7 @@ async function followScan(core: Core, runId: number, json: boolean): Promise<num
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5_000)));
     await core.engine.advance(runId);
   }
-  const run = core.store.runs.get(runId)!;
+  const run = core.store.runs.get(runId);
   const results = core.store.scans.results(runId);
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
@@ -175,8 +176,8 @@ async function followScan(core: Core, runId: number, json: boolean): Promise<num
     }
     console.log(countsLine(countResults(results)));
   }
-  if (run.state !== 'done') console.error(`scan #${runId} ended ${run.state}: ${run.lastError ?? ''}`);
-  return run.state === 'done' ? 0 : 1;
+  if (run?.state !== 'done') console.error(`scan #${runId} ended ${run?.state}: ${run?.lastError ?? ''}`);
+  return run?.state === 'done' ? 0 : 1;
 }
 
 function osUser(): string {

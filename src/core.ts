@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { RetryPolicy } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type Config, secretValues } from './config.ts';
+import { type Config, secretValues } from './config/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './engine/access.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
@@ -17,7 +17,7 @@ import { Watcher } from './watch.ts';
 import { batchWorkflow } from './workflows/batch.ts';
 import { disableWorkflow } from './workflows/disable.ts';
 import { groupWorkflow } from './workflows/group/index.ts';
-import { rotateWorkflow } from './workflows/rotate.ts';
+import { rotateWorkflow } from './workflows/rotate/index.ts';
 import { scanWorkflow } from './workflows/scan/index.ts';
 import { setupWorkflow } from './workflows/setup/index.ts';
 import { vtexWorkflow } from './workflows/vtex.ts';

@@ -1,4 +1,4 @@
-import { ConfigError, describeConfig, loadDotEnv, parseConfig } from './config.ts';
+import { ConfigError, describeConfig, loadDotEnv, parseConfig } from './config/index.ts';
 import { startBot } from './slack/app.ts';
 
 /** `npm start`: the bot and its poller. Missing Slack credentials stop the start with a message saying what to do. */

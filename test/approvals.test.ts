@@ -129,7 +129,11 @@ test('a retry while enabling never sends a second enable', async () => {
   try {
     const { runId, approvalId } = await readyRun(h, 'retrying.fr');
     assert.ok((await h.ops.decide(approvalId, APPROVER, 'approved')).ok);
-    await h.drive((run) => run.facts.enablePostedAt !== undefined, runId);
+    const answered = (calls: unknown) =>
+      Object.entries((calls ?? {}) as Record<string, { answeredAt?: number }>).some(
+        ([key, call]) => key.startsWith('enable:') && call.answeredAt !== undefined,
+      );
+    await h.drive((run) => answered(run.facts.calls), runId);
     assert.ok((await h.ops.retry(['retrying.fr'], REQUESTER)).ok);
     assert.equal((await h.drive(isState('done', 'failed'), runId)).state, 'done');
     assert.equal(h.sim.count('POST', /\/enable$/), 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, describeConfig, parseConfig, secretValues } from '../src/config.ts';
+import { ConfigError, describeConfig, parseConfig, secretValues } from '../src/config/index.ts';
 
 test('defaults of the contract', () => {
   const config = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1' });

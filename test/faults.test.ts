@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { secretValues } from '../src/config.ts';
+import { secretValues } from '../src/config/index.ts';
 import { maxInWindow } from './fixtures.ts';
 import { APPROVER, isState, REQUESTER, startHarness } from './harness.ts';
 

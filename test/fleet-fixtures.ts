@@ -1,3 +1,7 @@
+import assert from 'node:assert/strict';
+import type { Notice } from '../src/domain/notices.ts';
+import type { Run } from '../src/domain/runs.ts';
+import { APPROVER, type Harness, isState, REQUESTER } from './harness.ts';
 import type { OvhSim } from './sim/ovh.ts';
 
 /** Accounts for the fleet scan: a mixed one whose every domain says something different, and big ones. */
@@ -116,4 +120,35 @@ export function bigAccount(sim: OvhSim, count: number, prefix = 'd') {
   /** Discovery: /email/exchange, its service list, two services' domains; /email/pro and its one service; MX Plan; zones. */
   const discoveryCalls = 8;
   return { domains, discoveryCalls, floorCalls: discoveryCalls + keyed + keys + (count - keyed) };
+}
+
+/** A scan of the simulated account, driven to its end. */
+export async function scanned(h: Harness): Promise<Run> {
+  const started = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
+  const run = await h.drive(isState('done', 'failed'), started.run!.id);
+  assert.equal(run.state, 'done', run.lastError ?? '');
+  return run;
+}
+
+export async function setupAll(h: Harness, scan: Run) {
+  const reply = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
+  assert.ok(reply.ok, reply.text);
+  const group = reply.run!;
+  const members = (group.params.members as number[]).map((id) => h.core.store.runs.get(id)!);
+  return { reply, group, members };
+}
+
+export const byDomain = (h: Harness, members: Run[]) =>
+  new Map(members.map((m) => [m.domain, h.core.store.runs.get(m.id)!] as const));
+
+export const groupSaid = (h: Harness, groupId: number): Notice[] =>
+  h.core.store.outbox.forRun(groupId).map((m) => m.notice);
+
+export const cards = (h: Harness, groupId: number) =>
+  groupSaid(h, groupId).filter((n) => n.type === 'approval_request');
+
+export async function approveLatest(h: Harness, runId: number) {
+  const approval = h.core.store.approvals.latestForRun(runId)!;
+  const decided = await h.ops.decide(approval.id, APPROVER, 'approved');
+  assert.ok(decided.ok, decided.text);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../src/clock.ts';
-import { parseConfig, secretValues } from '../src/config.ts';
+import { parseConfig, secretValues } from '../src/config/index.ts';
 import { buildCore, type Core, type CoreOverrides } from '../src/core.ts';
 import type { Run } from '../src/domain/runs.ts';
 import type { ApproverDirectory } from '../src/engine/access.ts';

@@ -1,41 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/index.ts';
 import { buildCore } from '../src/core.ts';
-import type { Notice } from '../src/domain/notices.ts';
 import { isFinished } from '../src/domain/runs.ts';
 import { silentLogger } from '../src/log.ts';
-import { APPROVER, type Harness, isState, REQUESTER, startHarness } from './harness.ts';
+import { APPROVER, isState, REQUESTER, startHarness } from './harness.ts';
+import { approve, said, setUp } from './lifecycle-fixtures.ts';
 
 /** The key lifecycle (DESIGN §2.6, §2.7): rotate, disable, and the watch on finished domains, on a fake clock. */
 
 const HOUR = 3_600_000;
-
-const said = (h: Harness, runId: number) =>
-  h.core.store.outbox
-    .forRun(runId)
-    .map((m) => m.notice)
-    .flatMap((n: Notice) => (n.type === 'reply' || n.type === 'records' ? [n.text] : []))
-    .join('\n');
-
-async function approve(h: Harness, runId: number) {
-  const approval = h.core.store.approvals.latestForRun(runId)!;
-  const decided = await h.ops.decide(approval.id, APPROVER, 'approved');
-  assert.ok(decided.ok, decided.text);
-  return approval;
-}
-
-/** A domain set up through the bot, in production. */
-async function setUp(h: Harness, domain: string, options: { pro?: boolean; newTargetOnRecreate?: boolean } = {}) {
-  const info = options.pro
-    ? h.sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain, zone: true, ...options })
-    : h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true, ...options });
-  const run = (await h.ops.setup({ domain, user: REQUESTER, channel: 'C1' })).run!;
-  await h.drive(isState('awaiting_approval'), run.id);
-  await approve(h, run.id);
-  assert.equal((await h.drive(isState('done', 'failed'), run.id)).state, 'done');
-  return info;
-}
 
 test('rotate: one card with the whole plan; the spare enabled once; the grace period; then the old key retired and made again, the spare now', async () => {
   const h = await startHarness({ env: { ROTATION_GRACE_HOURS: '2' } });

@@ -20,6 +20,27 @@ import { latestRun, startSlackHarness } from './slack-harness.ts';
 const AUTHINFO = 'Tr4nsfer-C0de-9f2b';
 const HOSTILE_NAME = '`<!channel>` <https://evil.example|Click here>';
 
+/** A .fr owner who is a person, and how AFNIC identifies her: private, sent to OVH and to nobody else. */
+const PERSON = {
+  legalform: 'individual',
+  name: 'Martin',
+  firstname: 'Éloïse',
+  email: 'eloise@shop.fr',
+  address: '1 rue de la Paix',
+  city: 'Paris',
+  zip: '75002',
+  country: 'FR',
+  language: 'fr',
+  phone: '+33.123456789',
+};
+const IDENTIFICATION = {
+  method: 'birthPlace',
+  birthDate: '17/03/1984',
+  birthCity: 'Besançon',
+  birthDepartement: '25',
+  birthCountry: 'FR',
+};
+
 test('a transfer order: the code never reaches Slack, the logs or the audit trail, and is dropped once sent; owner fields cannot ping or link', async () => {
   const h = await startSlackHarness({
     env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' },
@@ -120,6 +141,33 @@ test('secrets are masked before serialising: a secret with " or \\ is masked onc
   assert.match(out, /\[redacted\]/);
 });
 
+test("an order rejected keeps no owner's details anywhere: its card's preview is dropped with its params", async () => {
+  const h = await startSlackHarness({
+    env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' },
+  });
+  try {
+    const ops = new Operations(h.bot.core);
+    const { store } = h.bot.core;
+    const contacts = { tech: 'ab1-ovh', admin: 'ab1-ovh', billing: 'ab1-ovh' };
+    const started = await ops.startBatch(
+      { command: 'create', domain: 'refused.fr', owner: PERSON, identification: IDENTIFICATION, ...contacts },
+      REQUESTER,
+      'C1',
+    );
+    assert.ok(started.ok, started.text);
+    await h.drive(isState('awaiting_approval', 'failed'), started.run!.id);
+    const preview = JSON.stringify(store.outbox.forRun(started.run!.id));
+    assert.ok(preview.includes('1 rue de la Paix'), 'the card shows the order while it waits');
+    assert.ok((await ops.decide(store.approvals.latestForRun(started.run!.id)!.id, APPROVER, 'rejected')).ok);
+    const kept = JSON.stringify(store.outbox.forRun(started.run!.id));
+    for (const detail of ['1 rue de la Paix', '+33.123456789', '17/03/1984', 'Besançon']) {
+      assert.ok(!kept.includes(detail), `${detail} is gone from the outbox`);
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 test("an order rejected or cancelled keeps no transfer code; a .fr owner's birth date and place are never kept", async () => {
   const h = await startSlackHarness({
     env: { OVH_BATCH_TECH_ID: 'ab1-ovh', OVH_BATCH_ADMIN_ID: 'ab1-ovh', OVH_BATCH_BILLING_ID: 'ab1-ovh' },
@@ -146,27 +194,8 @@ test("an order rejected or cancelled keeps no transfer code; a .fr owner's birth
       assert.ok(!kept.includes(AUTHINFO), `${run.domain}: the code is dropped once nothing will send it`);
     }
 
-    const person = {
-      legalform: 'individual',
-      name: 'Martin',
-      firstname: 'Éloïse',
-      email: 'eloise@shop.fr',
-      address: '1 rue de la Paix',
-      city: 'Paris',
-      zip: '75002',
-      country: 'FR',
-      language: 'fr',
-      phone: '+33.123456789',
-    };
-    const identification = {
-      method: 'birthPlace',
-      birthDate: '17/03/1984',
-      birthCity: 'Besançon',
-      birthDepartement: '25',
-      birthCountry: 'FR',
-    };
     const created = await ops.startBatch(
-      { command: 'create', domain: 'eloise.fr', owner: person, identification, ...contacts },
+      { command: 'create', domain: 'eloise.fr', owner: PERSON, identification: IDENTIFICATION, ...contacts },
       REQUESTER,
       'C1',
     );

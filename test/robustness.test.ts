@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { FakeClock } from '../src/clock.ts';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startBot } from '../src/slack/app.ts';
 import { migrate } from '../src/store/db.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { secretValues } from '../src/config.ts';
+import { secretValues } from '../src/config/index.ts';
 import { BATCH_FORM_CALLBACK } from '../src/slack/render/batch-form.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from '../src/slack/render/cards.ts';
 import { bigAccount } from './fleet-fixtures.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FakeClock } from '../src/clock.ts';
-import { parseConfig, secretValues } from '../src/config.ts';
+import { parseConfig, secretValues } from '../src/config/index.ts';
 import type { Run } from '../src/domain/runs.ts';
 import { createLogger, makeRedactor } from '../src/log.ts';
 import { type Bot, startBot } from '../src/slack/app.ts';

@@ -47,7 +47,7 @@ function labelProblem(ascii: string): string | undefined {
     if (label.length > 63) return `the label "${label.slice(0, 20)}…" is longer than 63 characters`;
     if (!LABEL.test(label)) return `the label "${label}" must be letters, digits or inner hyphens`;
   }
-  if (/^\d+$/.test(labels.at(-1)!)) return 'the top-level label cannot be all digits';
+  if (/^\d+$/.test(labels.at(-1) ?? '')) return 'the top-level label cannot be all digits';
   return undefined;
 }
 

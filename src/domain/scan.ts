@@ -85,8 +85,9 @@ const DMARC = /^v=DMARC1\s*(;|$)/i;
 export function readSpf(txt: string[]): ScanResult['spf'] {
   const records = txt.filter((t) => SPF.test(t.trim()));
   if (records.length === 0) return { state: 'missing' };
-  if (records.length > 1) return { state: 'multiple', record: records.join(' | ') };
-  const record = records[0]!.trim();
+  const [only] = records;
+  if (only === undefined || records.length > 1) return { state: 'multiple', record: records.join(' | ') };
+  const record = only.trim();
   const includesOvh = /(^|\s)[+~?]?include:mx\.ovh\.com(\s|$)/i.test(record);
   return { state: includesOvh ? 'ok' : 'no_ovh_include', record };
 }
@@ -95,8 +96,9 @@ export function readSpf(txt: string[]): ScanResult['spf'] {
 export function readDmarc(txt: string[]): ScanResult['dmarc'] {
   const records = txt.filter((t) => DMARC.test(t.trim()));
   if (records.length === 0) return { state: 'missing' };
-  if (records.length > 1) return { state: 'multiple', record: records.join(' | ') };
-  const record = records[0]!.trim();
+  const [only] = records;
+  if (only === undefined || records.length > 1) return { state: 'multiple', record: records.join(' | ') };
+  const record = only.trim();
   const policy = /(?:^|;)\s*p\s*=\s*([a-z]+)\s*(?:;|$)/i.exec(record)?.[1]?.toLowerCase();
   if (!policy || !['none', 'quarantine', 'reject'].includes(policy)) return { state: 'invalid', record };
   return { state: 'ok', policy, record };

@@ -50,7 +50,7 @@ export class ApproverPolicy {
   /** Undefined when `userId` may start a run of `kind`; otherwise why not. */
   async startRefusal(userId: string, kind: RunKind): Promise<string | undefined> {
     const batch = kind === 'batch' && (this.rules.batchRequesters?.length ?? 0) > 0;
-    const allowed = batch ? this.rules.batchRequesters! : (this.rules.requesters ?? []);
+    const allowed = (batch ? this.rules.batchRequesters : this.rules.requesters) ?? [];
     if (allowed.length === 0 || (await this.isIn(allowed, userId))) return undefined;
     const setting = batch ? 'DKIM_BATCH_REQUESTERS' : 'DKIM_REQUESTERS';
     return `Only ${describeApprovers(allowed)} may start ${batch ? 'batch orders' : 'runs'} (${setting}).`;

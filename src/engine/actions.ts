@@ -5,9 +5,12 @@ import { describeState, isFinished, type Run, type RunKind, type RunState } from
 import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import type { ApproverPolicy } from './access.ts';
-import type { ActionResult } from './approvals.ts';
+import type { ActionResult } from './approvals/index.ts';
 import { dropPrivateParams, endFollowing } from './ending.ts';
+import { need } from './invariant.ts';
 import type { Journal } from './journal.ts';
+import { forgetCalls } from './once.ts';
+import { busyText, limitText, type Starts } from './starts.ts';
 import { summarize } from './summary.ts';
 import type { Workflow } from './types.ts';
 
@@ -21,6 +24,8 @@ export interface RunActionDeps {
   kick(runId: number): void;
   /** A step of the run is under way (here or in another live process). */
   busy(runId: number): boolean;
+  /** The rules a start obeys, which a retry obeys too. */
+  starts: Starts;
 }
 
 /**
@@ -38,7 +43,7 @@ export class RunActions {
     if (refusal) return { ok: false, message: `Not cancelled: ${refusal}`, run };
     const now = clock.now();
     const cancelled = store.transaction(() => {
-      const current = store.runs.get(run.id)!;
+      const current = need(store.runs.get(run.id), `run #${run.id}`);
       if (isFinished(current.state)) return 'finished';
       const late = this.d.workflow(run.kind).cancelRefusal?.(current);
       if (late) return late;
@@ -54,7 +59,7 @@ export class RunActions {
       const ended = endFollowing(store, this.d.workflow(run.kind), current, 'cancelled', userId, now);
       dropPrivateParams(store, this.d.workflow(run.kind), current);
       store.runs.wake(this.d.workflow(run.kind).followers?.(current) ?? [], now);
-      const updated = store.runs.get(run.id)!;
+      const updated = need(store.runs.get(run.id), `run #${run.id}`);
       const endedNote = ended ? ` ${ended} unfinished ${ended === 1 ? 'setup ends' : 'setups end'} with it.` : '';
       this.d.journal.say(
         updated,
@@ -87,7 +92,7 @@ export class RunActions {
     if (refusal) return { ok: false, message: `Not taken: ${refusal}`, run };
     const now = clock.now();
     const written = store.transaction(() => {
-      const current = store.runs.get(run.id)!;
+      const current = need(store.runs.get(run.id), `run #${run.id}`);
       const next = this.d.workflow(run.kind).answer?.(current, key, value) ?? { refusal: 'This run asked nothing.' };
       if ('refusal' in next) return next.refusal;
       store.runs.update(
@@ -104,7 +109,7 @@ export class RunActions {
         now,
       );
       store.events.add(run.id, userId, 'answered', { key, value }, now);
-      const updated = store.runs.get(run.id)!;
+      const updated = need(store.runs.get(run.id), `run #${run.id}`);
       this.d.journal.say(
         updated,
         [
@@ -121,22 +126,33 @@ export class RunActions {
     return { ok: true, message: `Going on with ${value}.`, run: store.runs.get(run.id) };
   }
 
+  /**
+   * Tries a run again where it stopped, never past an approval it would reuse, by the rules a start obeys (who may
+   * start, the per-user cap, one key-changing run per domain; the last two in the same transaction as a start). A
+   * member of a group that is over goes on alone, in its group's channel: nothing of the group covers it any more.
+   */
   async retry(run: Run, userId: string): Promise<ActionResult> {
     const { store, clock } = this.d;
-    const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry');
+    const refusal =
+      (await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry')) ??
+      (await this.d.policy.startRefusal(actorId(userId), run.kind));
     if (refusal) return { ok: false, message: `Not retried: ${refusal}`, run };
-    const now = clock.now();
     if (this.d.busy(run.id)) {
       return { ok: false, message: 'The bot is working on this run right now; try again in a moment.', run };
     }
     const workflow = this.d.workflow(run.kind);
     const target = retryTarget(run, workflow);
     if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
-    const written = store.transaction(() => {
+    const now = clock.now();
+    const written = store.transaction((): string | undefined => {
+      const current = store.runs.get(run.id);
+      if (current?.version !== run.version) return 'The run changed meanwhile; try again.';
+      const admitted = this.d.starts.readmits(current);
+      if ('limit' in admitted) return `Not retried: ${limitText(admitted.limit)}`;
+      if ('existing' in admitted) return `Not retried: ${busyText(admitted.existing)}`;
       store.approvals.closePending(run.id, 'superseded', 'retried', now);
-      const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
-      const facts = target === workflow.beforeApproval(run) ? (workflow.freshLook?.(resumed) ?? resumed) : resumed;
-      const moved = store.runs.update(
+      const facts = retriedFacts(run, target, workflow);
+      store.runs.update(
         run.id,
         run.version,
         {
@@ -150,9 +166,9 @@ export class RunActions {
         },
         now,
       );
-      if (!moved) return false;
+      this.detachFromEndedGroup(run);
       store.events.add(run.id, userId, 'retried', { from: run.state, to: target }, now);
-      const updated = store.runs.get(run.id)!;
+      const updated = need(store.runs.get(run.id), 'the retried run');
       this.d.journal.say(
         updated,
         [
@@ -162,9 +178,9 @@ export class RunActions {
         `retry-${run.version}`,
         now,
       );
-      return true;
+      return undefined;
     });
-    if (!written) return { ok: false, message: 'The run changed meanwhile; try again.', run };
+    if (written) return { ok: false, message: written, run };
     this.d.kick(run.id);
     return {
       ok: true,
@@ -172,6 +188,31 @@ export class RunActions {
       run: store.runs.get(run.id),
     };
   }
+
+  /**
+   * A member whose group is over has nobody to speak for it nor a card to wait for: it goes on as a run of its own,
+   * with a thread in its group's channel (what it said before was said in the group's thread).
+   */
+  private detachFromEndedGroup(run: Run): void {
+    const groupId = (run.params as { group?: unknown }).group;
+    if (typeof groupId !== 'number') return;
+    const group = this.d.store.runs.get(groupId);
+    if (group && !isFinished(group.state)) return;
+    const { group: _left, ...params } = run.params as { group?: number };
+    this.d.store.runs.detach(run.id, params, group?.channelId ?? null);
+    this.d.store.outbox.dropUndeliverable(run.id);
+  }
+}
+
+/**
+ * The facts a retry goes on with: short of an approval, the run holds none (its grant and the calls made under it are
+ * forgotten, and a member asks its group anew); back where a fresh card is posted, a fresh look too.
+ */
+function retriedFacts(run: Run, target: RunState, workflow: Workflow): Record<string, unknown> {
+  const resumed = { ...run.facts, resumeState: undefined, failedIn: undefined };
+  if (workflow.approvedStates.includes(target)) return resumed;
+  const unapproved = forgetCalls({ ...resumed, grant: undefined, groupAsk: undefined, groupAskedAt: undefined });
+  return target === workflow.beforeApproval(run) ? (workflow.freshLook?.(unapproved) ?? unapproved) : unapproved;
 }
 
 /** Where a retry resumes: the step that failed or stalled, but never past an approval it would reuse. */
@@ -185,11 +226,14 @@ function retryTarget(run: Run, workflow: Workflow): RunState | { refusal: string
     case 'failed':
       return beforeApproval(facts.failedIn ?? workflow.firstState);
     case 'awaiting_approval':
-    case 'needs_attention':
       return workflow.beforeApproval(run);
+    case 'needs_attention':
+      // Parked by a bug: that step again (short of an approval). An order that may have gone out: a fresh card.
+      return facts.failedIn ? beforeApproval(facts.failedIn) : workflow.beforeApproval(run);
     case 'done':
     case 'cancelled':
     case 'rejected':
+    case 'expired':
       return {
         refusal: `The last run for ${showRun({ domain: run.domain })} is ${run.state}; start a new one instead.`,
       };

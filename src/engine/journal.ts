@@ -1,4 +1,4 @@
-import { showRun } from './../domain/names.ts';
+import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
 import type { Store } from '../store/index.ts';

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.ts';
-import type { Run, RunKind } from '../domain/runs.ts';
+import { showRun } from '../domain/names.ts';
+import { isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
 import type { Store } from '../store/index.ts';
+import { need } from './invariant.ts';
 import type { Workflow } from './types.ts';
 
 export interface StartInput {
@@ -49,7 +51,12 @@ export class Starts {
       const busy = this.busyWith(input);
       if (busy) return { ok: false, existing: busy };
       const run = this.insert(input, this.d.clock.now());
-      return run ? { ok: true, run } : { ok: false, existing: store.runs.active(input.kind, input.domain)! };
+      return run
+        ? { ok: true, run }
+        : {
+            ok: false,
+            existing: need(store.runs.active(input.kind, input.domain), 'the active run that refused the insert'),
+          };
     });
   }
 
@@ -66,7 +73,11 @@ export class Starts {
       const running = members.map((m) => this.busyWith(m));
       if (running.every((r) => r !== undefined)) return { ok: false, allRunning: running as Run[] };
       const run = this.insert(group, now);
-      if (!run) return { ok: false, existing: store.runs.active(group.kind, group.domain)! };
+      if (!run)
+        return {
+          ok: false,
+          existing: need(store.runs.active(group.kind, group.domain), 'the active group that refused the insert'),
+        };
       const started: Run[] = [];
       const skipped: Run[] = [];
       for (const member of members) {
@@ -75,7 +86,10 @@ export class Starts {
           ? undefined
           : this.insert({ ...member, params: { ...member.params, group: run.id } }, now);
         if (inserted) started.push(inserted);
-        else skipped.push(busy ?? store.runs.active(member.kind, member.domain)!);
+        else
+          skipped.push(
+            busy ?? need(store.runs.active(member.kind, member.domain), 'the active run that refused a member'),
+          );
       }
       const params = { ...group.params, members: started.map((m) => m.id) };
       store.runs.setParams(run.id, params);
@@ -83,8 +97,20 @@ export class Starts {
     });
   }
 
+  /**
+   * Whether `run`, finished, may become active again (a retry), by the rules a start obeys; inside the caller's
+   * transaction. A run already active (stalled, waiting) counts already, and is let through.
+   */
+  readmits(run: Run): { ok: true } | { ok: false; existing: Run } | { ok: false; limit: number } {
+    if (!isFinished(run.state)) return { ok: true };
+    const member = typeof (run.params as { group?: unknown }).group === 'number';
+    if (!member && this.overLimit(run.requestedBy)) return { ok: false, limit: this.limit };
+    const busy = this.busyWith(run);
+    return busy ? { ok: false, existing: busy } : { ok: true };
+  }
+
   /** An active run the new one must wait for: of its own kind, or one that changes the same domain's keys. */
-  private busyWith(input: StartInput): Run | undefined {
+  private busyWith(input: Pick<StartInput, 'kind' | 'domain'>): Run | undefined {
     const kinds = KEY_KINDS.includes(input.kind) ? KEY_KINDS : [input.kind];
     return this.d.store.runs.activeOfKinds(kinds, input.domain);
   }
@@ -109,4 +135,15 @@ export class Starts {
     store.events.add(run.id, input.requestedBy, 'requested', { kind: input.kind, params }, now);
     return run;
   }
+}
+
+/** Why a start (or a retry) was refused: the requester's active runs are at the cap. */
+export function limitText(limit: number): string {
+  return `you already have ${limit} active runs, the most one person may have at once (MAX_ACTIVE_RUNS_PER_USER). Let some finish, or cancel those you no longer need.`;
+}
+
+/** Why a start (or a retry) was refused: a run that changes the same keys is going. */
+export function busyText(existing: Run): string {
+  const domain = showRun(existing);
+  return `a ${existing.kind} run for ${domain} is going (run #${existing.id}, ${stateLabel(existing.state).toLowerCase()}) and changes the same keys at OVH. Let it finish, or \`/dkim cancel ${existing.kind} ${existing.domain}\`, then ask again.`;
 }

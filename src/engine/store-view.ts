@@ -5,6 +5,7 @@ import type { StoreView } from './types.ts';
 export function storeView(store: Store): StoreView {
   return {
     run: (id) => store.runs.get(id),
+    approval: (id) => store.approvals.get(id),
     approvals: (runId) => store.approvals.forRun(runId),
     scanPending: (runId, limit) => store.scans.pending(runId, limit),
     scanResults: (runId) => store.scans.results(runId),

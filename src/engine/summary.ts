@@ -1,4 +1,4 @@
-import { showRun } from './../domain/names.ts';
+import { showRun } from '../domain/names.ts';
 import type { RunSummary } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
 import type { ScanSummary } from '../domain/scan.ts';

@@ -28,9 +28,9 @@ export interface StepContext {
    * Persists a state (and facts) now, in the middle of the step, before an action that must happen at most once:
    * a run found in that state later knows the action may have happened. Throws if the run moved meanwhile.
    */
-  checkpoint?: (state: RunState, facts: Record<string, unknown>) => void;
+  checkpoint: (state: RunState, facts: Record<string, unknown>) => void;
   /** What a step may read of the bot's own records: other runs (a group's members), approvals, a scan's domains. */
-  view?: StoreView;
+  view: StoreView;
   /** OVH_RATE_LIMIT_PER_MIN, the pace of every OVH call: a long run says how long it still needs. */
   ovhRatePerMinute?: number;
 }
@@ -38,6 +38,7 @@ export interface StepContext {
 /** Reads only: a step writes through its outcome, in the engine's transaction. */
 export interface StoreView {
   run(id: number): Run | undefined;
+  approval(id: number): Approval | undefined;
   /** A run's approvals, oldest first. */
   approvals(runId: number): Approval[];
   scanPending(runId: number, limit: number): PendingScan[];
@@ -73,6 +74,8 @@ export interface StepOutcome {
   approval?: ApprovalRequest;
   /** Close the run's pending approval as expired, in the same transaction. */
   expirePending?: boolean;
+  /** Runs that end with this outcome, in the same transaction (a group's members whose card expired). */
+  end?: { runs: number[]; as: 'expired' };
   /** Private data no longer needed (an order once sent): the run's params replaced, its cards' previews dropped. */
   scrub?: { params: Record<string, unknown> };
   /** Look again exactly then (a grace period), rather than with backoff. */
@@ -115,7 +118,11 @@ export interface Workflow {
    * Runs that end with this one when it is cancelled or rejected (a group's members; on a rejection, those no card
    * of it approved).
    */
-  endsWith?(run: Run, how: 'cancelled' | 'rejected', view: StoreView): number[];
+  endsWith?(run: Run, how: Ending, view: StoreView, now: number): number[];
+  /** Where the run goes when its card expired (a group gathers on); it stays waiting for `/dkim retry` otherwise. */
+  afterExpiry?(run: Run): RunState;
+  /** What is said when its card expired, naming the runs that ended with it. */
+  expiryNote?(run: Run, ended: Run[]): string;
   /** The params as the audit trail keeps them (private fields hidden); as they are when absent. */
   auditParams?(params: Record<string, unknown>): Record<string, unknown>;
   /** Observe, do at most one side effect, say what is true now and when to look again. */
@@ -133,3 +140,6 @@ export interface Workflow {
 }
 
 export type { DnsRecordToAdd };
+
+/** How a run ends before its work is done, by a person's decision or a card's expiry. */
+export type Ending = 'cancelled' | 'rejected' | 'expired';

@@ -2,8 +2,9 @@ import type { Core } from '../core.ts';
 import { actorId } from '../domain/actors.ts';
 import { groupDomain, showRun, WHOLE_ACCOUNT } from '../domain/names.ts';
 import { stateLabel } from '../domain/runs.ts';
+import { limitText } from '../engine/starts.ts';
 import { parseServiceSpec } from '../providers/ovh-mail.ts';
-import type { Reply } from './index.ts';
+import type { Reply } from './reply.ts';
 
 /**
  * What a person asks of the whole account (DESIGN §2.7): a scan, and **Set up all** for the domains it found needing
@@ -30,7 +31,7 @@ export class FleetOperations {
         run: result.run,
       };
     }
-    if ('limit' in result) return { ok: false, text: limitText(result.limit) };
+    if ('limit' in result) return { ok: false, text: `Not started: ${limitText(result.limit)}` };
     const { existing } = result;
     const where = typeof existing.facts.lastObservation === 'string' ? `: ${existing.facts.lastObservation}` : '';
     return {
@@ -85,7 +86,7 @@ export class FleetOperations {
       members,
     );
     if (!result.ok) {
-      if ('limit' in result) return { ok: false, text: limitText(result.limit) };
+      if ('limit' in result) return { ok: false, text: `Not started: ${limitText(result.limit)}` };
       if ('allRunning' in result) {
         const going = result.allRunning.map((r) => `${showRun(r)} (run #${r.id})`).join(', ');
         return {
@@ -114,8 +115,4 @@ export class FleetOperations {
       run: result.run,
     };
   }
-}
-
-export function limitText(limit: number): string {
-  return `Not started: you already have ${limit} active runs, the most one person may have at once (MAX_ACTIVE_RUNS_PER_USER). Let some finish, or cancel those you no longer need.`;
 }

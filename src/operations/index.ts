@@ -1,64 +1,23 @@
 import type { Core } from '../core.ts';
 import { actorId } from '../domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from '../domain/batch.ts';
-import {
-  type DomainName,
-  domainFromAscii,
-  parseDomain,
-  parseSender,
-  printable,
-  showDomain,
-  showRun,
-  WHOLE_ACCOUNT,
-} from '../domain/names.ts';
-import { asRunKind, isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
-import { placeOf } from '../engine/summary.ts';
+import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, showDomain } from '../domain/names.ts';
+import { isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
+import { busyText, limitText } from '../engine/starts.ts';
 import { parseServiceSpec } from '../providers/ovh-mail.ts';
-import { rotationNotOffered } from '../workflows/rotate.ts';
-import { FleetOperations, limitText } from './fleet.ts';
+import { rotationNotOffered } from '../workflows/rotate/index.ts';
+import { FleetOperations } from './fleet.ts';
+import { BATCH_USAGE, SERVICE_USAGE } from './help.ts';
+import { asReply, type BatchFormRequest, type Reply } from './reply.ts';
+import { choose, describeRun, parseTarget, targetRuns } from './targets.ts';
+
+export { BATCH_USAGE, HELP, SERVICE_USAGE } from './help.ts';
+export type { BatchFormRequest, Reply } from './reply.ts';
 
 /**
  * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
  * written or called; every answer is a short text for that person alone.
  */
-export interface Reply {
-  ok: boolean;
-  text: string;
-  run?: Run;
-}
-
-/** What a create or transfer order still needs from a form: the owner and the contacts. */
-export interface BatchFormRequest {
-  command: 'create' | 'transfer';
-  domain: string;
-  authinfo?: string;
-  defaults: { owner?: string; tech?: string; admin?: string; billing?: string };
-  needsIdentification: boolean;
-}
-
-export const BATCH_USAGE =
-  'Usage: `/dkim batch renew example.fr` · `create example.fr` · `transfer example.fr <authinfo>` · `dns example.fr ns1.host [ns2.host=192.0.2.1 …]` (up to four)';
-
-export const SERVICE_USAGE =
-  '`--service` takes `exchange/<organization>/<service>`, `pro/<service>` or `mxplan` (as `/dkim list` or the OVH Control Panel names them).';
-
-export const HELP = [
-  '*dkim-bot* turns DKIM provisioning into one command.',
-  '`/dkim setup example.fr [--service …]` — DKIM end to end on the OVH mail offer hosting the domain (Exchange, Email Pro, MX Plan)',
-  '`/dkim vtex example.fr no-reply@example.fr` — get the VTEX / Amazon SES DKIM keys of a sender and publish them',
-  '`/dkim rotate example.fr` — sign with the spare selector, retire the old key after a grace period, make it the new spare (Exchange, Email Pro)',
-  '`/dkim disable example.fr` — turn DKIM signing off (after an approval; keys and records stay)',
-  '`/dkim scan` — every domain of the account: DKIM at OVH and in DNS, SPF, DMARC, what to do next; *Set up* buttons, and *Set up all* as one group with one approval',
-  '`/dkim batch renew|create|transfer|dns example.fr …` — compose, sign and (after approval) send an OVH batch order',
-  '`/dkim status [setup|rotate|disable|vtex|batch] [example.fr]` — where a run stands (all active runs without a domain); `/dkim status scan|group` — the latest scan or group',
-  '`/dkim list` — active runs and the latest finished ones',
-  '`/dkim cancel [setup|rotate|disable|vtex|batch] example.fr` — stop an active run (its requester or an approver); `/dkim cancel scan|group` too',
-  '`/dkim retry [setup|rotate|disable|vtex|batch] example.fr` — resume a stalled or failed run, or post a fresh approval card',
-  '`/dkim help` — this text',
-].join('\n');
-
-/** Kinds about the whole account, named without a domain (`/dkim status scan`). */
-const ACCOUNT_KINDS: readonly RunKind[] = ['scan', 'group'];
 
 export class Operations {
   /** The scan and Set up all. */
@@ -240,16 +199,10 @@ export class Operations {
       channelId: channel,
     });
     if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
-    if ('limit' in result) return { ok: false, text: limitText(result.limit) };
+    if ('limit' in result) return { ok: false, text: `Not started: ${limitText(result.limit)}` };
     const { existing } = result;
     const state = stateLabel(existing.state).toLowerCase();
-    if (existing.kind !== kind) {
-      return {
-        ok: false,
-        text: `Not started: a ${existing.kind} run for ${showDomain(domain)} is going (run #${existing.id}, ${state}) and changes the same keys at OVH. Let it finish, or \`/dkim cancel ${existing.kind} ${domain.ascii}\`, then ask again.`,
-        run: existing,
-      };
-    }
+    if (existing.kind !== kind) return { ok: false, text: `Not started: ${busyText(existing)}`, run: existing };
     return {
       ok: false,
       text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${state}). Follow it in its thread; nothing new was started.`,
@@ -266,7 +219,7 @@ export class Operations {
     }
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const runs = this.targetRuns(target);
+    const runs = targetRuns(this.core.store.runs, target);
     if (runs.length === 0)
       return {
         ok: true,
@@ -291,8 +244,8 @@ export class Operations {
   async cancel(args: string[], user: string): Promise<Reply> {
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const active = this.targetRuns(target).filter((r) => !isFinished(r.state));
-    const chosen = this.choose(active, 'cancel', target, 'active run');
+    const active = targetRuns(this.core.store.runs, target).filter((r) => !isFinished(r.state));
+    const chosen = choose(active, 'cancel', target, 'active run');
     if (!chosen.ok) return chosen;
     return asReply(await this.core.engine.actions.cancel(chosen.run, user));
   }
@@ -301,7 +254,9 @@ export class Operations {
   async retry(args: string[], user: string): Promise<Reply> {
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const retryable = this.targetRuns(target).filter((r) => !['done', 'cancelled', 'rejected'].includes(r.state));
+    const retryable = targetRuns(this.core.store.runs, target).filter(
+      (r) => !['done', 'cancelled', 'rejected'].includes(r.state),
+    );
     if (retryable.length === 0) {
       const latest = this.core.store.runs.latestForDomain(target.domain.ascii, target.kind);
       if (!latest)
@@ -312,39 +267,9 @@ export class Operations {
         run: latest,
       };
     }
-    const chosen = this.choose(retryable, 'retry', target, 'run to retry');
+    const chosen = choose(retryable, 'retry', target, 'run to retry');
     if (!chosen.ok) return chosen;
     return asReply(await this.core.engine.actions.retry(chosen.run, user));
-  }
-
-  /** The latest run of each kind for the domain (of the kind named); a scan or a group: the latest of its kind. */
-  private targetRuns(target: Target): Run[] {
-    const { runs } = this.core.store;
-    if (target.kind && ACCOUNT_KINDS.includes(target.kind) && target.domain.ascii === WHOLE_ACCOUNT) {
-      const latest = runs.latestOfKind(target.kind);
-      return latest ? [latest] : [];
-    }
-    return runs.latestPerKind(target.domain.ascii).filter((r) => !target.kind || r.kind === target.kind);
-  }
-
-  /** The one run meant, or a question naming the candidates. */
-  private choose(
-    runs: Run[],
-    verb: string,
-    target: Target,
-    what: string,
-  ): (Reply & { ok: false }) | { ok: true; run: Run } {
-    const [run, ...others] = runs;
-    if (!run) return { ok: false, text: `There is no ${what} for ${showDomain(target.domain)}.` };
-    if (others.length === 0) return { ok: true, run };
-    const options = runs.map(
-      (r) =>
-        `\`/dkim ${verb} ${r.kind} ${target.domain.unicode}\` (run #${r.id}, ${stateLabel(r.state).toLowerCase()})`,
-    );
-    return {
-      ok: false,
-      text: `${showDomain(target.domain)} has ${runs.length} runs that could be meant. Say which: ${options.join(' or ')}.`,
-    };
   }
 
   /** Answers a question a run asked (the Slack buttons carry its key; the CLI names the run). */
@@ -365,40 +290,4 @@ export class Operations {
     const result = await this.core.engine.approvals.decide(approvalId, user, decision);
     return { ok: result.ok, text: result.message, run: result.run };
   }
-}
-
-type Target = { ok: true; domain: DomainName; kind?: RunKind };
-
-/** `[kind] domain`, the kind as a person types it (`setup`, `vtex`, `batch`). */
-function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
-  const [first, second, ...rest] = args;
-  const kind = first ? asRunKind(first.toLowerCase()) : undefined;
-  const domainText = kind ? second : first;
-  if (kind && ACCOUNT_KINDS.includes(kind) && second === undefined) {
-    return { ok: true, domain: domainFromAscii(WHOLE_ACCOUNT), kind };
-  }
-  if (rest.length > 0 || (!kind && second !== undefined)) {
-    return {
-      ok: false,
-      text: `Say \`[setup|rotate|disable|vtex|batch] example.fr\`: one kind at most, then one domain.`,
-    };
-  }
-  const parsed = parseDomain(domainText);
-  if (!parsed.ok) return { ok: false, text: parsed.error };
-  return { ok: true, domain: parsed.domain, ...(kind ? { kind } : {}) };
-}
-
-function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
-  return { ok: result.ok, text: result.message, run: result.run };
-}
-
-export function describeRun(run: Run): string {
-  const domain = showRun(run);
-  const where = placeOf(run).where;
-  const parts = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${stateLabel(run.state)}`];
-  if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);
-  const observation = run.facts.lastObservation;
-  if (typeof observation === 'string' && !isFinished(run.state)) parts.push(observation);
-  if (run.lastError) parts.push(`last error: ${run.lastError}`);
-  return parts.join(' — ');
 }

@@ -41,7 +41,9 @@ export function describeService(at: MailService): string {
 /** `exchange/<org>/<service>`, `pro/<service>`, `mxplan` (or, as before offers, `<org>/<service>` for Exchange). */
 export function parseServiceSpec(spec: string): MailService | undefined {
   const parts = spec.split('/');
-  const ok = (value: string | undefined) => value !== undefined && /^[A-Za-z0-9._-]{1,80}$/.test(value);
+  // A name of letters, digits, dots, dashes and underscores; never only dots, which would walk the API's paths.
+  const ok = (value: string | undefined) =>
+    value !== undefined && /^[A-Za-z0-9._-]{1,80}$/.test(value) && !/^\.+$/.test(value);
   if (parts[0] === 'mxplan' && parts.length === 1) return { offer: 'mxplan' };
   if (parts[0] === 'pro' && parts.length === 2 && ok(parts[1])) return { offer: 'pro', service: parts[1] };
   if (parts[0] === 'exchange' && parts.length === 3 && ok(parts[1]) && ok(parts[2])) {
@@ -179,8 +181,9 @@ function exchangeServicePath(org: string, service: string): string {
 
 /** The path of a domain in an Exchange or Email Pro service. */
 export function keyedDomainPath(at: MailService, domain: string): string {
-  if (at.offer === 'exchange') return `${exchangeServicePath(at.org!, at.service!)}/${seg(domain)}`;
-  if (at.offer === 'pro') return `/email/pro/${seg(at.service!)}/domain/${seg(domain)}`;
+  if (at.offer === 'exchange' && at.org && at.service)
+    return `${exchangeServicePath(at.org, at.service)}/${seg(domain)}`;
+  if (at.offer === 'pro' && at.service) return `/email/pro/${seg(at.service)}/domain/${seg(domain)}`;
   throw new Error(`${at.offer} keeps no per-selector keys`);
 }
 
@@ -300,7 +303,7 @@ const mxPlanSchema = z.object({
       z.object({
         selectorName: z.string(),
         status: z.enum(['set', 'toSet', 'toFix']),
-        cname: z.string(),
+        cname: z.string().refine((value) => parseMxPlanCname(value) !== undefined, 'not "<name> CNAME <target>."'),
       }),
     )
     .nullish()
@@ -311,7 +314,8 @@ export type MxPlanDkim = z.infer<typeof mxPlanSchema>;
 /** `"<name> CNAME <target>."`: the record a selector needs, both names without their final dot. */
 export function parseMxPlanCname(cname: string): { name: string; target: string } | undefined {
   const match = /^([a-z0-9._-]+?)\.?\s+CNAME\s+([a-z0-9._-]+?)\.?$/i.exec(cname.trim());
-  return match ? { name: match[1]!.toLowerCase(), target: match[2]!.toLowerCase() } : undefined;
+  const [, name, target] = match ?? [];
+  return name && target ? { name: name.toLowerCase(), target: target.toLowerCase() } : undefined;
 }
 
 /** MX Plan and Zimbra DKIM: one switch per domain. */

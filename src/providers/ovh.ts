@@ -1,7 +1,7 @@
 import ovh, { type OvhClient, type OvhClientOptions } from '@ovhcloud/node-ovh';
 import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
-import type { OvhConfig } from '../config.ts';
+import type { OvhConfig } from '../config/index.ts';
 import { ProviderError } from './errors.ts';
 import type { RateLimiter } from './ratelimit.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';

@@ -42,14 +42,14 @@ export class RateLimiter {
   private async takeSlot(): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      while (this.finished.length > 0 && this.finished[0]! <= now - this.windowMs) this.finished.shift();
+      while ((this.finished[0] ?? Number.POSITIVE_INFINITY) <= now - this.windowMs) this.finished.shift();
       if (this.inFlight + this.finished.length < this.perMinute) {
         this.inFlight++;
         return;
       }
       // Full: let the requests in flight come back first (their slots' expiry depends on when), then sleep.
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.wake = resolve));
-      else await this.clock.sleep(this.finished[0]! + this.windowMs - now);
+      else await this.clock.sleep((this.finished[0] ?? now) + this.windowMs - now);
       this.wake = undefined;
     }
   }

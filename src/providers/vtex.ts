@@ -128,8 +128,8 @@ export function parseDkimKeys(
         ok: false,
         error: `VTEX returned a DKIM key in an unexpected form: ${JSON.stringify(raw).slice(0, 120)}`,
       };
-    const name = match[1]!.toLowerCase().replace(/\.$/, '');
-    const target = match[2]!.toLowerCase().replace(/\.$/, '');
+    const name = (match[1] ?? '').toLowerCase().replace(/\.$/, '');
+    const target = (match[2] ?? '').toLowerCase().replace(/\.$/, '');
     if (!/^[a-z0-9]+\._domainkey\./.test(name) || !name.endsWith(`.${domain}`)) {
       return { ok: false, error: `VTEX returned a key name outside ${domain}: ${name}` };
     }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { systemClock } from '../clock.ts';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { buildCore, type Core, type CoreOverrides } from '../core.ts';
 import { Operations } from '../operations/index.ts';
 import { type Health, healthHandler, serveHealth } from '../ops/health.ts';
@@ -61,7 +61,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const logger = boltLogger(core.log, config.logLevel === 'debug');
   const receiver = appToken
     ? socketReceiver(appToken, clientOptions, logger, health, core.log, ackFirst, options.socketPingTimeoutMs)
-    : httpReceiver(signingSecret!, logger, healthRoute);
+    : httpReceiver(signingSecret ?? '', logger, healthRoute);
   // No conversation store: the bot keeps its state in SQLite, and the store's middleware runs on every request.
   const app = new App({
     token: botToken,

@@ -108,8 +108,10 @@ export class Notifier {
           channel: message.channel,
           ...parentMessage(notice.summary),
         });
+        const channel = posted.channel ?? message.channel;
+        if (!posted.ts) throw new Error('Slack answered chat.postMessage without a ts');
         this.store.transaction(() => {
-          this.store.runs.setThread(run.id, posted.channel ?? message.channel!, posted.ts!);
+          this.store.runs.setThread(run.id, channel, posted.ts ?? '');
           this.store.outbox.markSent(message.id, posted.ts ?? null, now());
         });
         return true;

@@ -48,7 +48,9 @@ export class ApprovalRepository {
          VALUES (?, ?, ?, ?, ?, ?)`,
       )
       .run(input.runId, input.action, JSON.stringify(input.snapshot), input.requestedBy, now, input.expiresAt);
-    return this.get(Number(result.lastInsertRowid))!;
+    const approval = this.get(Number(result.lastInsertRowid));
+    if (!approval) throw new Error('an approval vanished as it was written');
+    return approval;
   }
 
   get(id: number): Approval | undefined {

@@ -107,6 +107,11 @@ export class OutboxRepository {
   }
 
   /** Removes the previews (private order details) from a run's approval cards, sent or not. */
+  /** A run's messages that had nowhere to go (a group's member speaks in its group's thread): dropped. */
+  dropUndeliverable(runId: number): void {
+    this.db.prepare('DELETE FROM outbox WHERE run_id = ? AND channel IS NULL').run(runId);
+  }
+
   dropPreviews(runId: number): void {
     this.db
       .prepare(

@@ -301,6 +301,13 @@ export class RunRepository {
       .run(channelId, threadTs, id);
   }
 
+  /** A group's member goes on alone: its params without the group, a channel of its own. */
+  detach(id: number, params: object, channelId: string | null): void {
+    this.db
+      .prepare('UPDATE runs SET params = ?, channel_id = ?, thread_ts = NULL, version = version + 1 WHERE id = ?')
+      .run(JSON.stringify(params), channelId, id);
+  }
+
   lastId(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM runs').get() as { id: number }).id;
   }

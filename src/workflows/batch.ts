@@ -11,6 +11,9 @@ import {
 } from '../domain/batch.ts';
 import { domainFromAscii, showDomain } from '../domain/names.ts';
 import type { Run } from '../domain/runs.ts';
+import { type GrantFacts, grantHolds } from '../engine/approvals/grants.ts';
+import { InvariantError, need } from '../engine/invariant.ts';
+import { judge, sendOnce } from '../engine/once.ts';
 import { failed, proceed } from '../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import { errorMessage, ProviderError } from '../providers/errors.ts';
@@ -26,7 +29,7 @@ export interface BatchParams {
   order: BatchOrder;
 }
 
-export interface BatchFacts {
+export interface BatchFacts extends GrantFacts {
   referer?: string;
   /** What the approval card showed: the hash of the body and its destination. The body itself is not kept. */
   bodyHash?: string;
@@ -56,18 +59,13 @@ export const batchWorkflow: Workflow = {
       case 'approved':
         return send(run, facts, ctx);
       case 'sending':
-        return foundSending(facts);
+        return foundSending(facts, ctx.now);
       default:
         return { state: run.state, facts, next: 'none' };
     }
   },
 
-  /** A fresh order for a fresh approval: a new referer; a send that may have gone out is remembered for the card. */
-  freshLook(facts) {
-    const { referer, messageId, bodyHash: _hash, destination: _to, smtpResponse: _answer, ...rest } = facts as Facts;
-    const mayHaveGone = messageId ? { previousAttempt: { messageId, referer } } : {};
-    return { ...rest, ...mayHaveGone };
-  },
+  freshLook: (facts) => freshOrder(facts as Facts),
 
   cancelRefusal(run) {
     if (run.state !== 'approved' && run.state !== 'sending') return undefined;
@@ -91,6 +89,24 @@ export const batchWorkflow: Workflow = {
   },
 };
 
+/** The call's key among the run's facts (engine/once.ts). */
+const SEND = 'send';
+
+/** A fresh order for a fresh approval: a new referer; a send that may have gone out is remembered for the card. */
+function freshOrder(facts: Facts): Facts {
+  const {
+    referer,
+    messageId,
+    bodyHash: _hash,
+    destination: _to,
+    smtpResponse: _answer,
+    calls: _calls,
+    ...rest
+  } = facts;
+  const mayHaveGone = messageId ? { previousAttempt: { messageId, referer } } : {};
+  return { ...rest, ...mayHaveGone };
+}
+
 function batchSettings(ctx: StepContext) {
   if (!ctx.batch || !ctx.mail)
     throw new ProviderError('smtp', 'terminal', 'Batch orders are not configured on this bot.');
@@ -111,7 +127,8 @@ function orderOf(run: Run): BatchOrder {
 
 function composeBody(order: BatchOrder, facts: Facts, ctx: StepContext): string {
   const settings = batchSettings(ctx);
-  return composeOrder(order, { account: settings.account, referer: facts.referer!, autopayment: settings.autopayment });
+  const referer = need(facts.referer, 'the referer of a composed order');
+  return composeOrder(order, { account: settings.account, referer, autopayment: settings.autopayment });
 }
 
 export function describeOrder(order: BatchOrder): string {
@@ -167,7 +184,7 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
   const destination = destinationOf(settings.live);
   if (hash(body) !== facts.bodyHash || destination !== facts.destination) {
     const what = destination !== facts.destination ? `its destination is now \`${destination}\`` : 'its text changed';
-    return proceed('composing', batchWorkflow.freshLook!(facts), [
+    return proceed('composing', freshOrder(facts), [
       {
         type: 'reply',
         level: 'warning',
@@ -175,20 +192,29 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
       },
     ]);
   }
+  if (!grantHolds(run, ctx.view, ctx.now)) return proceed('composing', freshOrder(facts));
   const messageId = newMessageId(settings.from);
-  // At most once: from here on, a crash leaves the run in `sending`, which is never sent again by itself.
-  ctx.checkpoint!('sending', { ...facts, messageId });
+  const mail = need(ctx.mail, 'the mailer of a configured batch');
   try {
-    const sent = await ctx.mail!.send({
-      from: settings.from,
-      to: destination,
-      subject: `OVH batch order ${facts.referer}`,
-      text: signOrder(settings.passphrase, body),
-      messageId,
-    });
+    // At most once: the attempt is checkpointed in `sending`, which is never sent again by itself after a crash.
+    const { result: sent, facts: answered } = await sendOnce(
+      ctx,
+      run.state,
+      { ...facts, messageId },
+      SEND,
+      () =>
+        mail.send({
+          from: settings.from,
+          to: destination,
+          subject: `OVH batch order ${facts.referer}`,
+          text: signOrder(settings.passphrase, body),
+          messageId,
+        }),
+      'sending',
+    );
     return {
       state: 'done',
-      facts: { ...facts, messageId: sent.messageId, smtpResponse: sent.response.slice(0, 200) },
+      facts: { ...answered, messageId: sent.messageId, smtpResponse: sent.response.slice(0, 200) },
       next: 'none',
       scrub: { params: { order: orderForAudit(order) } },
       events: [{ type: 'batch_sent', detail: { destination, messageId: sent.messageId, referer: facts.referer } }],
@@ -204,7 +230,7 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
   } catch (error) {
     const certainlyNotSent = error instanceof ProviderError && error.details.call === 'not-sent';
     if (certainlyNotSent) {
-      return failed({ ...facts, messageId: undefined }, 'composing', errorMessage(error), {
+      return failed({ ...facts, messageId: undefined, calls: undefined }, 'composing', errorMessage(error), {
         text: `Not sent: the mail server refused it before taking the message (${errorMessage(error)}).`,
         hint: '`/dkim retry` composes the order again and asks for a fresh approval.',
       });
@@ -216,7 +242,12 @@ async function send(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutco
   }
 }
 
-function foundSending(facts: Facts): StepOutcome {
+/** Found in `sending`: the mail may have gone out, and its answer was lost; nothing can tell, so a person looks. */
+function foundSending(facts: Facts, now: number): StepOutcome {
+  const { verdict } = judge(facts, SEND, 'unknowable', now);
+  if (verdict.act !== 'uncertain' && facts.calls?.[SEND] !== undefined) {
+    throw new InvariantError('a send found in `sending` without its attempt unanswered');
+  }
   return attention(facts, 'the bot stopped while sending');
 }
 

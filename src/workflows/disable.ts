@@ -1,8 +1,12 @@
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
-import { proceed, waitFor } from '../engine/outcomes.ts';
+import { grantHolds } from '../engine/approvals/grants.ts';
+import { need } from '../engine/invariant.ts';
+import { judge, type Seen, sendOnce } from '../engine/once.ts';
+import { failed, proceed, waitFor } from '../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
+import type { Dkim } from '../providers/ovh-api.ts';
 import { findService } from './setup/discover.ts';
 import { keyedApi, mxPlanApi, type SetupFacts } from './setup/facts.ts';
 
@@ -16,15 +20,14 @@ import { keyedApi, mxPlanApi, type SetupFacts } from './setup/facts.ts';
 interface DisableFacts extends SetupFacts {
   /** Exchange, Email Pro: the selector being turned off now, one of `actives`. */
   active?: string;
-  /** Exchange, Email Pro: every selector in production when the card was posted (two during a rotation's grace). */
+  /** Exchange, Email Pro: every selector signing when the card was posted (two during a rotation's grace). */
   actives?: string[];
-  disableAttemptAt?: number;
-  disablePostedAt?: number;
 }
 
 type Facts = DisableFacts;
 
-const REPEAT_AFTER_MS = 15 * 60_000;
+/** A key signs once enabling: a selector being enabled is turned off too, never reported as off. */
+const SIGNING: readonly string[] = ['inProduction', 'enabling'];
 
 export const disableWorkflow: Workflow = {
   kind: 'disable',
@@ -61,14 +64,14 @@ async function signingNow(run: Run, facts: Facts, ctx: StepContext): Promise<str
   const api = keyedApi(ctx, facts, run.domain);
   const signing: string[] = [];
   for (const selector of await api.existing()) {
-    if ((await api.dkim(selector)).status === 'inProduction') signing.push(selector);
+    if (SIGNING.includes((await api.dkim(selector)).status)) signing.push(selector);
   }
   return signing;
 }
 
 function offCall(run: Run, facts: Facts, ctx: StepContext): string {
   if (facts.offer === 'mxplan') return `PUT ${mxPlanApi(ctx, run.domain).path}/disable`;
-  return `POST ${keyedApi(ctx, facts, run.domain).disablePath(facts.active!)}`;
+  return `POST ${keyedApi(ctx, facts, run.domain).disablePath(need(facts.active, 'the selector being turned off'))}`;
 }
 
 async function prepare(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
@@ -101,48 +104,71 @@ async function prepare(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
   };
 }
 
+/** The offer's disable call at most once per selector the card named (engine/once.ts), then until OVH shows it off. */
 async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  const key = facts.offer === 'mxplan' ? undefined : await keyedApi(ctx, facts, run.domain).dkimOrNone(facts.active!);
-  const status = facts.offer === 'mxplan' ? (await mxPlanApi(ctx, run.domain).dkim()).status : key?.status;
-  const under = status === 'disabling' || status === 'modifying';
-  const on = status === 'inProduction' || status === 'enabling' || status === 'enabled';
-  // A disable whose answer was lost (a crash, a timeout) shows as OVH at work or done: said once, never sent again.
-  const lost = facts.disableAttemptAt !== undefined && facts.disablePostedAt === undefined && (under || !on);
-  const said: Notice[] = lost
+  const mxPlan = facts.offer === 'mxplan';
+  const active = mxPlan ? 'switch' : need(facts.active, 'the selector being turned off');
+  const call = `disable:${active}`;
+  const seen = mxPlan
+    ? mxPlanSeen((await mxPlanApi(ctx, run.domain).dkim()).status)
+    : keyedSeen(await keyedApi(ctx, facts, run.domain).dkimOrNone(active));
+  const judged = judge(facts, call, seen.seen, ctx.now);
+  const notes: Notice[] = judged.wentThrough
     ? [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` went through.` }]
     : [];
-  const seen = lost ? { ...facts, disablePostedAt: facts.disableAttemptAt } : facts;
-  if (under) return waitFor(run, seen, `OVH is turning DKIM off (status ${status}).`, said);
-  const after = facts.actives?.slice(facts.actives.indexOf(facts.active!) + 1) ?? [];
-  if (!on && after.length > 0) {
-    // This selector is off; the next one the card named is turned off the same way.
-    const next = { ...seen, active: after[0], disableAttemptAt: undefined, disablePostedAt: undefined };
-    return proceed(run.state, next, [...said, { type: 'reply', text: `\`${facts.active}\` no longer signs.` }]);
+  switch (judged.verdict.act) {
+    case 'taken': {
+      const after = facts.actives?.slice(facts.actives.indexOf(active) + 1) ?? [];
+      const [following] = after;
+      // This selector is off; the next one the card named is turned off the same way.
+      if (following !== undefined) {
+        return proceed(run.state, { ...judged.facts, active: following }, [
+          ...notes,
+          { type: 'reply', text: `\`${active}\` no longer signs.` },
+        ]);
+      }
+      const text = `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`;
+      const finished = off(judged.facts, text);
+      return { ...finished, notices: [...notes, ...(finished.notices ?? [])] };
+    }
+    case 'send': {
+      if (!grantHolds(run, ctx.view, ctx.now)) {
+        return failed(facts, run.state, 'No valid approval covers turning DKIM off now.', {
+          hint: '`/dkim retry` posts a fresh card.',
+        });
+      }
+      const { result, facts: sent } = await sendOnce(ctx, run.state, judged.facts, call, () =>
+        mxPlan ? mxPlanApi(ctx, run.domain).disable() : keyedApi(ctx, facts, run.domain).disable(active),
+      );
+      return {
+        state: run.state,
+        facts: sent,
+        next: 'wait',
+        events: [{ type: 'dkim_disable', detail: { offer: facts.offer, selector: facts.active, result } }],
+        notices: [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` sent.` }],
+      };
+    }
+    default: {
+      const observation = seen.status
+        ? `OVH is turning DKIM off (status ${seen.status}).`
+        : 'Disable requested; OVH has not started it yet.';
+      return waitFor(run, judged.facts, observation, notes);
+    }
   }
-  if (!on) {
-    const text = `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`;
-    const finished = off(seen, text);
-    return { ...finished, notices: [...said, ...(finished.notices ?? [])] };
-  }
-  // Still on: a first call, or one that never reached OVH (no task pending), or one OVH dropped long ago.
-  const pending = Boolean(key?.taskPendingId);
-  const recent = facts.disableAttemptAt !== undefined && ctx.now - facts.disableAttemptAt < REPEAT_AFTER_MS;
-  if (pending || (recent && facts.disablePostedAt !== undefined)) {
-    return waitFor(run, facts, 'Disable requested; OVH has not started it yet.');
-  }
-  const attempted = { ...facts, disableAttemptAt: ctx.now };
-  ctx.checkpoint?.(run.state, attempted);
-  const result =
-    facts.offer === 'mxplan'
-      ? await mxPlanApi(ctx, run.domain).disable()
-      : await keyedApi(ctx, facts, run.domain).disable(facts.active!);
-  return {
-    state: run.state,
-    facts: { ...attempted, disablePostedAt: ctx.now },
-    next: 'wait',
-    events: [{ type: 'dkim_disable', detail: { offer: facts.offer, selector: facts.active, result } }],
-    notices: [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` sent.` }],
-  };
+}
+
+/** What OVH shows of a selector's disable; `status` when it is at work. */
+function keyedSeen(key: Dkim | undefined): { seen: Seen; status?: string } {
+  if (!key) return { seen: 'taken' };
+  if (key.status === 'disabling') return { seen: 'under_way', status: key.status };
+  if (SIGNING.includes(key.status)) return { seen: key.taskPendingId ? 'under_way' : 'not_taken' };
+  return { seen: 'taken' };
+}
+
+/** What OVH shows of MX Plan's switch being turned off. */
+function mxPlanSeen(status: string): { seen: Seen; status?: string } {
+  if (status === 'modifying') return { seen: 'under_way', status };
+  return { seen: status === 'enabled' ? 'not_taken' : 'taken' };
 }
 
 function off(facts: Facts, text: string): StepOutcome {

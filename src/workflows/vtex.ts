@@ -1,6 +1,7 @@
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
+import { need } from '../engine/invariant.ts';
 import { failed, proceed } from '../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import { ProviderError } from '../providers/errors.ts';
@@ -32,7 +33,7 @@ export interface VtexFacts {
 
 type Facts = VtexFacts;
 
-const GUIDANCE: Record<string, string> = {
+const GUIDANCE: Record<'emailNotFound' | 'emailNotVerified', string> = {
   emailNotFound:
     'VTEX has no sender {sender} yet. In the VTEX Admin, open *Message Center → Settings → Senders*, add {sender} and choose VTEX mail servers; Amazon then emails that address a confirmation link. The bot keeps checking.',
   emailNotVerified:
@@ -73,7 +74,7 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
   if (answer.status !== 'created') {
     const changed = answer.status !== facts.vtexStatus;
     const notices: Notice[] = changed
-      ? [{ type: 'reply', level: 'warning', text: GUIDANCE[answer.status]!.replaceAll('{sender}', `\`${sender}\``) }]
+      ? [{ type: 'reply', level: 'warning', text: GUIDANCE[answer.status].replaceAll('{sender}', `\`${sender}\``) }]
       : [];
     const observation = `VTEX says ${answer.status} for ${sender}.`;
     return {
@@ -99,7 +100,7 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
 }
 
 async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  const records = facts.records!;
+  const records = need(facts.records, 'the SES records');
   const zones = ctx.ovh ? new ZoneApi(ctx.ovh, ctx.shared) : undefined;
   const zone = facts.zone !== undefined ? facts.zone : zones ? await zones.zoneOf(run.domain, run.id) : null;
   if (!zone || !zones) {
@@ -139,7 +140,9 @@ async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
 async function verify(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const looks = (facts.verifiedLooks ?? 0) + 1;
   const checks = await Promise.all(
-    facts.records!.map((r) => checkCname(ctx.dns, r.name, r.target, { zone: facts.zone, expectDkimKey: false })),
+    need(facts.records, 'the SES records').map((r) =>
+      checkCname(ctx.dns, r.name, r.target, { zone: facts.zone, expectDkimKey: false }),
+    ),
   );
   const wrong = checks.filter((c) => !c.ok);
   if (wrong.length === 0) {

@@ -46,7 +46,7 @@ export function parentMessage(summary: RunSummary): SlackMessage {
   if (summary.nextCheckAt && !['done', 'failed', 'cancelled', 'rejected'].includes(state)) {
     facts.push(`next check ${slackDate(summary.nextCheckAt)}`);
   }
-  const blocks: KnownBlock[] = [section(lines[0]!), context(facts.join(' · '))];
+  const blocks: KnownBlock[] = [section(lines.join('\n')), context(facts.join(' · '))];
   if (summary.detail && !['done', 'cancelled', 'rejected'].includes(state)) blocks.push(context(summary.detail));
   if (summary.lastError) blocks.push(section(`:warning: ${summary.lastError}`));
   if (summary.scan) blocks.push(...scanBlocks(summary.runId, summary.scan, section));

@@ -1,8 +1,9 @@
 import { showRun } from '../../domain/names.ts';
-import { type Approval, describeState, isFinished, type Run, type RunState } from '../../domain/runs.ts';
+import { describeState, isFinished, type Run, type RunState } from '../../domain/runs.ts';
+import { cardFor, entriesOf, lists } from '../../engine/approvals/grants.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { describeService, keyedDomainPath, parseServiceSpec } from '../../providers/ovh-mail.ts';
-import { askOf, type GroupAsk, inCard } from './member.ts';
+import { askOf, type GroupAsk, type MemberFacts } from './member.ts';
 
 /**
  * **Set up all N** (DESIGN §2.7): one setup run per domain, as a group with one approval card. The members are
@@ -28,6 +29,10 @@ export const GATHER_MS = 60 * 60_000;
 /** Domains the card names one by one; the others are counted. */
 const CARD_NAMES = 15;
 
+function membersOf(run: Run): number[] {
+  return (run.params as Partial<GroupParams>).members ?? [];
+}
+
 export const groupWorkflow: Workflow = {
   kind: 'group',
   firstState: 'gathering',
@@ -35,16 +40,31 @@ export const groupWorkflow: Workflow = {
   beforeApproval: () => 'gathering',
   afterApproval: () => 'gathering',
   approvedStates: [],
-  followers: (run) => (run.params as unknown as GroupParams).members ?? [],
-  /** Cancelled, all of them; rejected, all but those a card of the group approved (they go on to their enable). */
-  endsWith(run, how, view) {
-    const members = (run.params as unknown as GroupParams).members ?? [];
-    if (how === 'cancelled') return members;
-    const approved = view.approvals(run.id).filter((a) => a.status === 'approved');
-    return members.filter((id) => {
-      const member = view.run(id);
-      return !member || !approved.some((a) => inCard(a, askOf(member)));
-    });
+  followers: membersOf,
+  /**
+   * Cancelled, all of them; rejected, all but those holding a share of an approved card (they go on to their
+   * enable); a card expired, the members waiting for that very card.
+   */
+  endsWith(run, how, view, now) {
+    const members = membersOf(run).flatMap((id) => view.run(id) ?? []);
+    if (how === 'cancelled') return members.map((m) => m.id);
+    if (how === 'expired') {
+      const expiring = view.approvals(run.id).at(-1);
+      const waiting = members.filter((m) => m.state === 'awaiting_group' && expiring && lists(expiring, askOf(m)));
+      return waiting.map((m) => m.id);
+    }
+    const approved = (m: Run) =>
+      (m.facts as MemberFacts).grant !== undefined ||
+      (m.state === 'awaiting_group' && cardFor(view, run.id, askOf(m), now)?.status === 'approved');
+    return members.filter((m) => !approved(m)).map((m) => m.id);
+  },
+  /** A card expired: the members it named ended with it; the group gathers on for the others. */
+  afterExpiry: () => 'gathering',
+  expiryNote(_run, ended) {
+    if (ended.length === 0) return "The group's card expired before anyone approved it.";
+    const names = ended.slice(0, 20).map((m) => showRun(m));
+    const more = ended.length > 20 ? ` and ${ended.length - 20} more` : '';
+    return `The group's card expired before anyone approved it: ${names.join(', ')}${more} ${ended.length === 1 ? 'ends' : 'end'} (expired), so ${ended.length === 1 ? 'its domain is' : 'their domains are'} free again. \`/dkim setup\` each one, or *Set up all* again from a fresh \`/dkim scan\`.`;
   },
 
   async step(run, ctx) {
@@ -54,23 +74,23 @@ export const groupWorkflow: Workflow = {
 
   /** The card holds while one of its domains still waits for it; each one's key is read again before its enable. */
   async recheckApproval(_run, approval, ctx) {
-    const asks = (approval.snapshot as { members?: GroupAsk[] }).members ?? [];
-    const waiting = asks.filter((ask) => ctx.view?.run(ask.runId)?.state === 'awaiting_group');
+    const waiting = entriesOf(approval).filter((entry) => {
+      const member = ctx.view.run(entry.runId);
+      return member?.state === 'awaiting_group' && (member.facts as MemberFacts).groupAsk?.askedAt === entry.askedAt;
+    });
     return waiting.length > 0 ? undefined : 'none of its domains is waiting for this approval any more.';
   },
 };
 
 function gather(run: Run, ctx: StepContext): StepOutcome {
-  const view = ctx.view!;
-  const params = run.params as unknown as GroupParams;
-  const members = params.members.map((id) => view.run(id)).filter((m): m is Run => m !== undefined);
+  const view = ctx.view;
+  const members = membersOf(run).flatMap((id) => view.run(id) ?? []);
   const observation = progress(members);
   const facts = { ...run.facts, lastObservation: observation } as GroupFacts;
   if (members.every((m) => isFinished(m.state))) return finished(facts, members);
-  const approvals = view.approvals(run.id);
-  const askable = members.filter((m) => m.state === 'awaiting_group' && !covered(m, approvals));
+  const askable = members.filter((m) => m.state === 'awaiting_group' && !cardFor(view, run.id, askOf(m), ctx.now));
   const unsettled = members.filter((m) => !isFinished(m.state) && m.state !== 'awaiting_group' && !stalled(m));
-  const oldest = Math.min(...askable.map((m) => (m.facts.groupAskedAt as number | undefined) ?? ctx.now));
+  const oldest = Math.min(...askable.map((m) => askOf(m).askedAt));
   if (askable.length > 0 && (unsettled.length === 0 || ctx.now - oldest >= GATHER_MS)) {
     return { ...card(askable), facts };
   }
@@ -81,12 +101,6 @@ function gather(run: Run, ctx: StepContext): StepOutcome {
 /** A stalled or failed member waits for a person (`/dkim retry`): the group does not wait for it to ask the others. */
 function stalled(member: Run): boolean {
   return member.state === 'stalled' || member.state === 'needs_attention';
-}
-
-/** Whether a decided card already covers what the member asks (it will find the decision itself). */
-function covered(member: Run, approvals: Approval[]): boolean {
-  const ask = askOf(member);
-  return approvals.some((a) => (a.status === 'approved' || a.status === 'rejected') && inCard(a, ask));
 }
 
 function card(members: Run[]): Omit<StepOutcome, 'facts'> {
@@ -100,7 +114,7 @@ function card(members: Run[]): Omit<StepOutcome, 'facts'> {
   const more =
     asks.length > CARD_NAMES ? [`…and ${asks.length - CARD_NAMES} more (every one is in the scan's CSV).`] : [];
   const calls = [
-    ...(keyed.length ? [`${keyed.length} × \`POST ${exampleEnable(keyed[0]!)}\``] : []),
+    ...(keyed[0] ? [`${keyed.length} × \`POST ${exampleEnable(keyed[0])}\``] : []),
     ...(mxPlan.length
       ? [`${mxPlan.length} × \`PUT /email/domain/{domain}/dkim/enable\` (MX Plan: makes the keys and turns signing on)`]
       : []),

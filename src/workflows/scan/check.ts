@@ -8,6 +8,7 @@ import {
   type ScanResult,
   type SelectorCheck,
 } from '../../domain/scan.ts';
+import { need } from '../../engine/invariant.ts';
 import type { DnsChecker } from '../../providers/dns.ts';
 import { errorMessage, ProviderError } from '../../providers/errors.ts';
 import type { OvhApi } from '../../providers/ovh.ts';
@@ -118,7 +119,7 @@ async function readMxPlan(ovh: OvhApi, dns: DnsChecker, target: DomainToCheck): 
   const switchState = await new MxPlanApi(ovh, target.domain).dkim();
   const selectors: SelectorCheck[] = [];
   for (const selector of switchState.selectors) {
-    const record = parseMxPlanCname(selector.cname)!;
+    const record = need(parseMxPlanCname(selector.cname), 'a record OVH gave in its documented form');
     const check = await selectorDns(dns, record.name, record.target, target.zone);
     selectors.push({ selector: selector.selectorName, status: selector.status, ...check });
   }

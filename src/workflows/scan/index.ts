@@ -1,5 +1,6 @@
 import type { Run } from '../../domain/runs.ts';
 import { countResults, countsLine, type ScanResult, type ScanSummary } from '../../domain/scan.ts';
+import { need } from '../../engine/invariant.ts';
 import { proceed } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { errorMessage, isTransient } from '../../providers/errors.ts';
@@ -135,14 +136,18 @@ function describeLookedAt(lookedAt: LookedAt[]): string {
  */
 async function scanSome(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const strikes = facts.strikes ?? {};
-  const pending = nextBatch(ctx.view!.scanPending(run.id, BATCH + Object.keys(strikes).length), strikes);
+  const pending = nextBatch(ctx.view.scanPending(run.id, BATCH + Object.keys(strikes).length), strikes);
   if (pending.length === 0) return finish(run, facts, ctx);
   const ovh = ovhOf(ctx);
   const settled = await inParallel(pending, PARALLEL, (entry) =>
     checkDomain(
       ovh,
       ctx.dns,
-      { domain: entry.domain, at: parseServiceSpec(entry.service)!, zone: entry.zone },
+      {
+        domain: entry.domain,
+        at: need(parseServiceSpec(entry.service), `the service of ${entry.domain}`),
+        zone: entry.zone,
+      },
       (strikes[entry.position] ?? 0) >= DOMAIN_TRIES - 1,
     ),
   );
@@ -151,7 +156,7 @@ async function scanSome(run: Run, facts: Facts, ctx: StepContext): Promise<StepO
   let calls = 0;
   let trouble: unknown;
   settled.forEach((outcome, i) => {
-    const { position } = pending[i]!;
+    const { position } = need(pending[i], 'the domain of a settled check');
     if (outcome.status === 'rejected') {
       trouble ??= outcome.reason;
       struck[position] = (struck[position] ?? 0) + 1;
@@ -213,7 +218,7 @@ function progressLine(facts: Facts, ctx: StepContext): string {
 }
 
 function finish(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
-  const results = ctx.view!.scanResults(run.id);
+  const results = ctx.view.scanResults(run.id);
   const counts = countResults(results);
   const needing = results
     .filter((r) => r.needsSetup)
@@ -242,7 +247,7 @@ async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Pr
   const worker = async () => {
     for (let i = next++; i < items.length; i = next++) {
       try {
-        settled[i] = { status: 'fulfilled', value: await work(items[i]!) };
+        settled[i] = { status: 'fulfilled', value: await work(items[i] as T) };
       } catch (reason) {
         settled[i] = { status: 'rejected', reason };
       }

@@ -1,5 +1,6 @@
 import { showRun } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
+import { need } from '../../engine/invariant.ts';
 import { failed, proceed } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -130,7 +131,7 @@ export async function findService(
         ),
       };
     }
-    at = found[0]!;
+    at = need(found[0], 'the one service found');
   }
   return { at, zone: await zonesOf(ctx).zoneOf(run.domain, run.id) };
 }

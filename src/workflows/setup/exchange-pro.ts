@@ -1,7 +1,7 @@
-import { mention } from '../../domain/actors.ts';
 import { absolute, relativeName, showRun, stripDot } from '../../domain/names.ts';
 import type { Notice } from '../../domain/notices.ts';
 import type { Approval, Run } from '../../domain/runs.ts';
+import { need } from '../../engine/invariant.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
@@ -9,22 +9,29 @@ import type { Dkim } from '../../providers/ovh-api.ts';
 import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
 import { inGroup, memberReady } from '../group/member.ts';
 import { checkCname } from '../shared/dns-check.ts';
+import { enableUnderGrant } from '../shared/enable-key.ts';
 import { ensureCname, recordsToAdd } from '../shared/publish.ts';
 import { lookAgainIfMoved } from './discover.ts';
-import { type KeyRecord, keyedApi, type SetupFacts, watchOf, zonesOf } from './facts.ts';
+import {
+  type KeyedSetupFacts,
+  type KeyRecord,
+  keyedApi,
+  recordOf,
+  selectorsOf,
+  signingOf,
+  watchOf,
+  zonesOf,
+} from './facts.ts';
 
 /**
  * DKIM on Exchange and Email Pro (DESIGN §2.1, §2.4): one flow for both offers, which differ only in where OVH keeps
  * the domain (`KeyedDkimApi`). Both selectors get a key and a published CNAME; only the first is ever enabled.
  */
 
-export interface KeyedFacts extends SetupFacts {
-  /** [signing, spare]. */
-  selectors?: string[];
+export interface KeyedFacts extends KeyedSetupFacts {
   /** Selectors whose keys exist at OVH (created by us or found). */
   keys?: string[];
   reused?: string[];
-  records?: Record<string, KeyRecord>;
   /** Selectors whose CNAME is in the OVH zone. */
   published?: string[];
   createdRecords?: boolean;
@@ -35,10 +42,6 @@ export interface KeyedFacts extends SetupFacts {
   statusChecks?: number;
   lastStatusAt?: number;
   lastStatus?: string;
-  /** When the enable was about to be sent (written before the call) and when OVH took it. */
-  enableAttemptAt?: number;
-  enablePostedAt?: number;
-  enablingSeen?: boolean;
   /** The first look in `waiting_ready`: OVH is asked at the longest spacing from here while DNS looks wrong. */
   waitingSince?: number;
 }
@@ -49,10 +52,6 @@ export interface KeyedFacts extends SetupFacts {
  * that longest spacing (in case our resolvers lag).
  */
 const STATUS_SPACING_FACTOR = 6;
-/** An enable that left the status `ready` with no task pending is repeated after this long. */
-const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
-/** An approval whose re-check read `ready` this recently is enabled without reading the status once more. */
-const RECHECK_FRESH_MS = 60_000;
 
 type Facts = KeyedFacts;
 
@@ -108,7 +107,7 @@ export async function createKey(keyed: KeyedDkimApi, selector: string) {
 export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const keyed = keyedApi(ctx, facts, run.domain);
   const zones = zonesOf(ctx);
-  const selectors = facts.selectors!;
+  const selectors = selectorsOf(facts);
   const records = { ...(facts.records ?? {}) };
   for (const selector of selectors) {
     if (records[selector]) continue;
@@ -129,7 +128,7 @@ export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise
   const published = [...(facts.published ?? [])];
   for (const selector of selectors) {
     if (published.includes(selector)) continue;
-    const record = records[selector]!;
+    const record = need(records[selector], `the record of ${selector}`);
     const result = await ensureCname(zones, zone, record.name, record.target);
     if (result.kind === 'conflict') return failed({ ...withRecords, published }, run.state, result.message);
     if (result.kind === 'present') {
@@ -151,7 +150,9 @@ export async function publish(run: Run, facts: Facts, ctx: StepContext): Promise
   // Always refresh once before waiting: a record created by a call whose answer was lost is found by the listing
   // above, indistinguishable from an old one, and must still be applied. A second refresh is harmless.
   await zones.refresh(zone);
-  const names = selectors.map((s) => `\`${relativeName(records[s]!.name, zone)}\``).join(' and ');
+  const names = selectors
+    .map((s) => `\`${relativeName(need(records[s], `the record of ${s}`).name, zone)}\``)
+    .join(' and ');
   const action = facts.createdRecords ? 'published in' : 'already present in';
   return proceed('waiting_ready', { ...withRecords, published }, [
     {
@@ -168,7 +169,7 @@ function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyReco
       type: 'records',
       text: `The DNS zone of ${showRun(run)} is not at OVH. Add these records at your DNS host (both names are absolute: mind the final dots). The bot watches DNS and carries on by itself.`,
       records: recordsToAdd(
-        selectors.map((s) => records[s]!),
+        selectors.map((s) => need(records[s], `the record of ${s}`)),
         run.domain,
       ),
     },
@@ -177,8 +178,8 @@ function handOverRecords(run: Run, facts: Facts, records: Record<string, KeyReco
 
 export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const keyed = keyedApi(ctx, facts, run.domain);
-  const [signing] = facts.selectors!;
-  const record = facts.records![signing!]!;
+  const signing = signingOf(facts);
+  const record = recordOf(facts, signing);
   const looks = (facts.looks ?? 0) + 1;
   const waitingSince = facts.waitingSince ?? ctx.now;
   const dns = await checkCname(ctx.dns, record.name, record.target, { zone: facts.zone, expectDkimKey: true });
@@ -191,7 +192,7 @@ export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Pr
     const seen = facts.lastStatus ? `OVH status ${facts.lastStatus} at the last check. DNS: ` : 'DNS: ';
     return waitFor(run, { ...facts, looks, postedDns, waitingSince }, `${seen}${dns.observation}`, notices);
   }
-  const dkim = await keyed.dkim(signing!);
+  const dkim = await keyed.dkim(signing);
   const statusChecks = (facts.statusChecks ?? 0) + 1;
   const next = {
     ...facts,
@@ -206,7 +207,13 @@ export async function waitForReady(run: Run, facts: Facts, ctx: StepContext): Pr
   switch (dkim.status) {
     case 'ready':
       if (inGroup(run))
-        return memberReady(run, next, { selector: signing!, target: dkim.targetRecord! }, ctx, 'enabling');
+        return memberReady(
+          run,
+          next,
+          { selector: signing, target: need(dkim.targetRecord, 'the target of a ready key') },
+          ctx,
+          'enabling',
+        );
       return approvalRequest(run, next, dkim, dns.ok, keyed);
     case 'inProduction':
       return done(
@@ -239,9 +246,10 @@ function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepConte
 }
 
 function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, keyed: KeyedDkimApi): StepOutcome {
-  const [signing, spare] = facts.selectors!;
-  const target = dkim.targetRecord!;
-  const call = `POST ${keyed.enablePath(signing!)}`;
+  const signing = signingOf(facts);
+  const spare = facts.selectors?.[1];
+  const target = need(dkim.targetRecord, 'the target of a ready key');
+  const call = `POST ${keyed.enablePath(signing)}`;
   return {
     state: 'awaiting_approval',
     facts: { ...facts, lastObservation: `OVH status ready; ${dnsOk ? 'DNS record verified' : 'DNS not verified'}.` },
@@ -256,7 +264,7 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, key
     ],
     approval: {
       action: 'enable',
-      snapshot: { selector: signing!, target, status: dkim.status },
+      snapshot: { selector: signing, target, status: dkim.status },
       title: `Enable DKIM signing for ${showRun(run)}?`,
       lines: [
         `Selector: \`${signing}\``,
@@ -269,146 +277,43 @@ function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, key
 }
 
 export async function enable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  const [signing] = facts.selectors!;
-  const keyed = keyedApi(ctx, facts, run.domain);
-  const inProduction = (next: Facts) =>
-    done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx);
-  // A member of a group enables under the group's approval, its key read first: not ready any more, or ready with
-  // another record than the card showed, it waits again (the same record: the same approval; another: a fresh card).
-  const member = inGroup(run) ? { target: (facts.groupAsk as { target?: string } | undefined)?.target } : undefined;
-  const notReady = member
-    ? (next: Facts, why: string) =>
-        proceed(
-          'waiting_ready',
-          { ...next, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined },
-          [
-            {
-              type: 'reply',
-              level: 'warning',
-              mention: true,
-              text: `${showRun(run)}: the key \`${signing}\` ${why}, so it was not enabled. It waits: ready again with the record the group's card showed, it is enabled under that approval; with another record, it asks the group's next card.`,
-            },
-          ],
-        )
-    : undefined;
-  return enableOnce(run, facts, ctx, keyed, signing!, inProduction, notReady, member?.target);
-}
-
-/** The facts of one approved enable: when it was tried, sent, seen under way. */
-export interface EnableFacts {
-  enableAttemptAt?: number;
-  enablePostedAt?: number;
-  enablingSeen?: boolean;
-  approvedBy?: string;
-  approvedAt?: number;
-  [key: string]: unknown;
-}
-
-/**
- * Enables `selector` exactly once under an approval, then waits for `inProduction` and hands over to `inProduction`.
- * Right after the approval (its re-check read `ready`) the enable is sent at once; later, OVH's status is read first
- * and the enable repeated only when the last one was not taken. The attempt is written down before the call.
- */
-export async function enableOnce<F extends EnableFacts>(
-  run: Run,
-  facts: F,
-  ctx: StepContext,
-  keyed: KeyedDkimApi,
-  selector: string,
-  inProduction: (facts: F) => StepOutcome,
-  /** A member of a group: the key is not as its approval saw it (`why`); it waits instead of failing. */
-  notReady?: (facts: F, why: string) => StepOutcome,
-  /** The target the approval showed, when it was not re-checked at the click (a group's card). */
-  approvedTarget?: string,
-): Promise<StepOutcome> {
-  if (freshlyApproved(facts, ctx)) return sendEnable(run, facts, keyed, selector, ctx);
-  const dkim = await keyed.dkim(selector);
-  const asked = facts.enablePostedAt !== undefined || facts.enablingSeen;
-  switch (dkim.status) {
-    case 'inProduction': {
-      const finished = inProduction(facts);
-      if (asked) return finished;
-      const note =
-        facts.enableAttemptAt === undefined
-          ? `OVH already shows \`${selector}\` in production: nothing was sent.`
-          : `Enabling \`${selector}\` at OVH: the request went through (approved by ${mention(facts.approvedBy ?? '?')}).`;
-      return { ...finished, notices: [{ type: 'reply', text: note }, ...(finished.notices ?? [])] };
-    }
-    case 'enabling': {
-      if (asked) return waitFor(run, facts, 'OVH is enabling DKIM (status enabling).');
-      // The enable went through but its answer was lost (a crash, a timeout): say so once, never send it again.
-      return waitFor(run, { ...facts, enablingSeen: true }, 'OVH is enabling DKIM (status enabling).', [
-        {
-          type: 'reply',
-          text: `Enabling \`${selector}\` at OVH: OVH shows it enabling (approved by ${mention(facts.approvedBy ?? '?')}).`,
-        },
-      ]);
-    }
-    case 'ready': {
-      // Not taken (no task, status still ready): a first enable, or one whose call never reached OVH.
-      const posted = facts.enablePostedAt;
-      const takenOrPending =
-        Boolean(dkim.taskPendingId) || (posted !== undefined && ctx.now - posted < ENABLE_REPEAT_AFTER_MS);
-      if (takenOrPending) return waitFor(run, facts, 'Enable requested; OVH has not started it yet.');
-      const changed = approvedTarget !== undefined && stripDot(dkim.targetRecord ?? '') !== stripDot(approvedTarget);
-      if (changed && notReady && !asked) {
-        return notReady(facts, `now points to \`${dkim.targetRecord}\`, not the record the group's card showed`);
-      }
-      return sendEnable(run, facts, keyed, selector, ctx);
-    }
-    case 'todo':
-    case 'waitingRecord':
-      if (notReady && !asked && facts.enableAttemptAt === undefined) {
-        return notReady(facts, `is no longer ready at OVH (status ${dkim.status})`);
-      }
-      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
-    default:
-      return failed(facts, run.state, `The key \`${selector}\` went to status ${dkim.status} at OVH while enabling.`);
-  }
-}
-
-/** Right after the approval, whose re-check read `ready`, and before any enable was tried. */
-function freshlyApproved(facts: EnableFacts, ctx: StepContext): boolean {
-  const untried = facts.enableAttemptAt === undefined && facts.enablePostedAt === undefined && !facts.enablingSeen;
-  return untried && facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
-}
-
-/** The one enable. The attempt is written down first: a run found here after a crash reads the status before any other. */
-async function sendEnable(
-  run: Run,
-  facts: EnableFacts,
-  keyed: KeyedDkimApi,
-  selector: string,
-  ctx: StepContext,
-): Promise<StepOutcome> {
-  const attempted = { ...facts, enableAttemptAt: ctx.now };
-  ctx.checkpoint?.(run.state, attempted);
-  const result = await keyed.enable(selector);
-  if (result === 'refused') return failed(attempted, run.state, `OVH refused to enable \`${selector}\`.`);
-  return {
-    state: run.state,
-    facts: { ...attempted, enablePostedAt: ctx.now, lastObservation: 'Enable requested.' },
-    next: 'wait',
-    events: [{ type: 'dkim_enable', detail: { selector, result, approvedBy: facts.approvedBy } }],
-    notices: [
-      {
-        type: 'reply',
-        text: `Enabling \`${selector}\` at OVH: request sent (approved by ${mention(facts.approvedBy ?? '?')}).`,
-      },
-    ],
-  };
+  const signing = signingOf(facts);
+  return enableUnderGrant(run, facts, ctx, {
+    keyed: keyedApi(ctx, facts, run.domain),
+    selector: signing,
+    inProduction: (next) =>
+      done(next, `DKIM is in production for ${showRun(run)}: mail is now signed with \`${signing}\`.`, ctx),
+    // A member of a group waits instead: ready again with the record its card showed, it enables under the same
+    // approval; with another record, it asks the group's next card.
+    notAsApproved: inGroup(run)
+      ? (next, why) =>
+          proceed(
+            'waiting_ready',
+            { ...next, lastStatusAt: undefined, statusChecks: undefined, waitingSince: undefined },
+            [
+              {
+                type: 'reply',
+                level: 'warning',
+                mention: true,
+                text: `${showRun(run)}: the key \`${signing}\` ${why}, so it was not enabled. It waits: ready again with the record the group's card showed, it is enabled under that approval; with another record, it asks the group's next card.`,
+              },
+            ],
+          )
+      : undefined,
+  });
 }
 
 function done(facts: Facts, text: string, ctx: StepContext): StepOutcome {
-  const [signing, spare] = facts.selectors!;
+  const signing = signingOf(facts);
+  const spare = facts.selectors?.[1];
   const spareText = spare ? ` The spare selector \`${spare}\` has its key and record, ready for rotation.` : '';
-  const record = facts.records?.[signing!];
+  const record = facts.records?.[signing];
   return {
     state: 'done',
     facts: { ...facts, lastObservation: 'DKIM in production.' },
     next: 'none',
     notices: [{ type: 'reply', level: 'success', mention: true, text: `${text}${spareText}` }],
-    ...(record ? { watch: watchOf(facts, signing!, record, ctx.now) } : {}),
+    ...(record ? { watch: watchOf(facts, signing, record, ctx.now) } : {}),
   };
 }
 

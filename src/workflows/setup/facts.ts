@@ -1,4 +1,6 @@
 import { stripDot } from '../../domain/names.ts';
+import type { GrantFacts } from '../../engine/approvals/grants.ts';
+import { need } from '../../engine/invariant.ts';
 import type { StepContext } from '../../engine/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { ZoneApi } from '../../providers/ovh-api.ts';
@@ -18,7 +20,7 @@ export interface KeyRecord {
   target: string;
 }
 
-export interface SetupFacts {
+export interface SetupFacts extends GrantFacts {
   /** Where the domain's mail is (none until discovered). Runs from before the offers have `org` and `service` only. */
   offer?: OfferId;
   org?: string;
@@ -33,10 +35,26 @@ export interface SetupFacts {
   lastObservation?: string;
   /** The last DNS diagnosis posted in the thread: each is posted once. */
   postedDns?: string;
-  approvedBy?: string;
-  /** When the approval's re-check found the key `ready` (or the switch off). */
-  approvedAt?: number;
   [key: string]: unknown;
+}
+
+/** The selectors, the records of their keys (Exchange, Email Pro), once known: guaranteed by the states after. */
+export interface KeyedSetupFacts extends SetupFacts {
+  /** [signing, spare]. */
+  selectors?: string[];
+  records?: Record<string, KeyRecord>;
+}
+
+export function selectorsOf(facts: KeyedSetupFacts): string[] {
+  return need(facts.selectors, 'the selectors');
+}
+
+export function signingOf(facts: KeyedSetupFacts): string {
+  return need(facts.selectors?.[0], 'the signing selector');
+}
+
+export function recordOf(facts: { records?: Record<string, KeyRecord> }, selector: string): KeyRecord {
+  return need(facts.records?.[selector], `the record of ${selector}`);
 }
 
 export function serviceOf(facts: SetupFacts): MailService | undefined {
@@ -55,7 +73,7 @@ export function zonesOf(ctx: StepContext): ZoneApi {
 }
 
 export function keyedApi(ctx: StepContext, facts: SetupFacts, domain: string): KeyedDkimApi {
-  return new KeyedDkimApi(ovhOf(ctx), serviceOf(facts)!, domain);
+  return new KeyedDkimApi(ovhOf(ctx), need(serviceOf(facts), 'the mail service'), domain);
 }
 
 export function mxPlanApi(ctx: StepContext, domain: string): MxPlanApi {
@@ -64,7 +82,7 @@ export function mxPlanApi(ctx: StepContext, domain: string): MxPlanApi {
 
 /** What the watch checks from now on: the signing selector's record, and since when this key signs. */
 export function watchOf(facts: SetupFacts, selector: string, record: KeyRecord, since: number) {
-  const at = serviceOf(facts)!;
+  const at = need(serviceOf(facts), 'the mail service');
   return {
     offer: at.offer,
     org: at.org ?? null,

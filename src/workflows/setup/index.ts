@@ -4,7 +4,8 @@ import { followGroup } from '../group/member.ts';
 import { chosen, discover } from './discover.ts';
 import { createKeys, enable, publish, recheckKeyed, waitForReady } from './exchange-pro.ts';
 import type { SetupFacts } from './facts.ts';
-import { addRecords, check, checkRecords, recheck as recheckMxPlan, switchOn } from './mxplan.ts';
+import { addRecords, check, checkRecords, recheck as recheckMxPlan } from './mxplan.ts';
+import { switchOn } from './mxplan-switch.ts';
 
 /**
  * `/dkim setup`: DKIM on whichever OVH mail offer hosts the domain (DESIGN §2.1, §2.4, §2.5), as reconcile steps,
@@ -54,7 +55,7 @@ export const setupWorkflow: Workflow = {
       case 'checking_records':
         return checkRecords(run, facts, ctx);
       case 'awaiting_group':
-        return followGroup(run, ctx.view!, ctx.now, setupWorkflow.afterApproval(run));
+        return followGroup(run, ctx.view, ctx.now, setupWorkflow.afterApproval(run));
       default:
         return { state: run.state, facts, next: 'none' };
     }
@@ -66,9 +67,7 @@ export const setupWorkflow: Workflow = {
       lastStatusAt: undefined,
       statusChecks: undefined,
       waitingSince: undefined,
-      enables: undefined,
-      enableAttemptAt: undefined,
-      lastEnableAt: undefined,
+      round: undefined,
       recordsVerifiedAt: undefined,
     };
   },

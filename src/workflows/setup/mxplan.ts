@@ -1,7 +1,7 @@
-import { mention } from '../../domain/actors.ts';
 import { absolute, showRun } from '../../domain/names.ts';
 import type { Notice } from '../../domain/notices.ts';
 import type { Approval, Run } from '../../domain/runs.ts';
+import { need } from '../../engine/invariant.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import { type MxPlanDkim, parseMxPlanCname } from '../../providers/ovh-mail.ts';
@@ -19,11 +19,8 @@ import { type KeyRecord, mxPlanApi, type SetupFacts, watchOf, zonesOf } from './
 
 export interface MxPlanFacts extends SetupFacts {
   mxStatus?: string;
-  /** Enables OVH took under this approval, and when the last was sent. */
-  enables?: number;
-  lastEnableAt?: number;
-  /** Written before each enable: a run found here after a crash reads the switch first. */
-  enableAttemptAt?: number;
+  /** The enable under way: 1 for the first, one more for each sent after DNS served the records. */
+  round?: number;
   /** The two records OVH asks for (names and targets without final dots). */
   mxRecords?: KeyRecord[];
   mxPublished?: string[];
@@ -31,19 +28,10 @@ export interface MxPlanFacts extends SetupFacts {
   mxHandedOver?: boolean;
   /** When DNS was seen serving both records: an enable is due, and spends it. */
   recordsVerifiedAt?: number;
-  /** When the last enable sent after the records were seen went out. */
-  reenabledAt?: number;
   looks?: number;
 }
 
 type Facts = MxPlanFacts;
-
-/** Within this long after the approval, the switch its re-check read is trusted for the first enable. */
-const RECHECK_FRESH_MS = 60_000;
-/** An enable that left the switch where it was (not `modifying`) is sent again after this long. */
-const ENABLE_REPEAT_AFTER_MS = 15 * 60_000;
-/** Enables one approval covers: the first, and the ones after the records were published, before a person looks. */
-const MAX_ENABLES = 3;
 
 /** Before the approval: where the switch stands. */
 export async function check(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
@@ -104,119 +92,6 @@ export async function recheck(run: Run, _approval: Approval, ctx: StepContext): 
   if (wrong.length > 0)
     return `OVH now says the record of ${wrong.map((w) => `\`${w}\``).join(', ')} is wrong (toFix).`;
   return undefined;
-}
-
-/** After the approval: the enable, then OVH's work, until the switch is on or OVH asks for the records. */
-export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  // Right after an approval whose card read the switch off, with no key yet: the first enable, without reading again.
-  const approvedNow = facts.approvedAt !== undefined && ctx.now - facts.approvedAt < RECHECK_FRESH_MS;
-  const untried = facts.enableAttemptAt === undefined && !facts.enables && facts.mxStatus === 'disabled';
-  if (approvedNow && untried) return sendEnable(run, facts, ctx);
-  const api = mxPlanApi(ctx, run.domain);
-  const dkim = await api.dkim();
-  // An enable whose answer was lost (a crash, a timeout) shows as OVH at work: said once, never sent again.
-  const lostEnable = facts.enableAttemptAt !== undefined && !facts.enables;
-  const wentThrough: Notice[] =
-    lostEnable && dkim.status !== 'disabled'
-      ? [
-          {
-            type: 'reply',
-            text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${mention(facts.approvedBy ?? '?')}).`,
-          },
-        ]
-      : [];
-  // OVH showing the switch as it was (no keys, not modifying): the call never reached it, and is sent again.
-  const next = {
-    ...facts,
-    mxStatus: dkim.status,
-    ...(lostEnable && dkim.status !== 'disabled' ? { enables: 1, lastEnableAt: facts.enableAttemptAt } : {}),
-  };
-  switch (dkim.status) {
-    case 'enabled': {
-      const text = `DKIM is on for ${showRun(run)} (MX Plan): mail is now signed with \`${dkim.activeSelector ?? '?'}\`.`;
-      const finished = done(next, text, dkim, ctx);
-      return { ...finished, notices: [...wentThrough, ...(finished.notices ?? [])] };
-    }
-    case 'modifying':
-      return waitFor(run, next, 'OVH is turning DKIM on (status modifying); it takes about 10 minutes.', wentThrough);
-    case 'error':
-      return supportTicket(run, next);
-    default: {
-      const wrong = await toFix(run, next, dkim, ctx);
-      if (wrong) return wrong;
-      const sent = next.lastEnableAt;
-      // Keys exist only once an enable was taken: seen, they say so even when a crash lost our record of it.
-      const taken = (next.enables ?? 0) > 0 || dkim.selectors.length > 0 || dkim.status === 'toConfigure';
-      if (!taken) return sendEnable(run, next, ctx);
-      // DNS served both records since the last enable: the enable they wait for.
-      if (next.recordsVerifiedAt !== undefined) {
-        if ((next.enables ?? 0) >= MAX_ENABLES) return notTaken(run, next, dkim);
-        return sendEnable(run, next, ctx);
-      }
-      // Sent once DNS served the records, and OVH still asks for them: its check may lag; not round again at once.
-      if (next.reenabledAt !== undefined && ctx.now - next.reenabledAt < ENABLE_REPEAT_AFTER_MS) {
-        return waitFor(run, next, `Enable sent; OVH shows the switch ${dkim.status} and has not taken it yet.`);
-      }
-      const records = dkim.selectors.map((s) => parseMxPlanCname(s.cname)!);
-      if (records.length > 0) {
-        return proceed(
-          'adding_records',
-          { ...next, mxRecords: records, mxPublished: [], recordsVerifiedAt: undefined },
-          [
-            {
-              type: 'reply',
-              text: `OVH made the keys but could not write the records (status ${dkim.status}): they must be published.`,
-            },
-          ],
-        );
-      }
-      if (sent !== undefined && ctx.now - sent >= ENABLE_REPEAT_AFTER_MS) return sendEnable(run, next, ctx);
-      return waitFor(run, next, `Enable sent; OVH shows the switch ${dkim.status} and has not started yet.`);
-    }
-  }
-}
-
-/** OVH kept asking for records DNS serves, through every enable this approval covers: a person looks. */
-function notTaken(run: Run, facts: Facts, dkim: MxPlanDkim): StepOutcome {
-  const selectors = dkim.selectors.map((s) => `\`${s.selectorName}\` ${s.status}`).join(', ');
-  return failed(
-    facts,
-    run.state,
-    `OVH did not turn DKIM on after ${facts.enables} enables, though DNS serves both records: the switch is ${dkim.status}${selectors ? ` (${selectors})` : ''}.`,
-    {
-      hint: 'Check the records in the OVH Control Panel (or ask OVH support), then `/dkim retry` asks for a fresh approval.',
-    },
-  );
-}
-
-/** One `PUT …/enable`, written down first. */
-async function sendEnable(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  const attempted = { ...facts, enableAttemptAt: ctx.now };
-  ctx.checkpoint?.(run.state, attempted);
-  const api = mxPlanApi(ctx, run.domain);
-  const result = await api.enable();
-  const again = (facts.enables ?? 0) > 0;
-  const what = again ? 'again, now that DNS serves both records' : 'request sent';
-  return {
-    state: run.state,
-    facts: {
-      ...attempted,
-      enables: (facts.enables ?? 0) + 1,
-      lastEnableAt: ctx.now,
-      // Spent by this enable; one sent after the records were seen is remembered, so OVH gets time to take it.
-      recordsVerifiedAt: undefined,
-      ...(facts.recordsVerifiedAt !== undefined ? { reenabledAt: ctx.now } : {}),
-      lastObservation: 'Enable requested.',
-    },
-    next: 'wait',
-    events: [{ type: 'dkim_enable', detail: { offer: 'mxplan', result, approvedBy: facts.approvedBy } }],
-    notices: [
-      {
-        type: 'reply',
-        text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` ${what} (approved by ${mention(facts.approvedBy ?? '?')}).`,
-      },
-    ],
-  };
 }
 
 /** The records OVH asks for: written once in an OVH zone of this account (absolute targets), or handed over. */
@@ -287,12 +162,17 @@ export async function checkRecords(run: Run, facts: Facts, ctx: StepContext): Pr
 }
 
 /** A selector whose record has a wrong value: shown, never overwritten; the run stops until a retry. */
-async function toFix(run: Run, facts: Facts, dkim: MxPlanDkim, ctx: StepContext): Promise<StepOutcome | undefined> {
+export async function toFix(
+  run: Run,
+  facts: Facts,
+  dkim: MxPlanDkim,
+  ctx: StepContext,
+): Promise<StepOutcome | undefined> {
   const wrong = dkim.selectors.filter((s) => s.status === 'toFix');
   if (wrong.length === 0) return undefined;
   const lines: string[] = [];
   for (const selector of wrong) {
-    const expected = parseMxPlanCname(selector.cname)!;
+    const expected = need(parseMxPlanCname(selector.cname), 'a record OVH gave in its documented form');
     const served = await ctx.dns.cname(expected.name);
     const found = served.kind === 'cname' ? absolute(served.target) : 'no CNAME';
     lines.push(`\`${expected.name}.\`: DNS serves \`${found}\`, OVH expects \`${absolute(expected.target)}\``);
@@ -303,14 +183,14 @@ async function toFix(run: Run, facts: Facts, dkim: MxPlanDkim, ctx: StepContext)
   });
 }
 
-function supportTicket(run: Run, facts: Facts): StepOutcome {
+export function supportTicket(run: Run, facts: Facts): StepOutcome {
   return failed(facts, 'checking', `OVH's DKIM process failed for ${showRun(run)} (status error).`, {
     text: `OVH's DKIM process failed for ${showRun(run)} (status *error*): only OVH can repair it. Open an OVH support ticket naming the domain ${run.domain} (MX Plan, DKIM), and quote this run (#${run.id}).`,
     hint: 'Once OVH support has fixed it, `/dkim retry` looks again.',
   });
 }
 
-function done(facts: Facts, text: string, dkim: MxPlanDkim, ctx: StepContext): StepOutcome {
+export function done(facts: Facts, text: string, dkim: MxPlanDkim, ctx: StepContext): StepOutcome {
   const active = dkim.selectors.find((s) => s.selectorName === dkim.activeSelector) ?? dkim.selectors[0];
   const record = active && parseMxPlanCname(active.cname);
   return {

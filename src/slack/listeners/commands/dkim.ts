@@ -57,19 +57,23 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
     case 'rotate':
     case 'disable': {
       const { rest, service } = serviceOption(args);
-      if (rest.length !== 1 || service === '') {
+      const [domain] = rest;
+      if (domain === undefined || rest.length !== 1 || service === '') {
         return {
           ack: ephemeral(
             `Not started: ${sub.toLowerCase()} takes one domain, e.g. \`/dkim ${sub.toLowerCase()} example.fr\`.`,
           ),
         };
       }
-      const input = { domain: rest[0]!, user, channel, service };
+      const input = { domain, user, channel, service };
       return { ack: started(sub.toLowerCase() === 'rotate' ? await ops.rotate(input) : await ops.disable(input)) };
     }
     case 'vtex': {
-      if (args.length !== 2) return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
-      return { ack: started(await ops.vtex({ domain: args[0]!, sender: args[1]!, user, channel })) };
+      const [domain, sender] = args;
+      if (domain === undefined || sender === undefined || args.length !== 2) {
+        return { ack: ephemeral('Usage: `/dkim vtex example.fr sender@example.fr`.') };
+      }
+      return { ack: started(await ops.vtex({ domain, sender, user, channel })) };
     }
     case 'batch': {
       const reply = await ops.batch(args, user, channel);
@@ -99,7 +103,7 @@ function serviceOption(args: string[]): { rest: string[]; service?: string } {
   const rest: string[] = [];
   let service: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i] ?? '';
     if (arg === '--service') service = args[++i] ?? '';
     else if (arg.startsWith('--service=')) service = arg.slice('--service='.length);
     else rest.push(arg);

@@ -1,16 +1,18 @@
-import type { Clock } from '../clock.ts';
-import { actorId, mention } from '../domain/actors.ts';
-import type { Notice } from '../domain/notices.ts';
-import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
-import { errorMessage } from '../providers/errors.ts';
-import type { Store } from '../store/index.ts';
-import { unchanged } from '../store/runs.ts';
-import type { ApproverPolicy } from './access.ts';
-import { dropPrivateParams, endFollowing } from './ending.ts';
-import type { Journal } from './journal.ts';
-import { auditCalls, type OutsideCall } from './recording.ts';
-import { summarize } from './summary.ts';
-import type { ApprovalRequest, StepContext, StepOutcome, Workflow } from './types.ts';
+import type { Clock } from '../../clock.ts';
+import { actorId, mention } from '../../domain/actors.ts';
+import type { Notice } from '../../domain/notices.ts';
+import type { Approval, Run, RunKind, RunState } from '../../domain/runs.ts';
+import { errorMessage } from '../../providers/errors.ts';
+import type { Store } from '../../store/index.ts';
+import { unchanged } from '../../store/runs.ts';
+import type { ApproverPolicy } from '../access.ts';
+import { dropPrivateParams, endFollowing } from '../ending.ts';
+import { need } from '../invariant.ts';
+import type { Journal } from '../journal.ts';
+import { auditCalls, type OutsideCall } from '../recording.ts';
+import { summarize } from '../summary.ts';
+import type { ApprovalRequest, StepContext, StepOutcome, StoreView, Workflow } from '../types.ts';
+import { ownGrant } from './grants.ts';
 
 export type ActionResult = { ok: true; message: string; run?: Run } | { ok: false; message: string; run?: Run };
 
@@ -29,6 +31,8 @@ export interface ApprovalDeps {
   track<T>(work: Promise<T>): Promise<T>;
   /** A step context whose OVH calls are recorded into `calls`. */
   context(calls: OutsideCall[]): StepContext;
+  /** What the workflows may read of the bot's records. */
+  view: StoreView;
 }
 
 /**
@@ -71,23 +75,35 @@ export class Approvals {
     return approval?.status === 'pending' ? approval.expiresAt : null;
   }
 
-  /** A run waiting for a decision is only looked at when its card expires. */
+  /**
+   * A run waiting for a decision is only looked at when its card expires. An expired card ends the runs it stood for
+   * that still wait for it (a group's members: `expired`, so their domains are free again); the run itself goes where
+   * its workflow says (a group gathers on), or waits for `/dkim retry`.
+   */
   waiting(run: Run, now: number): StepOutcome {
     const approval = this.d.store.approvals.latestForRun(run.id);
     if (approval?.status === 'pending' && approval.expiresAt > now) {
       return { state: run.state, facts: run.facts, next: 'none' };
     }
+    const workflow = this.d.workflow(run.kind);
+    const ending = approval?.status === 'pending' ? (workflow.endsWith?.(run, 'expired', this.d.view, now) ?? []) : [];
+    const state = workflow.afterExpiry?.(run) ?? run.state;
+    const decided: Notice[] = approval
+      ? [{ type: 'approval_decided', approvalId: approval.id, decision: 'expired', at: now }]
+      : [];
+    const note = approval
+      ? (workflow.expiryNote?.(
+          run,
+          ending.map((id) => this.d.view.run(id)).filter((r) => r !== undefined),
+        ) ?? 'The approval card expired. `/dkim retry` posts a fresh one.')
+      : undefined;
     return {
       expirePending: approval?.status === 'pending',
-      state: run.state,
+      end: { runs: ending, as: 'expired' },
+      state,
       facts: run.facts,
-      next: 'none',
-      notices: approval
-        ? [
-            { type: 'approval_decided', approvalId: approval.id, decision: 'expired', at: now },
-            { type: 'reply', text: 'The approval card expired. `/dkim retry` posts a fresh one.' },
-          ]
-        : [],
+      next: state === run.state ? 'none' : 'now',
+      notices: note ? [...decided, { type: 'reply', text: note }] : decided,
     };
   }
 
@@ -104,7 +120,7 @@ export class Approvals {
     const { store, clock } = this.d;
     const approval = store.approvals.get(approvalId);
     if (!approval) return { ok: false, message: `There is no approval #${approvalId}.` };
-    const run = store.runs.get(approval.runId)!;
+    const run = need(store.runs.get(approval.runId), `the run of approval #${approvalId}`);
     const closed = closedReason(approval, clock.now());
     if (closed) return { ok: false, message: closed, run };
     const refusal = await this.d.policy.refusal(actorId(userId), actorId(approval.requestedBy));
@@ -120,18 +136,14 @@ export class Approvals {
     const now = clock.now();
     const outcome = store.durableTransaction(() => {
       if (!store.approvals.decide(approval.id, decision, userId, now)) return undefined;
-      const current = store.runs.get(run.id)!;
+      const current = need(store.runs.get(run.id), `run #${run.id}`);
       const state: RunState = decision === 'approved' ? workflow.afterApproval(current) : 'rejected';
       const moved = store.runs.update(
         current.id,
         current.version,
         {
           state,
-          facts: {
-            ...current.facts,
-            approvedBy: decision === 'approved' ? userId : undefined,
-            approvedAt: decision === 'approved' ? now : undefined,
-          },
+          facts: { ...current.facts, grant: decision === 'approved' ? ownGrant(approval, userId, now) : undefined },
           nextCheckAt: decision === 'approved' ? now : null,
           deadlineAt: now + this.d.waitDeadlineMs,
           lastError: null,
@@ -140,7 +152,7 @@ export class Approvals {
         now,
       );
       if (!moved) throw new Error('the run moved while the decision was written');
-      const updated = store.runs.get(run.id)!;
+      const updated = need(store.runs.get(run.id), `run #${run.id}`);
       if (decision === 'rejected') {
         endFollowing(store, workflow, updated, 'rejected', userId, now);
         dropPrivateParams(store, workflow, updated);
@@ -159,7 +171,7 @@ export class Approvals {
       return updated;
     });
     if (!outcome) {
-      const latest = store.approvals.get(approvalId)!;
+      const latest = need(store.approvals.get(approvalId), `approval #${approvalId}`);
       return { ok: false, message: closedReason(latest, now) ?? 'This approval was already used.', run };
     }
     if (decision === 'approved') this.d.kick(run.id);
@@ -185,7 +197,7 @@ export class Approvals {
     const now = clock.now();
     const workflow = this.d.workflow(run.kind);
     store.transaction(() => {
-      const current = store.runs.get(run.id)!;
+      const current = need(store.runs.get(run.id), `run #${run.id}`);
       if (store.approvals.get(approval.id)?.status !== 'pending' || current.state !== 'awaiting_approval') return;
       store.approvals.closePending(run.id, 'superseded', reason, now);
       const facts = workflow.freshLook?.(current.facts) ?? current.facts;
@@ -197,7 +209,7 @@ export class Approvals {
       );
       store.events.add(run.id, userId, 'approval_refused_stale', { approvalId: approval.id, reason }, now);
       this.d.journal.say(
-        store.runs.get(run.id)!,
+        need(store.runs.get(run.id), `run #${run.id}`),
         [{ type: 'reply', level: 'warning', text: `Approval refused: ${reason} Looking again.` }],
         `stale-${approval.id}`,
         now,

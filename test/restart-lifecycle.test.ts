@@ -1,9 +1,0 @@
-import { test } from 'node:test';
-import { sweep } from './restart-harness.ts';
-
-/** The restart sweep (see restart-harness.ts) of rotate and disable, each after a setup that is not killed. */
-
-test('rotate: killed at every step boundary, no second enable, no double delete, no lost message', () =>
-  sweep('rotate'));
-
-test('disable: killed at every step boundary, one disable, no lost message', () => sweep('disable'));
