@@ -6,6 +6,7 @@ import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
 import { isFinished } from './domain/runs.ts';
 import { countResults, countsLine } from './domain/scan.ts';
+import { plainText, words } from './domain/text.ts';
 import { HELP, Operations, type Reply } from './operations/index.ts';
 
 /**
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       reply = answer.form
         ? {
             ok: false,
-            text: `${answer.text} The CLI takes the contacts from OVH_BATCH_*_ID; a .fr order needs Slack's form.`,
+            text: words`${answer.text} The CLI takes the contacts from OVH_BATCH_*_ID; a .fr order needs Slack's form.`,
           }
         : answer;
       break;
@@ -141,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
   for (const message of core.store.outbox.since(lastSeen)) {
     console.log(`  | ${noticeText(message.notice).replace(/\n/g, '\n  | ')}`);
   }
-  console.log(reply.text);
+  console.log(plainText(reply.text));
   core.store.close();
   return reply.ok ? 0 : 1;
 }

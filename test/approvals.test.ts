@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { plainText } from '../src/domain/text.ts';
 import { APPROVER, type Harness, isState, OUTSIDER, REQUESTER, startHarness } from './harness.ts';
 
 async function readyRun(h: Harness, domain: string): Promise<{ runId: number; approvalId: number }> {
   h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
   const started = await h.ops.setup({ domain, user: REQUESTER, channel: 'C1' });
-  assert.ok(started.ok, started.text);
+  assert.ok(started.ok, plainText(started.text));
   const run = await h.drive(isState('awaiting_approval', 'failed'), started.run!.id);
   assert.equal(run.state, 'awaiting_approval', run.lastError ?? '');
   return { runId: run.id, approvalId: h.core.store.approvals.latestForRun(run.id)!.id };
@@ -17,10 +18,10 @@ test('self-approval and non-approvers are refused; the card stays usable', async
     const { runId, approvalId } = await readyRun(h, 'self.fr');
     const self = await h.ops.decide(approvalId, REQUESTER, 'approved');
     assert.equal(self.ok, false);
-    assert.match(self.text, /someone else must approve/);
+    assert.match(plainText(self.text), /someone else must approve/);
     const outsider = await h.ops.decide(approvalId, OUTSIDER, 'approved');
     assert.equal(outsider.ok, false);
-    assert.match(outsider.text, /Only <@UAPPROVER>/);
+    assert.match(plainText(outsider.text), /Only <@UAPPROVER>/);
     assert.equal(h.core.store.approvals.get(approvalId)?.status, 'pending');
     assert.equal(h.core.store.runs.get(runId)?.state, 'awaiting_approval');
     assert.equal(h.sim.count('POST', /\/enable$/), 0);
@@ -53,7 +54,7 @@ test('no approvers configured: nobody can approve', async () => {
     const { approvalId } = await readyRun(h, 'nobody.fr');
     const reply = await h.ops.decide(approvalId, APPROVER, 'approved');
     assert.equal(reply.ok, false);
-    assert.match(reply.text, /no approvers are configured/);
+    assert.match(plainText(reply.text), /no approvers are configured/);
   } finally {
     await h.close();
   }
@@ -69,7 +70,7 @@ test('two concurrent approvals enable exactly once', async () => {
       h.ops.decide(approvalId, 'UAPPROVER', 'approved'),
     ]);
     assert.equal(replies.filter((r) => r.ok).length, 1, replies.map((r) => r.text).join(' | '));
-    assert.match(replies.find((r) => !r.ok)!.text, /Already approved by <@UAPPROVER>/);
+    assert.match(plainText(replies.find((r) => !r.ok)!.text), /Already approved by <@UAPPROVER>/);
     assert.equal((await h.drive(isState('done'), runId)).state, 'done');
     assert.equal(h.sim.count('POST', /\/enable$/), 1);
     const late = await h.ops.decide(approvalId, APPROVER, 'approved');
@@ -89,7 +90,7 @@ test('an approval after the status changed is refused with the reason; the run t
     h.sim.setSelectorStatus('changed.fr', signing, 'inProduction');
     const reply = await h.ops.decide(approvalId, APPROVER, 'approved');
     assert.equal(reply.ok, false);
-    assert.match(reply.text, /no longer ready at OVH \(status is now inProduction\)/);
+    assert.match(plainText(reply.text), /no longer ready at OVH \(status is now inProduction\)/);
     assert.equal(h.core.store.approvals.get(approvalId)?.status, 'superseded');
     const done = await h.drive(isState('done', 'failed'), runId);
     assert.equal(done.state, 'done');
@@ -111,7 +112,7 @@ test('reject ends the run rejected; an expired card cannot be used and retry pos
     await h.core.engine.tick();
     assert.equal(h.core.store.approvals.get(expiring.approvalId)?.status, 'expired');
     const late = await h.ops.decide(expiring.approvalId, APPROVER, 'approved');
-    assert.match(late.text, /expired/);
+    assert.match(plainText(late.text), /expired/);
     assert.ok((await h.ops.retry(['expire.fr'], REQUESTER)).ok);
     await h.drive(isState('awaiting_approval'), expiring.runId);
     const fresh = h.core.store.approvals.latestForRun(expiring.runId)!;
@@ -156,7 +157,7 @@ test('a cancel during a step: the step is dropped, but what it did at OVH is rec
     assert.ok(events.some((e) => e.type === 'ovh_call' && String(e.detail.path).endsWith('/enable')));
     const said = h.core.store.outbox.forRun(runId).map((m) => (m.notice.type === 'reply' ? m.notice.text : ''));
     assert.ok(
-      said.some((t) => /already been carried out at OVH: `POST .*\/enable`/.test(t)),
+      said.some((t) => /already been carried out at OVH: `POST .*\/enable`/.test(plainText(t))),
       said.join('\n'),
     );
   } finally {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Notice } from '../src/domain/notices.ts';
+import { plainText } from '../src/domain/text.ts';
 import { isState, REQUESTER, startHarness } from './harness.ts';
 
 const replies = (notices: Notice[]) =>
-  notices.flatMap((n) => (n.type === 'reply' || n.type === 'records' ? [n.text] : [])).join('\n');
+  notices.flatMap((n) => (n.type === 'reply' || n.type === 'records' ? [plainText(n.text)] : [])).join('\n');
 
 test('a zone outside OVH: the records are handed over, diagnosed in DNS, and the run completes', async () => {
   const h = await startHarness();

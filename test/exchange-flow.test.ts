@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { plainText } from '../src/domain/text.ts';
 import { APPROVER, type Harness, isState, REQUESTER, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -19,7 +20,7 @@ test('setup → keys → record → refresh → ready → approve → enable →
   const [signing, spare] = info.selectors;
 
   const started = await ops.setup({ domain: 'Example.FR', user: REQUESTER, channel: 'C1' });
-  assert.ok(started.ok, started.text);
+  assert.ok(started.ok, plainText(started.text));
   const runId = started.run!.id;
   const waiting = await h.drive(isState('awaiting_approval', 'failed'), runId);
   assert.equal(waiting.state, 'awaiting_approval', waiting.lastError ?? '');
@@ -39,7 +40,7 @@ test('setup → keys → record → refresh → ready → approve → enable →
   assert.equal(approval.status, 'pending');
   assert.deepEqual(approval.snapshot.selector, signing);
   const decided = await ops.decide(approval.id, APPROVER, 'approved');
-  assert.ok(decided.ok, decided.text);
+  assert.ok(decided.ok, plainText(decided.text));
 
   const done = await h.drive(isState('done', 'failed'), runId);
   assert.equal(done.state, 'done', done.lastError ?? '');
@@ -56,7 +57,10 @@ test('setup → keys → record → refresh → ready → approve → enable →
   assert.equal(notices[0]?.type, 'parent');
   assert.equal(notices.filter((n) => n.type === 'parent').length, 1, 'one parent message per run');
   const mentions = notices.filter((n) => n.type === 'reply' && n.mention);
-  assert.equal(mentions.length, 2, 'the requester is mentioned when keys are ready and when in production');
+  assert.equal(mentions.length, 1, 'the requester is mentioned when in production');
+  const cards = notices.filter((n) => n.type === 'approval_request');
+  assert.equal(cards.length, 1, 'the card is the news that the keys are ready (it names the requester: see render)');
+  assert.match(cards[0]?.type === 'approval_request' ? plainText(cards[0].lines[0] ?? '') : '', /keys are ready/);
   const events = core.store.events.forRun(runId).map((e) => e.type);
   for (const type of ['requested', 'approved', 'dkim_enable', 'record_created']) assert.ok(events.includes(type), type);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Notice } from '../src/domain/notices.ts';
 import type { Run } from '../src/domain/runs.ts';
+import { plainText } from '../src/domain/text.ts';
 import { APPROVER, type Harness, isState, REQUESTER } from './harness.ts';
 import type { OvhSim } from './sim/ovh.ts';
 
@@ -132,7 +133,7 @@ export async function scanned(h: Harness): Promise<Run> {
 
 export async function setupAll(h: Harness, scan: Run) {
   const reply = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
-  assert.ok(reply.ok, reply.text);
+  assert.ok(reply.ok, plainText(reply.text));
   const group = reply.run!;
   const members = (group.params.members as number[]).map((id) => h.core.store.runs.get(id)!);
   return { reply, group, members };
@@ -150,5 +151,5 @@ export const cards = (h: Harness, groupId: number) =>
 export async function approveLatest(h: Harness, runId: number) {
   const approval = h.core.store.approvals.latestForRun(runId)!;
   const decided = await h.ops.decide(approval.id, APPROVER, 'approved');
-  assert.ok(decided.ok, decided.text);
+  assert.ok(decided.ok, plainText(decided.text));
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { plainText } from '../src/domain/text.ts';
 import { approveLatest, byDomain, cards, groupSaid, publishKeys, scanned, setupAll } from './fleet-fixtures.ts';
 import { APPROVER, isState, REQUESTER, startHarness } from './harness.ts';
 
@@ -17,7 +18,7 @@ test('Set up all: one setup per domain, one card for the group; a domain no long
     const scan = await scanned(h);
 
     const { reply, group, members } = await setupAll(h, scan);
-    assert.match(reply.text, /Started 4 setups as one group/);
+    assert.match(plainText(reply.text), /Started 4 setups as one group/);
     assert.deepEqual(members.map((m) => m.domain).sort(), ['a.fr', 'b.fr', 'c.fr', 'm.fr']);
     assert.ok(
       members.every((m) => m.channelId === null && m.params.group === group.id),
@@ -33,14 +34,14 @@ test('Set up all: one setup per domain, one card for the group; a domain no long
     assert.equal(h.core.store.runs.count(), 1 + 1 + 4);
     // The members do not count against MAX_ACTIVE_RUNS_PER_USER (2): the group is one run of its requester.
     const alone = await h.ops.setup({ domain: 'live.fr', user: REQUESTER, channel: 'C1' });
-    assert.ok(alone.ok, alone.text);
+    assert.ok(alone.ok, plainText(alone.text));
 
     const asked = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id);
     assert.equal(asked.state, 'awaiting_approval');
     assert.equal(cards(h, group.id).length, 1, 'one card for the group');
     const card = cards(h, group.id)[0]!;
     assert.ok(card.type === 'approval_request');
-    assert.equal(card.title, 'Enable DKIM signing for 4 domains?');
+    assert.equal(card.title, 'Enable DKIM signing for 4 domains of scan #1?');
     assert.match(
       card.lines.join('\n'),
       /3 × `POST \/email\/exchange\/org1\/service\/svc1\/domain\/\{domain\}\/dkim\/\{selector\}\/enable`/,
@@ -72,7 +73,7 @@ test('Set up all: one setup per domain, one card for the group; a domain no long
     assert.equal(h.sim.count('POST', /\/(a|b)\.fr\/dkim\/.*\/enable$/), 2, 'one enable each');
     assert.equal(h.sim.count('PUT', /\/m\.fr\/dkim\/enable$/), 1);
     const thread = groupSaid(h, group.id)
-      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .flatMap((n) => (n.type === 'reply' ? [plainText(n.text)] : []))
       .join('\n');
     assert.match(
       thread,
@@ -103,42 +104,97 @@ test('Set up all: one setup per domain, one card for the group; a domain no long
   }
 });
 
-test('a group waits an hour for a domain whose records are elsewhere, asks for the others, then asks again; the records are said in its thread', async () => {
+test("a domain whose records are elsewhere does not hold the group's card: the others are asked at once, it joins the next card once its records appear", async () => {
   const h = await startHarness();
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'here.fr', zone: true });
+    h.sim.addEmailProDomain({ service: 'emailpro-ab1-1', domain: 'there.fr', zone: true });
     const away = h.sim.addEmailProDomain({ service: 'emailpro-ab1-1', domain: 'away.fr' });
     const scan = await scanned(h);
     const { group, members } = await setupAll(h, scan);
-    const asked = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id, 400);
+    const here = members.find((m) => m.domain === 'here.fr')!;
+    const there = members.find((m) => m.domain === 'there.fr')!;
+    await h.drive(isState('awaiting_group'), here.id);
+    const readyAt = Math.max(
+      (h.core.store.runs.get(here.id)!.facts.groupAsk as { askedAt: number }).askedAt,
+      ((await h.drive(isState('awaiting_group'), there.id)).facts.groupAsk as { askedAt: number }).askedAt,
+    );
+    const asked = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id);
     assert.equal(asked.state, 'awaiting_approval');
     const first = cards(h, group.id)[0]!;
     assert.ok(first.type === 'approval_request');
-    assert.equal(first.title, 'Enable DKIM signing for 1 domain?');
-    assert.match(first.lines.join('\n'), /here\.fr/);
+    assert.equal(first.title, 'Enable DKIM signing for 2 domains of scan #1?');
+    assert.ok(
+      h.core.store.approvals.latestForRun(group.id)!.createdAt - readyAt <= h.core.pollIntervalMs,
+      'the card is posted within the first poll after the others are ready, not an hour later',
+    );
+    const lines = first.lines.map((l) => plainText(l)).join('\n');
+    assert.match(lines, /here\.fr/);
+    assert.match(lines, /there\.fr/);
+    assert.doesNotMatch(lines, /away\.fr/);
     const records = groupSaid(h, group.id).find((n) => n.type === 'records');
     assert.ok(records?.type === 'records', 'the records to add are in the group thread');
-    assert.match(records.text, /^\*away\.fr\* — /);
+    assert.match(plainText(records.text), /^\*away\.fr\* — /);
     assert.equal(records.records.length, 2);
-    const here = members.find((m) => m.domain === 'here.fr')!;
-    const ready = h.core.store.runs.get(here.id)!;
-    assert.ok(
-      h.clock.now() - (ready.facts.groupAsk as { askedAt: number }).askedAt >= 60 * 60_000,
-      'asked after the hour',
-    );
     await approveLatest(h, group.id);
-    assert.equal((await h.drive(isState('done', 'failed'), here.id)).state, 'done');
+    for (const m of [here, there]) assert.equal((await h.drive(isState('done', 'failed'), m.id)).state, 'done');
+    const awayRun = members.find((m) => m.domain === 'away.fr')!;
+    assert.equal(
+      h.sim.count('POST', /\/away\.fr\/dkim\/.*\/enable$/),
+      0,
+      'not enabled under a card that did not list it',
+    );
 
     for (const record of records.records) h.sim.setExternalRecord(record.name, 'CNAME', record.target);
-    const awayRun = members.find((m) => m.domain === 'away.fr')!;
     await h.drive(isState('awaiting_group', 'failed'), awayRun.id, 400);
     const second = await h.drive(isState('awaiting_approval', 'done', 'failed'), group.id, 400);
     assert.equal(second.state, 'awaiting_approval');
     assert.equal(cards(h, group.id).length, 2, 'a second card for the domain ready later');
+    const secondCard = cards(h, group.id)[1]!;
+    assert.ok(secondCard.type === 'approval_request');
+    assert.match(secondCard.lines.map((l) => plainText(l)).join('\n'), /away\.fr/);
     await approveLatest(h, group.id);
     assert.equal((await h.drive(isState('done', 'failed'), awayRun.id)).state, 'done');
     assert.equal(h.sim.selector('away.fr', away.selectors[0])?.status, 'inProduction');
+    assert.equal(h.sim.count('POST', /\/enable$/), 3, 'one enable per domain, each under a card that listed it');
+    assert.equal(h.core.store.approvals.forRun(group.id).filter((a) => a.status === 'approved').length, 2);
     assert.equal((await h.drive(isState('done', 'failed'), group.id)).state, 'done');
+  } finally {
+    await h.close();
+  }
+});
+
+test("the group card's OVH calls, per offer and service, are the calls made: a test counts them", async () => {
+  const h = await startHarness();
+  try {
+    for (const domain of ['x1.fr', 'x2.fr'])
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    h.sim.addEmailProDomain({ service: 'emailpro-ab1-1', domain: 'p1.fr', zone: true });
+    h.sim.addMxPlanDomain({ domain: 'm1.fr', zone: true });
+    const scan = await scanned(h);
+    const { group, members } = await setupAll(h, scan);
+    await h.drive(isState('awaiting_approval'), group.id, 400);
+    const card = cards(h, group.id)[0]!;
+    assert.ok(card.type === 'approval_request');
+    const calls = card.lines
+      .map((l) => /(\d+) × `(POST|PUT) ([^`]+)`/.exec(plainText(l)))
+      .filter((m) => m !== null)
+      .map((m) => ({ count: Number(m[1]), method: m[2]!, path: m[3]! }));
+    assert.equal(calls.length, 3, 'Exchange, Email Pro and MX Plan, each its own line');
+    const before = h.sim.requests.length;
+    await approveLatest(h, group.id);
+    for (const m of members) assert.equal((await h.drive(isState('done', 'failed'), m.id)).state, 'done', m.domain);
+    const made = h.sim.requests.slice(before).filter((r) => r.method !== 'GET');
+    for (const call of calls) {
+      const pattern = new RegExp(`^${call.path.replace(/[.]/g, '\\.').replace(/\{domain\}|\{selector\}/g, '[^/]+')}$`);
+      const matching = made.filter((r) => r.method === call.method && pattern.test(r.path));
+      assert.equal(matching.length, call.count, `${call.method} ${call.path}`);
+    }
+    assert.equal(
+      made.length,
+      calls.reduce((sum, c) => sum + c.count, 0),
+      'nothing else was called',
+    );
   } finally {
     await h.close();
   }
@@ -163,8 +219,8 @@ test("rejecting the group's card ends its waiting members; cancelling a group en
     await h.drive(() => true, second.group.id);
     const writesBefore = h.sim.requests.length;
     const cancelled = await h.ops.cancel(['group'], REQUESTER);
-    assert.ok(cancelled.ok, cancelled.text);
-    assert.match(cancelled.text ?? '', /Cancelled/);
+    assert.ok(cancelled.ok, plainText(cancelled.text));
+    assert.match(plainText(cancelled.text ?? ''), /Cancelled/);
     for (const m of second.members) assert.equal(h.core.store.runs.get(m.id)!.state, 'cancelled', m.domain);
     await h.drive(() => false, second.group.id, 400);
     const writesAfter = h.sim.requests.slice(writesBefore).filter((r) => r.method !== 'GET');
@@ -209,7 +265,7 @@ test("a key made again after the group's card is not enabled under it: that doma
       'not enabled under a card that showed another record',
     );
     const thread = groupSaid(h, group.id)
-      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .flatMap((n) => (n.type === 'reply' ? [plainText(n.text)] : []))
       .join('\n');
     assert.match(
       thread,
@@ -238,12 +294,12 @@ test('Set up all when every domain already has a setup going: nothing started, n
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'busy.fr', zone: true });
     const scan = await scanned(h);
     const alone = await h.ops.setup({ domain: 'busy.fr', user: REQUESTER, channel: 'C1' });
-    assert.ok(alone.ok, alone.text);
+    assert.ok(alone.ok, plainText(alone.text));
     const runs = h.core.store.runs.count();
     const reply = await h.ops.fleet.setupAll(scan.id, REQUESTER, 'C1');
     assert.equal(reply.ok, false);
     assert.match(
-      reply.text,
+      plainText(reply.text),
       new RegExp(`Nothing started: every domain already has a run going: .*busy\\.fr.* \\(run #${alone.run!.id}\\)`),
     );
     assert.equal(h.core.store.runs.count(), runs, 'no group written');

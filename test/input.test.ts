@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { plainText } from '../src/domain/text.ts';
 import { HOSTILE_DOMAINS } from './fixtures.ts';
 import { REQUESTER, startHarness } from './harness.ts';
 
@@ -20,7 +21,7 @@ test('bad domain input: a clear reply, no row, no OVH call', async () => {
         h.ops.status([input || ' ']),
       ]) {
         assert.equal(reply.ok, false, `accepted ${JSON.stringify(input)}`);
-        assert.ok(reply.text.length > 10);
+        assert.ok(plainText(reply.text).length > 10);
       }
     }
     await h.core.engine.idle();
@@ -36,8 +37,8 @@ test('IDN input: shown in Unicode, the API gets punycode', async () => {
   try {
     h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'xn--caf-dma.fr', zone: true });
     const reply = await h.ops.setup({ domain: 'Café.fr', user: REQUESTER, channel: 'C1' });
-    assert.ok(reply.ok, reply.text);
-    assert.match(reply.text, /café\.fr \(xn--caf-dma\.fr\)/);
+    assert.ok(reply.ok, plainText(reply.text));
+    assert.match(plainText(reply.text), /café\.fr \(xn--caf-dma\.fr\)/);
     await h.core.engine.idle();
     const paths = h.sim.requests.map((r) => r.path).filter((p) => p.includes('caf'));
     assert.ok(paths.length > 0 && paths.every((p) => p.includes('xn--caf-dma.fr')), paths.join('\n'));
@@ -55,7 +56,7 @@ test('a second setup for a domain with an active run starts nothing', async () =
     const calls = h.sim.requests.length;
     const second = await h.ops.setup({ domain: 'BUSY.fr.', user: 'USOMEONE', channel: 'C2' });
     assert.equal(second.ok, false);
-    assert.match(second.text, /already running \(run #\d+/);
+    assert.match(plainText(second.text), /already running \(run #\d+/);
     assert.equal(second.run?.id, first.run?.id);
     await h.core.engine.idle();
     assert.equal(h.sim.requests.length, calls);
@@ -70,7 +71,7 @@ test('OVH not configured: a clear reply and nothing written', async () => {
   try {
     const reply = await h.ops.setup({ domain: 'example.fr', user: REQUESTER, channel: 'C1' });
     assert.equal(reply.ok, false);
-    assert.match(reply.text, /OVH is not configured/);
+    assert.match(plainText(reply.text), /OVH is not configured/);
     assert.equal(h.core.store.runs.count(), 0);
   } finally {
     await h.close();

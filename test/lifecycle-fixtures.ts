@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Notice } from '../src/domain/notices.ts';
+import { plainText } from '../src/domain/text.ts';
 import { APPROVER, type Harness, isState, REQUESTER } from './harness.ts';
 
 /** For the key lifecycle's tests: what a run said, an approval, a domain set up through the bot. */
@@ -8,13 +9,13 @@ export const said = (h: Harness, runId: number) =>
   h.core.store.outbox
     .forRun(runId)
     .map((m) => m.notice)
-    .flatMap((n: Notice) => (n.type === 'reply' || n.type === 'records' ? [n.text] : []))
+    .flatMap((n: Notice) => (n.type === 'reply' || n.type === 'records' ? [plainText(n.text)] : []))
     .join('\n');
 
 export async function approve(h: Harness, runId: number) {
   const approval = h.core.store.approvals.latestForRun(runId)!;
   const decided = await h.ops.decide(approval.id, APPROVER, 'approved');
-  assert.ok(decided.ok, decided.text);
+  assert.ok(decided.ok, plainText(decided.text));
   return approval;
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
+import { plainText } from '../src/domain/text.ts';
 import { createLogger, makeRedactor } from '../src/log.ts';
 import { Operations } from '../src/operations/index.ts';
 import { BATCH_FORM_CALLBACK } from '../src/slack/render/batch-form.ts';
@@ -154,7 +155,7 @@ test("an order rejected keeps no owner's details anywhere: its card's preview is
       REQUESTER,
       'C1',
     );
-    assert.ok(started.ok, started.text);
+    assert.ok(started.ok, plainText(started.text));
     await h.drive(isState('awaiting_approval', 'failed'), started.run!.id);
     const preview = JSON.stringify(store.outbox.forRun(started.run!.id));
     assert.ok(preview.includes('1 rue de la Paix'), 'the card shows the order while it waits');
@@ -199,7 +200,7 @@ test("an order rejected or cancelled keeps no transfer code; a .fr owner's birth
       REQUESTER,
       'C1',
     );
-    assert.ok(created.ok, created.text);
+    assert.ok(created.ok, plainText(created.text));
     const run = await h.drive(isState('awaiting_approval', 'failed'), created.run!.id);
     assert.equal(run.state, 'awaiting_approval', run.lastError ?? '');
     assert.ok(!JSON.stringify(store.events.forRun(run.id)).includes('17/03/1984'), 'not in the audit trail');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Notice } from '../src/domain/notices.ts';
+import { plainText } from '../src/domain/text.ts';
 import { approveLatest, cards, groupSaid, scanned, setupAll } from './fleet-fixtures.ts';
 import { APPROVER, type Harness, isState, REQUESTER, startHarness } from './harness.ts';
 
@@ -14,7 +15,7 @@ const DAY = 86_400_000;
 const enablesOf = (h: Harness, domain: string) =>
   h.sim.count('POST', new RegExp(`/${domain.replace('.', '\\.')}/dkim/[^/]+/enable$`));
 
-const texts = (notices: Notice[]) => notices.flatMap((n) => ('text' in n ? [n.text] : [])).join('\n');
+const texts = (notices: Notice[]) => notices.flatMap((n) => ('text' in n ? [plainText(n.text)] : [])).join('\n');
 
 /** OVH answers 409 to the first enable of `domain` (a task of its own in the way), then takes them. */
 function refuseFirstEnable(h: Harness, domain: string): void {
@@ -45,7 +46,7 @@ test("a group member retried after its group ended is not enabled under the grou
 
     h.clock.advance(3 * DAY);
     const retried = await h.ops.retry(['setup', 'a.fr'], REQUESTER);
-    assert.ok(retried.ok, retried.text);
+    assert.ok(retried.ok, plainText(retried.text));
     const asked = await h.drive(isState('awaiting_approval', 'enabling', 'done', 'failed'), a.id);
     assert.equal(asked.state, 'awaiting_approval', 'a fresh card, not the old approval');
     assert.equal(enablesOf(h, 'a.fr'), 1, 'no enable without a fresh card');
@@ -56,11 +57,11 @@ test("a group member retried after its group ended is not enabled under the grou
       .map((m) => m.notice)
       .find((n) => n.type === 'approval_request' && n.approvalId === own.id);
     assert.ok(card?.type === 'approval_request', 'the card is posted');
-    assert.match(card.title, /a\.fr/, 'the card says it is for that domain');
+    assert.match(plainText(card.title), /a\.fr/, 'the card says it is for that domain');
     assert.equal(asked.channelId, 'C1', 'on its own now, in the channel of its group');
 
     const decided = await h.ops.decide(own.id, APPROVER, 'approved');
-    assert.ok(decided.ok, decided.text);
+    assert.ok(decided.ok, plainText(decided.text));
     assert.equal((await h.drive(isState('done', 'failed'), a.id)).state, 'done');
     assert.equal(enablesOf(h, 'a.fr'), 2, 'enabled once under its own card');
   } finally {
@@ -115,7 +116,7 @@ test("a group card that expires ends the members it named (expired, said in the 
     assert.match(texts(groupSaid(h, group.id)), /card expired.*e1\.fr.*e2\.fr|card expired.*e2\.fr.*e1\.fr/s);
     assert.equal(h.sim.count('POST', /\/enable$/), 0);
     const again = await h.ops.setup({ domain: 'e1.fr', user: REQUESTER, channel: 'C1' });
-    assert.ok(again.ok, again.text);
+    assert.ok(again.ok, plainText(again.text));
     const late = await h.ops.decide(approval.id, APPROVER, 'approved');
     assert.equal(late.ok, false, 'the expired card cannot be used');
   } finally {
@@ -139,20 +140,20 @@ test('retry obeys the start rules: who may start, the per-user cap, one key-chan
 
     const notAllowed = await h.ops.retry(['setup', 'r.fr'], APPROVER);
     assert.equal(notAllowed.ok, false, 'an approver who may not start runs may not retry one');
-    assert.match(notAllowed.text, /DKIM_REQUESTERS/);
+    assert.match(plainText(notAllowed.text), /DKIM_REQUESTERS/);
 
     const other = await h.ops.setup({ domain: 'other.fr', user: REQUESTER, channel: 'C1' });
-    assert.ok(other.ok, other.text);
+    assert.ok(other.ok, plainText(other.text));
     const capped = await h.ops.retry(['setup', 'r.fr'], REQUESTER);
     assert.equal(capped.ok, false, 'the cap counts the retried run');
-    assert.match(capped.text, /MAX_ACTIVE_RUNS_PER_USER/);
+    assert.match(plainText(capped.text), /MAX_ACTIVE_RUNS_PER_USER/);
     assert.ok((await h.ops.cancel(['setup', 'other.fr'], REQUESTER)).ok);
 
     const disable = await h.ops.disable({ domain: 'r.fr', user: 'UOTHER', channel: 'C1' });
-    assert.ok(disable.ok, disable.text);
+    assert.ok(disable.ok, plainText(disable.text));
     const busy = await h.ops.retry(['setup', 'r.fr'], REQUESTER);
     assert.equal(busy.ok, false, 'a disable of the domain is going');
-    assert.match(busy.text, /disable run for r\.fr is going/);
+    assert.match(plainText(busy.text), /disable run for r\.fr is going/);
     assert.equal(h.core.store.runs.get(run.id)!.state, 'failed', 'nothing changed');
   } finally {
     await h.close();
@@ -207,7 +208,7 @@ test('a --service whose segments are only dots is refused at the ack: no run, no
     for (const service of ['pro/..', 'pro/.', 'exchange/../svc', 'exchange/org/..', '../..']) {
       const reply = await h.ops.setup({ domain: 'dots.fr', user: REQUESTER, channel: 'C1', service });
       assert.equal(reply.ok, false, service);
-      assert.match(reply.text, /is not a service/, service);
+      assert.match(plainText(reply.text), /is not a service/, service);
     }
     assert.equal(h.core.store.runs.count(), 0);
     assert.equal(h.sim.requests.length, 0);

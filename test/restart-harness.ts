@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Notice } from '../src/domain/notices.ts';
+import { plainText } from '../src/domain/text.ts';
 import { APPROVER, REQUESTER, testEnv } from './harness.ts';
 import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
 import { VtexSim } from './sim/vtex.ts';
@@ -160,7 +161,16 @@ export function killPoints(requests: SimRequestInfo[]): KillPoint[] {
 }
 
 /** Messages compared by their opening words: after a crash a step may honestly word its news differently. */
-export const texts = (notices: Notice[]) => notices.flatMap((n) => (n.type === 'reply' ? [n.text.slice(0, 24)] : []));
+/**
+ * The replies' opening words, as the thread finally shows them: a reply about a step already said (its key) edits
+ * that message, so only the last of each key counts.
+ */
+export const texts = (notices: Notice[]) =>
+  notices.flatMap((n, i) => {
+    if (n.type !== 'reply') return [];
+    const later = n.key && notices.slice(i + 1).some((o) => o.type === 'reply' && o.key === n.key);
+    return later ? [] : [plainText(n.text).slice(0, 24)];
+  });
 
 /** Killed at every step boundary of a setup flow: it completes as the reference did, with nothing done twice. */
 export async function sweep(flow: Flow) {

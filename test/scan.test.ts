@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Notice } from '../src/domain/notices.ts';
 import { type ScanResult, scanCsv } from '../src/domain/scan.ts';
+import { plainText } from '../src/domain/text.ts';
 import { DOMAIN_TRIES } from '../src/workflows/scan/index.ts';
 import { bigAccount, mixedAccount } from './fleet-fixtures.ts';
 import { type Harness, isState, REQUESTER, startHarness } from './harness.ts';
@@ -10,7 +11,7 @@ import { type Harness, isState, REQUESTER, startHarness } from './harness.ts';
 
 async function scan(h: Harness) {
   const started = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
-  assert.ok(started.ok, started.text);
+  assert.ok(started.ok, plainText(started.text));
   const run = await h.drive(isState('done', 'failed', 'stalled'), started.run!.id);
   assert.equal(run.state, 'done', run.lastError ?? '');
   const results = h.core.store.scans.results(run.id);
@@ -105,7 +106,7 @@ test('a mixed account: offer and service, DKIM at OVH and in DNS per selector, S
     const lastParent = said.filter((n) => n.type === 'parent_update').at(-1);
     assert.ok(lastParent?.type === 'parent_update' && lastParent.summary.scan);
     assert.deepEqual(
-      lastParent.summary.scan.needing.map((n) => n.domain),
+      lastParent.summary.scan.shown.filter((n) => n.needsSetup).map((n) => n.domain),
       ['fresh.fr', 'mxoff.fr', 'ready.fr', 'waiting.fr'],
     );
     assert.equal(said.filter((n) => n.type === 'file').length, 1);
@@ -127,8 +128,8 @@ test('progress while it works: the parent message says how many domains are done
       .flatMap((n) => (n.type === 'parent_update' ? [n.summary.detail ?? ''] : []))
       .filter((d) => d.includes('domains,'));
     assert.ok(progress.length >= 1, 'progress was shown');
-    assert.match(progress[0]!, /^0 \/ 7 domains, about a minute left at 30 requests\/min$/);
-    assert.match(progress.at(-1)!, /^7 \/ 7 domains/);
+    assert.match(plainText(progress[0]!), /^0 \/ 7 domains, about a minute left at 30 requests\/min$/);
+    assert.match(plainText(progress.at(-1)!), /^7 \/ 7 domains/);
   } finally {
     await h.close();
   }
@@ -140,7 +141,7 @@ test('an account with no mail service: a clear answer, and what the bot looked a
     const { run, results } = await scan(h);
     assert.equal(results.length, 0);
     const text = notices(h, run.id)
-      .flatMap((n) => (n.type === 'reply' ? [n.text] : []))
+      .flatMap((n) => (n.type === 'reply' ? [plainText(n.text)] : []))
       .join('\n');
     assert.match(text, /no domain on an Exchange service, an Email Pro service or an MX Plan: nothing to scan/);
     assert.match(text, /Exchange \(0 services\), Email Pro \(0 services\), MX Plan \(none\)/);
@@ -157,13 +158,13 @@ test('one scan at a time; bad input changes nothing', async () => {
     const first = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
     const second = await h.ops.fleet.scan({ user: REQUESTER, channel: 'C1' });
     assert.equal(second.ok, false);
-    assert.match(second.text, new RegExp(`A scan is already running \\(run #${first.run!.id}`));
+    assert.match(plainText(second.text), new RegExp(`A scan is already running \\(run #${first.run!.id}`));
     const runs = h.core.store.runs.count();
     const notDone = await h.ops.fleet.setupAll(first.run!.id, REQUESTER, 'C1');
     assert.equal(notDone.ok, false);
-    assert.match(notDone.text, /wait until it is done/);
+    assert.match(plainText(notDone.text), /wait until it is done/);
     const unknown = await h.ops.fleet.setupAll(999, REQUESTER, 'C1');
-    assert.match(unknown.text, /There is no scan #999/);
+    assert.match(plainText(unknown.text), /There is no scan #999/);
     assert.equal(h.core.store.runs.count(), runs, 'no run written');
     await h.drive(isState('done'), first.run!.id);
   } finally {
@@ -241,13 +242,13 @@ test("a service whose domains OVH refuses to list is named and looked past: the 
     assert.ok(!byDomain.has('waiting.fr'), 'the domain of the refused service is not listed');
     for (const domain of ['signing.fr', 'ready.fr', 'fresh.fr', 'broken.fr', 'mxon.fr'])
       assert.ok(byDomain.has(domain), domain);
-    const found = notices(h, run.id).find((n) => n.type === 'reply' && n.text.startsWith('Found'));
+    const found = notices(h, run.id).find((n) => n.type === 'reply' && plainText(n.text).startsWith('Found'));
     assert.ok(found?.type === 'reply');
     assert.match(
-      found.text,
+      plainText(found.text),
       /on Exchange \(2 services\) \(not read: org1\/svc2 — The requested object \(service = svc2\) does not exist\)/,
     );
-    assert.match(found.text, /on Email Pro \(1 service\)/);
+    assert.match(plainText(found.text), /on Email Pro \(1 service\)/);
   } finally {
     await h.close();
   }

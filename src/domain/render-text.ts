@@ -1,6 +1,7 @@
 import { type Notice, zoneFileLine } from './notices.ts';
 import { type RunState, stateLabel } from './runs.ts';
 import { countsLine } from './scan.ts';
+import { plainText, utcMinute } from './text.ts';
 
 /** A notice as plain text, for the CLI and the logs of a face without Slack. */
 export function noticeText(notice: Notice): string {
@@ -14,23 +15,23 @@ export function noticeText(notice: Notice): string {
       return s.scan ? `${head}\n${countsLine(s.scan.counts)}` : head;
     }
     case 'reply':
-      return `${notice.mention ? '@requester ' : ''}${notice.text}`;
+      return `${notice.mention ? '@requester ' : ''}${plainText(notice.text)}`;
     case 'records':
       return [
-        notice.text,
+        plainText(notice.text),
         ...notice.records.flatMap((r) => [`  ${zoneFileLine(r)}`, `  (name in a web form: ${r.relative})`]),
       ].join('\n');
     case 'approval_request':
       return [
-        `APPROVAL #${notice.approvalId}: ${notice.title}`,
-        ...notice.lines.map((l) => `  ${l}`),
+        `APPROVAL #${notice.approvalId}: ${plainText(notice.title)}`,
+        ...notice.lines.map((l) => `  ${plainText(l)}`),
         ...(notice.preview ? [notice.preview] : []),
-        `  Approvers: ${notice.approvers.join(', ') || 'nobody configured'}; expires ${new Date(notice.expiresAt).toISOString()}`,
+        `  Approvers: ${notice.approvers.join(', ') || 'nobody configured'}; expires ${utcMinute(notice.expiresAt)}`,
       ].join('\n');
     case 'choice':
       return [
-        `${notice.mention ? '@requester ' : ''}QUESTION ${notice.key}: ${notice.title}`,
-        ...notice.lines.map((l) => `  ${l}`),
+        `${notice.mention ? '@requester ' : ''}QUESTION ${notice.key}: ${plainText(notice.title)}`,
+        ...notice.lines.map((l) => `  ${plainText(l)}`),
         `  Answers: ${notice.options.map((o) => o.value).join(' | ')}`,
       ].join('\n');
     case 'choice_made':

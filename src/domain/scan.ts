@@ -1,3 +1,5 @@
+import { csv } from './csv.ts';
+
 /**
  * The fleet scan's rules (DESIGN §2.7), pure: what a domain's DKIM, SPF and DMARC say, what to do next, the counts
  * and the CSV. The scan workflow gathers the facts; this decides what they mean.
@@ -172,10 +174,57 @@ export function countResults(results: ScanResult[]): ScanCounts {
   return { total: results.length, dkim, spfProblems, dmarcMissing, needsSetup };
 }
 
-/** What a finished scan shows: the counts, and the first domains a setup would fix (all of them are in the CSV). */
+/** One domain as a finished scan shows it. */
+export interface ScanLine {
+  domain: string;
+  service: string;
+  /** The offer and service as people read them ("Exchange service org1/svc1"). */
+  where: string;
+  dkim: DkimState;
+  signing?: string;
+  /** DMARC's policy (`p=none`), or what is wrong with it. */
+  dmarc: string;
+  next: string;
+  needsSetup: boolean;
+}
+
+/**
+ * What a finished scan shows: the counts, and its domains — every one for an account of up to SMALL_ACCOUNT, those a
+ * setup would fix first; for a larger one, the first of those and the rest counted. The CSV has them all.
+ */
 export interface ScanSummary {
   counts: ScanCounts;
-  needing: { domain: string; service: string; dkim: DkimState; next: string }[];
+  shown: ScanLine[];
+  /** Every domain is among `shown`. */
+  all: boolean;
+}
+
+/** Up to this many domains, a scan shows every one. */
+export const SMALL_ACCOUNT = 40;
+/** A larger account shows this many of the domains needing a setup (each with its button). */
+export const SHOWN_NEEDING = 20;
+
+/** The lines a finished scan shows: a setup's domains first, then the others needing something, then the rest. */
+export function summarize(results: ScanResult[]): ScanSummary {
+  const rank = (r: ScanResult) => (r.needsSetup ? 0 : r.next !== 'nothing' ? 1 : 2);
+  const sorted = [...results].sort((a, b) => rank(a) - rank(b));
+  const all = results.length <= SMALL_ACCOUNT;
+  const shown = (all ? sorted : sorted.filter((r) => r.needsSetup).slice(0, SHOWN_NEEDING)).map(lineOf);
+  return { counts: countResults(results), shown, all };
+}
+
+function lineOf(r: ScanResult): ScanLine {
+  const dmarc = r.dmarc.state === 'ok' ? `p=${r.dmarc.policy}` : r.dmarc.state;
+  return {
+    domain: r.domain,
+    service: r.service,
+    where: r.where,
+    dkim: r.dkim,
+    ...(r.signing ? { signing: r.signing } : {}),
+    dmarc,
+    next: r.next,
+    needsSetup: r.needsSetup,
+  };
 }
 
 /** The counts in one line: `310 signing · 12 ready, not signing · …` (states with none left out). */
@@ -218,10 +267,5 @@ export function scanCsv(results: ScanResult[]): string {
     r.dmarc.policy ?? '',
     r.next.replace(/`/g, ''),
   ]);
-  return `${[[...CSV_COLUMNS], ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
-}
-
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csv([[...CSV_COLUMNS], ...rows]);
 }

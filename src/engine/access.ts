@@ -1,4 +1,5 @@
 import type { RunKind } from '../domain/runs.ts';
+import { joinText, person, type Text, userGroup, words } from '../domain/text.ts';
 
 /**
  * Who may do what (DESIGN §3, §5.1): start runs (DKIM_REQUESTERS; batch orders DKIM_BATCH_REQUESTERS), approve
@@ -35,8 +36,12 @@ export class ApproverPolicy {
     this.approvers = rules.approvers;
   }
 
+  get allowsSelfApproval(): boolean {
+    return this.rules.allowSelfApproval;
+  }
+
   /** Undefined when `userId` may decide on a run requested by `requestedBy`; otherwise why not. */
-  async refusal(userId: string, requestedBy: string): Promise<string | undefined> {
+  async refusal(userId: string, requestedBy: string): Promise<Text | undefined> {
     if (this.approvers.length === 0) {
       return 'Nobody may approve: no approvers are configured (DKIM_APPROVERS).';
     }
@@ -44,16 +49,16 @@ export class ApproverPolicy {
       return 'You asked for this run, so someone else must approve it (self-approval is off).';
     }
     if (await this.isIn(this.approvers, userId)) return undefined;
-    return `Only ${describeApprovers(this.approvers)} may approve.`;
+    return words`Only ${describeApprovers(this.approvers)} may approve.`;
   }
 
   /** Undefined when `userId` may start a run of `kind`; otherwise why not. */
-  async startRefusal(userId: string, kind: RunKind): Promise<string | undefined> {
+  async startRefusal(userId: string, kind: RunKind): Promise<Text | undefined> {
     const batch = kind === 'batch' && (this.rules.batchRequesters?.length ?? 0) > 0;
     const allowed = (batch ? this.rules.batchRequesters : this.rules.requesters) ?? [];
     if (allowed.length === 0 || (await this.isIn(allowed, userId))) return undefined;
     const setting = batch ? 'DKIM_BATCH_REQUESTERS' : 'DKIM_REQUESTERS';
-    return `Only ${describeApprovers(allowed)} may start ${batch ? 'batch orders' : 'runs'} (${setting}).`;
+    return words`Only ${describeApprovers(allowed)} may start ${batch ? 'batch orders' : 'runs'} (${setting}).`;
   }
 
   /** Undefined when `userId` may cancel or retry a run requested by `requestedBy`: its requester or an approver. */
@@ -61,10 +66,10 @@ export class ApproverPolicy {
     userId: string,
     requestedBy: string,
     verb: 'cancel' | 'retry' | 'answer for',
-  ): Promise<string | undefined> {
+  ): Promise<Text | undefined> {
     if (userId === requestedBy || (await this.isIn(this.approvers, userId))) return undefined;
-    const approvers = this.approvers.length > 0 ? ` or ${describeApprovers(this.approvers)}` : '';
-    return `Only the requester <@${requestedBy}>${approvers} may ${verb} this run.`;
+    const approvers = this.approvers.length > 0 ? words` or ${describeApprovers(this.approvers)}` : '';
+    return words`Only the requester ${person(requestedBy)}${approvers} may ${verb} this run.`;
   }
 
   private async isIn(list: readonly string[], userId: string): Promise<boolean> {
@@ -80,7 +85,11 @@ export class ApproverPolicy {
   }
 }
 
-export function describeApprovers(approvers: readonly string[]): string {
+/** Who is on a list: users and user groups named as Slack shows them. */
+export function describeApprovers(approvers: readonly string[]): Text {
   if (approvers.length === 0) return 'nobody (no approvers are configured)';
-  return approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+  return joinText(
+    approvers.map((id) => words`${id.startsWith('S') ? userGroup(id) : person(id)}`),
+    ', ',
+  );
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.ts';
-import { actorId, mention } from '../domain/actors.ts';
+import { actorId } from '../domain/actors.ts';
 import { showRun } from '../domain/names.ts';
 import { describeState, isFinished, type Run, type RunKind, type RunState } from '../domain/runs.ts';
+import { person, words } from '../domain/text.ts';
 import type { Store } from '../store/index.ts';
 import { unchanged } from '../store/runs.ts';
 import type { ApproverPolicy } from './access.ts';
@@ -40,7 +41,7 @@ export class RunActions {
     const refusal =
       (await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'cancel')) ??
       this.d.workflow(run.kind).cancelRefusal?.(run);
-    if (refusal) return { ok: false, message: `Not cancelled: ${refusal}`, run };
+    if (refusal) return { ok: false, message: words`Not cancelled: ${refusal}`, run };
     const now = clock.now();
     const cancelled = store.transaction(() => {
       const current = need(store.runs.get(run.id), `run #${run.id}`);
@@ -66,7 +67,7 @@ export class RunActions {
         [
           {
             type: 'reply',
-            text: `Cancelled by ${mention(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}${endedNote}`,
+            text: words`Cancelled by ${person(userId)}. Nothing more will be done for this run.${note ? ` ${note}` : ''}${endedNote}`,
           },
           { type: 'parent_update', summary: summarize(updated) },
         ],
@@ -89,7 +90,7 @@ export class RunActions {
   async answer(run: Run, key: string, value: string, userId: string): Promise<ActionResult> {
     const { store, clock } = this.d;
     const refusal = await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'answer for');
-    if (refusal) return { ok: false, message: `Not taken: ${refusal}`, run };
+    if (refusal) return { ok: false, message: words`Not taken: ${refusal}`, run };
     const now = clock.now();
     const written = store.transaction(() => {
       const current = need(store.runs.get(run.id), `run #${run.id}`);
@@ -136,7 +137,7 @@ export class RunActions {
     const refusal =
       (await this.d.policy.actRefusal(actorId(userId), actorId(run.requestedBy), 'retry')) ??
       (await this.d.policy.startRefusal(actorId(userId), run.kind));
-    if (refusal) return { ok: false, message: `Not retried: ${refusal}`, run };
+    if (refusal) return { ok: false, message: words`Not retried: ${refusal}`, run };
     if (this.d.busy(run.id)) {
       return { ok: false, message: 'The bot is working on this run right now; try again in a moment.', run };
     }
@@ -172,7 +173,7 @@ export class RunActions {
       this.d.journal.say(
         updated,
         [
-          { type: 'reply', text: `${mention(userId)} asked to try again: ${describeState(target)}.` },
+          { type: 'reply', text: words`${person(userId)} asked to try again: ${describeState(target)}.` },
           { type: 'parent_update', summary: summarize(updated) },
         ],
         `retry-${run.version}`,

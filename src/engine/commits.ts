@@ -103,7 +103,7 @@ export class Commits {
     try {
       return store.transaction(() => {
         const notices = [...(outcome.notices ?? [])];
-        if (outcome.approval) notices.push(this.d.approvals.open(run, outcome.approval, now));
+        if (outcome.approval) notices.push(...this.d.approvals.open(run, outcome.approval, now));
         if (outcome.end) endRuns(store, outcome.end.runs, run, outcome.end.as, 'bot', now);
         if (outcome.expirePending) store.approvals.closePending(run.id, 'expired', 'expired', now);
         const nextCheckAt = this.nextCheckAt(run, outcome, waitStreak, now);

@@ -1,6 +1,7 @@
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
+import { words } from '../domain/text.ts';
 import type { Store } from '../store/index.ts';
 import { summarize } from './summary.ts';
 
@@ -58,7 +59,10 @@ function needsPeople(notice: Notice): boolean {
   return notice.type === 'reply' && notice.mention === true && (notice.level === 'warning' || notice.level === 'error');
 }
 
+/** A member's notice in its group's thread: its domain named; its step's key its own, apart from the others'. */
 function nameDomain(notice: Notice, run: Run): Notice {
-  if (notice.type !== 'reply' && notice.type !== 'records') return notice;
-  return { ...notice, text: `*${showRun(run)}* — ${notice.text}` };
+  if (notice.type === 'records') return { ...notice, text: words`*${showRun(run)}* — ${notice.text}` };
+  if (notice.type !== 'reply') return notice;
+  const key = notice.key ? { key: `m${run.id}:${notice.key}` } : {};
+  return { ...notice, ...key, text: words`*${showRun(run)}* — ${notice.text}` };
 }

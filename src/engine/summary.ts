@@ -2,12 +2,14 @@ import { showRun } from '../domain/names.ts';
 import type { RunSummary } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
 import type { ScanSummary } from '../domain/scan.ts';
+import type { Text } from '../domain/text.ts';
 import { describeService, OFFER_LABELS, type OfferId } from '../providers/ovh-mail.ts';
 
 /** How a run is described to people: the summary on its parent message and the words for its states. */
 
 export function summarize(run: Run): RunSummary {
-  const detail = typeof run.facts.lastObservation === 'string' ? run.facts.lastObservation : undefined;
+  const observed = run.facts.lastObservation;
+  const detail = typeof observed === 'string' || Array.isArray(observed) ? (observed as Text) : undefined;
   return {
     runId: run.id,
     kind: run.kind,
@@ -28,9 +30,4 @@ export function placeOf(run: Run): { where?: string; offer?: string } {
   const offer = facts.offer ?? (facts.org ? 'exchange' : undefined);
   if (!offer) return {};
   return { where: describeService({ offer, org: facts.org, service: facts.service }), offer: OFFER_LABELS[offer] };
-}
-
-/** A moment, for a message: minutes, UTC. */
-export function atTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -1,6 +1,7 @@
 import type { DnsRecordToAdd, Notice } from '../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../domain/runs.ts';
 import type { ScanResult } from '../domain/scan.ts';
+import type { Text } from '../domain/text.ts';
 import type { DnsChecker } from '../providers/dns.ts';
 import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
@@ -57,9 +58,13 @@ export type Next =
 export interface ApprovalRequest {
   action: string;
   snapshot: Record<string, unknown>;
-  title: string;
-  lines: string[];
+  /** What will happen, to which domain. */
+  title: Text;
+  /** The details: selector, record, the exact calls. */
+  lines: Text[];
   preview?: string;
+  /** A file posted after the card (the whole list of what it approves, when the card cannot hold it). */
+  file?: { filename: string; title: string; comment: Text; content: string };
 }
 
 export interface StepOutcome {

@@ -2,6 +2,7 @@ import type { Core } from '../core.ts';
 import { actorId } from '../domain/actors.ts';
 import { groupDomain, showRun, WHOLE_ACCOUNT } from '../domain/names.ts';
 import { stateLabel } from '../domain/runs.ts';
+import { words } from '../domain/text.ts';
 import { limitText } from '../engine/starts.ts';
 import { parseServiceSpec } from '../providers/ovh-mail.ts';
 import type { Reply } from './reply.ts';
@@ -16,7 +17,7 @@ export class FleetOperations {
   async scan(input: { user: string; channel: string | null }): Promise<Reply> {
     if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
     const refusal = await this.core.access.startRefusal(actorId(input.user), 'scan');
-    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
     const result = this.core.engine.start({
       kind: 'scan',
       domain: WHOLE_ACCOUNT,
@@ -56,7 +57,7 @@ export class FleetOperations {
       };
     if (!config.ovh) return { ok: false, text: `Not started: ${config.ovhDisabledReason}` };
     const refusal = await access.startRefusal(actorId(user), 'setup');
-    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
     const needing = store.scans.results(scanRunId).filter((r) => r.needsSetup);
     if (needing.length === 0) return { ok: false, text: `Scan #${scanRunId} found no domain that needs a setup.` };
     const seen = new Map<string, number>();

@@ -3,6 +3,7 @@ import { actorId } from '../domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from '../domain/batch.ts';
 import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, showDomain } from '../domain/names.ts';
 import { isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
+import { joinText, words } from '../domain/text.ts';
 import { busyText, limitText } from '../engine/starts.ts';
 import { parseServiceSpec } from '../providers/ovh-mail.ts';
 import { rotationNotOffered } from '../workflows/rotate/index.ts';
@@ -127,7 +128,7 @@ export class Operations {
     if (!settings) return { ok: false, text: `Not started: ${this.core.config.batchDisabledReason}` };
     const domain = parsed.domain.ascii;
     const refusal = await this.core.access.startRefusal(actorId(user), 'batch');
-    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
     if (command === 'renew') {
       if (rest.length > 0) return { ok: false, text: BATCH_USAGE };
       return this.startBatch({ command, domain }, user, channel);
@@ -187,10 +188,10 @@ export class Operations {
     params: Record<string, unknown>,
     user: string,
     channel: string | null,
-    words: { what: string; started: (run: Run) => string },
+    phrasing: { what: string; started: (run: Run) => string },
   ): Promise<Reply> {
     const refusal = await this.core.access.startRefusal(actorId(user), kind);
-    if (refusal) return { ok: false, text: `Not started: ${refusal}` };
+    if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
     const result = this.core.engine.start({
       kind,
       domain: domain.ascii,
@@ -198,14 +199,14 @@ export class Operations {
       requestedBy: user,
       channelId: channel,
     });
-    if (result.ok) return { ok: true, text: words.started(result.run), run: result.run };
+    if (result.ok) return { ok: true, text: phrasing.started(result.run), run: result.run };
     if ('limit' in result) return { ok: false, text: `Not started: ${limitText(result.limit)}` };
     const { existing } = result;
     const state = stateLabel(existing.state).toLowerCase();
     if (existing.kind !== kind) return { ok: false, text: `Not started: ${busyText(existing)}`, run: existing };
     return {
       ok: false,
-      text: `${words.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${state}). Follow it in its thread; nothing new was started.`,
+      text: `${phrasing.what} for ${showDomain(domain)} is already running (run #${existing.id}, ${state}). Follow it in its thread; nothing new was started.`,
       run: existing,
     };
   }
@@ -215,7 +216,7 @@ export class Operations {
     if (args.length === 0) {
       const active = this.core.store.runs.listActive(200, { shown: true });
       if (active.length === 0) return { ok: true, text: 'No active runs.' };
-      return { ok: true, text: active.map(describeRun).join('\n') };
+      return { ok: true, text: joinText(active.map(describeRun)) };
     }
     const target = parseTarget(args);
     if (!target.ok) return target;
@@ -225,7 +226,7 @@ export class Operations {
         ok: true,
         text: `No ${target.kind ? `${target.kind} ` : ''}run for ${showDomain(target.domain)} yet.`,
       };
-    return { ok: true, text: runs.map(describeRun).join('\n'), run: runs[0] };
+    return { ok: true, text: joinText(runs.map(describeRun)), run: runs[0] };
   }
 
   list(): Reply {
@@ -237,7 +238,7 @@ export class Operations {
       '*Latest finished runs*',
       ...(finished.length ? finished.map(describeRun) : ['none']),
     ];
-    return { ok: true, text: lines.join('\n') };
+    return { ok: true, text: joinText(lines) };
   }
 
   /** `[kind] domain`: stops the active run of the domain (of that kind); asks which when two are active. */

@@ -1,4 +1,5 @@
 import type { Run } from '../domain/runs.ts';
+import type { Text } from '../domain/text.ts';
 
 /**
  * What a person can ask of the bot, whatever the face (Slack or the CLI). Input is validated before anything is
@@ -6,7 +7,7 @@ import type { Run } from '../domain/runs.ts';
  */
 export interface Reply {
   ok: boolean;
-  text: string;
+  text: Text;
   run?: Run;
 }
 
@@ -19,6 +20,6 @@ export interface BatchFormRequest {
   needsIdentification: boolean;
 }
 
-export function asReply(result: { ok: boolean; message: string; run?: Run }): Reply {
+export function asReply(result: { ok: boolean; message: Text; run?: Run }): Reply {
   return { ok: result.ok, text: result.message, run: result.run };
 }

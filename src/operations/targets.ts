@@ -1,5 +1,6 @@
 import { type DomainName, domainFromAscii, parseDomain, showDomain, showRun, WHOLE_ACCOUNT } from '../domain/names.ts';
 import { asRunKind, isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
+import { joinText, type Text, when, words } from '../domain/text.ts';
 import { placeOf } from '../engine/summary.ts';
 import type { RunRepository } from '../store/runs.ts';
 import type { Reply } from './reply.ts';
@@ -30,15 +31,21 @@ export function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
   return { ok: true, domain: parsed.domain, ...(kind ? { kind } : {}) };
 }
 
-export function describeRun(run: Run): string {
+export function describeRun(run: Run): Text {
   const domain = showRun(run);
   const where = placeOf(run).where;
-  const parts = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${stateLabel(run.state)}`];
-  if (!isFinished(run.state) && run.nextCheckAt) parts.push(`next check ${new Date(run.nextCheckAt).toISOString()}`);
+  const parts: Text[] = [`#${run.id} ${run.kind} ${domain}${where ? ` on ${where}` : ''}: ${stateLabel(run.state)}`];
+  if (!isFinished(run.state) && run.nextCheckAt) {
+    parts.push(
+      words`${run.state === 'awaiting_approval' ? 'the card expires' : 'next check'} ${when(run.nextCheckAt)}`,
+    );
+  }
   const observation = run.facts.lastObservation;
-  if (typeof observation === 'string' && !isFinished(run.state)) parts.push(observation);
+  if ((typeof observation === 'string' || Array.isArray(observation)) && !isFinished(run.state)) {
+    parts.push(observation as Text);
+  }
   if (run.lastError) parts.push(`last error: ${run.lastError}`);
-  return parts.join(' — ');
+  return joinText(parts, ' — ');
 }
 
 /** The latest run of each kind for the domain (of the kind named); a scan or a group: the latest of its kind. */

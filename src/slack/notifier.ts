@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { OutboxMessage } from '../store/outbox.ts';
 import { answeredChoice, decidedCard } from './render/cards.ts';
+import { mrkdwn } from './render/escape.ts';
 import { parentMessage, replyMessage } from './render/messages.ts';
 
 /** Slack errors that will not get better by retrying the same message. */
@@ -138,6 +139,16 @@ export class Notifier {
         this.store.outbox.markSent(message.id, null, now());
         return true;
       }
+      const earlier = notice.type === 'reply' && !notice.mention ? this.sameStep(run.id, message) : undefined;
+      if (earlier) {
+        await this.client.chat.update({
+          channel: run.channelId,
+          ts: earlier,
+          ...replyMessage(notice, run.requestedBy),
+        });
+        this.store.outbox.markSent(message.id, earlier, now());
+        return true;
+      }
       const posted = await this.client.chat.postMessage({
         channel: run.channelId,
         thread_ts: run.threadTs,
@@ -160,15 +171,27 @@ export class Notifier {
     channel: string,
     threadTs: string,
   ): Promise<void> {
-    const csv = scanCsv(this.store.scans.results(message.runId));
+    const content = notice.content ?? scanCsv(this.store.scans.results(message.runId));
     await this.client.filesUploadV2({
       channel_id: channel,
       thread_ts: threadTs,
-      file: Buffer.from(csv, 'utf8'),
+      file: Buffer.from(content, 'utf8'),
       filename: notice.filename,
       title: notice.title,
-      initial_comment: notice.comment,
+      initial_comment: mrkdwn(notice.comment),
     });
+  }
+
+  /** The reply already posted about the same step (same key): a request and its confirmation are one message. */
+  private sameStep(runId: number, message: OutboxMessage): string | undefined {
+    const notice = message.notice;
+    if (notice.type !== 'reply' || !notice.key) return undefined;
+    return (
+      this.store.outbox
+        .forRun(runId)
+        .filter((m) => m.id < message.id && m.resultTs && m.notice.type === 'reply' && m.notice.key === notice.key)
+        .at(-1)?.resultTs ?? undefined
+    );
   }
 
   /** The posted card a decision or an answer is about, and how it reads now. */

@@ -113,18 +113,17 @@ async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
     ? mxPlanSeen((await mxPlanApi(ctx, run.domain).dkim()).status)
     : keyedSeen(await keyedApi(ctx, facts, run.domain).dkimOrNone(active));
   const judged = judge(facts, call, seen.seen, ctx.now);
-  const notes: Notice[] = judged.wentThrough
-    ? [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` went through.` }]
-    : [];
+  const request = `Turning DKIM off: \`${offCall(run, facts, ctx)}\``;
+  const notes: Notice[] = judged.wentThrough ? [{ type: 'reply', key: call, text: `${request} went through.` }] : [];
   switch (judged.verdict.act) {
     case 'taken': {
       const after = facts.actives?.slice(facts.actives.indexOf(active) + 1) ?? [];
       const [following] = after;
       // This selector is off; the next one the card named is turned off the same way.
       if (following !== undefined) {
+        const how = judged.wentThrough ? 'went through' : 'sent';
         return proceed(run.state, { ...judged.facts, active: following }, [
-          ...notes,
-          { type: 'reply', text: `\`${active}\` no longer signs.` },
+          { type: 'reply', key: call, text: `${request} ${how}: \`${active}\` no longer signs.` },
         ]);
       }
       const text = `DKIM is off for ${showRun(run)}: mail is sent unsigned. Keys and records stay; \`/dkim setup\` turns it on again.`;
@@ -145,7 +144,7 @@ async function turnOff(run: Run, facts: Facts, ctx: StepContext): Promise<StepOu
         facts: sent,
         next: 'wait',
         events: [{ type: 'dkim_disable', detail: { offer: facts.offer, selector: facts.active, result } }],
-        notices: [{ type: 'reply', text: `Turning DKIM off: \`${offCall(run, facts, ctx)}\` sent.` }],
+        notices: [{ type: 'reply', key: call, text: `${request} sent.` }],
       };
     }
     default: {

@@ -1,7 +1,8 @@
 import type { Clock } from '../../clock.ts';
-import { actorId, mention } from '../../domain/actors.ts';
+import { actorId } from '../../domain/actors.ts';
 import type { Notice } from '../../domain/notices.ts';
 import type { Approval, Run, RunKind, RunState } from '../../domain/runs.ts';
+import { person, type Text, words } from '../../domain/text.ts';
 import { errorMessage } from '../../providers/errors.ts';
 import type { Store } from '../../store/index.ts';
 import { unchanged } from '../../store/runs.ts';
@@ -14,7 +15,7 @@ import { summarize } from '../summary.ts';
 import type { ApprovalRequest, StepContext, StepOutcome, StoreView, Workflow } from '../types.ts';
 import { ownGrant } from './grants.ts';
 
-export type ActionResult = { ok: true; message: string; run?: Run } | { ok: false; message: string; run?: Run };
+export type ActionResult = { ok: boolean; message: Text; run?: Run };
 
 /** What approvals need of the engine that steps the runs. */
 export interface ApprovalDeps {
@@ -43,8 +44,8 @@ export interface ApprovalDeps {
 export class Approvals {
   constructor(private readonly d: ApprovalDeps) {}
 
-  /** Inside a step's transaction: closes any pending card, opens a new one, and returns the card to post. */
-  open(run: Run, request: ApprovalRequest, now: number): Notice {
+  /** Inside a step's transaction: closes any pending card, opens a new one, and returns the card (and its file) to post. */
+  open(run: Run, request: ApprovalRequest, now: number): Notice[] {
     const { store } = this.d;
     store.approvals.closePending(run.id, 'superseded', 'a fresh card was posted', now);
     const approval = store.approvals.create(
@@ -58,15 +59,17 @@ export class Approvals {
       now,
     );
     store.events.add(run.id, 'bot', 'approval_requested', { approvalId: approval.id, ...request.snapshot }, now);
-    return {
+    const card: Notice = {
       type: 'approval_request',
       approvalId: approval.id,
       title: request.title,
       lines: request.lines,
       approvers: [...this.d.policy.approvers],
+      selfApproval: this.d.policy.allowsSelfApproval,
       expiresAt: approval.expiresAt,
       ...(request.preview ? { preview: request.preview } : {}),
     };
+    return request.file ? [card, { type: 'file', ...request.file }] : [card];
   }
 
   /** When a run waiting for a decision should be looked at again: its card's expiry. */
@@ -176,7 +179,7 @@ export class Approvals {
     }
     if (decision === 'approved') this.d.kick(run.id);
     const verb = decision === 'approved' ? 'Approved' : 'Rejected';
-    return { ok: true, message: `${verb} by ${mention(userId)}.`, run: outcome };
+    return { ok: true, message: words`${verb} by ${person(userId)}.`, run: outcome };
   }
 
   private async recheck(workflow: Workflow, run: Run, approval: Approval): Promise<string | undefined> {
@@ -220,12 +223,12 @@ export class Approvals {
   }
 }
 
-function closedReason(approval: Approval, now: number): string | undefined {
+function closedReason(approval: Approval, now: number): Text | undefined {
   switch (approval.status) {
     case 'approved':
-      return `Already approved by ${mention(approval.decidedBy ?? '?')}.`;
+      return words`Already approved by ${person(approval.decidedBy ?? '?')}.`;
     case 'rejected':
-      return `Already rejected by ${mention(approval.decidedBy ?? '?')}.`;
+      return words`Already rejected by ${person(approval.decidedBy ?? '?')}.`;
     case 'expired':
       return 'This approval card expired. `/dkim retry` posts a fresh one.';
     case 'superseded':

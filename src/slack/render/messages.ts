@@ -1,10 +1,10 @@
 import type { KnownBlock } from '@slack/types';
-import { mention } from '../../domain/actors.ts';
 import { type Notice, type RunSummary, zoneFileLine } from '../../domain/notices.ts';
-import { type RunKind, type RunState, stateLabel } from '../../domain/runs.ts';
+import { isFinished, type RunKind, type RunState, stateLabel } from '../../domain/runs.ts';
+import { person, type Text, when, words } from '../../domain/text.ts';
 import { approvalCard, choiceCard } from './cards.ts';
 import { scanBlocks } from './scan.ts';
-import { context, type SlackMessage, section, sections, slackDate } from './text.ts';
+import { context, fallback, fit, type SlackMessage, section, sections } from './text.ts';
 
 /** What the bot posts in a run's thread: the parent message and the replies. */
 
@@ -25,58 +25,68 @@ const STATE_EMOJI: Partial<Record<RunState, string>> = {
   needs_attention: ':warning:',
   cancelled: ':no_entry_sign:',
   rejected: ':no_entry_sign:',
+  expired: ':hourglass:',
   awaiting_approval: ':raised_hand:',
 };
 
 /** The run's parent message: posted once, edited in place at every state change. */
 export function parentMessage(summary: RunSummary): SlackMessage {
   const state = summary.state as RunState;
-  const label = stateLabel(state) ?? summary.state;
+  const label = stateLabel(state);
   const emoji = STATE_EMOJI[state] ?? ':hourglass_flowing_sand:';
-  const label_ = KIND_LABELS[summary.kind] ?? summary.kind;
-  const kind =
-    summary.kind === 'setup' && summary.offer
-      ? `OVH ${summary.offer} DKIM`
-      : summary.offer
-        ? `${label_} (${summary.offer})`
-        : label_;
-  const lines = [`${emoji} *${kind}* for *${summary.domain}* — ${label}`];
-  const facts = [`Requested by ${mention(summary.requestedBy)}`, `run #${summary.runId}`];
+  const kind = kindLabel(summary);
+  const facts: Text[] = [words`Requested by ${person(summary.requestedBy)}`, `run #${summary.runId}`];
   if (summary.where) facts.push(`on ${summary.where}`);
-  if (summary.nextCheckAt && !['done', 'failed', 'cancelled', 'rejected'].includes(state)) {
-    facts.push(`next check ${slackDate(summary.nextCheckAt)}`);
+  if (summary.nextCheckAt && !isFinished(state)) {
+    facts.push(
+      state === 'awaiting_approval'
+        ? words`the card expires ${when(summary.nextCheckAt)}`
+        : words`next check ${when(summary.nextCheckAt)}`,
+    );
   }
-  const blocks: KnownBlock[] = [section(lines.join('\n')), context(facts.join(' · '))];
-  if (summary.detail && !['done', 'cancelled', 'rejected'].includes(state)) blocks.push(context(summary.detail));
+  const blocks: KnownBlock[] = [
+    section(`${emoji} *${kind}* for *${summary.domain}* — ${label}`),
+    ...context(join(facts)),
+  ];
+  if (summary.detail && !['done', 'cancelled', 'rejected'].includes(state)) blocks.push(...context(summary.detail));
   if (summary.lastError) blocks.push(section(`:warning: ${summary.lastError}`));
-  if (summary.scan) blocks.push(...scanBlocks(summary.runId, summary.scan, section));
-  return { text: `${kind} for ${summary.domain}: ${label}`, blocks };
+  if (summary.scan) blocks.push(...scanBlocks(summary.runId, summary.scan));
+  return { text: fallback(`${kind} for ${summary.domain}: ${label}`), blocks: fit(blocks) };
 }
+
+function kindLabel(summary: RunSummary): string {
+  const label = KIND_LABELS[summary.kind];
+  if (summary.kind === 'setup' && summary.offer) return `OVH ${summary.offer} DKIM`;
+  return summary.offer ? `${label} (${summary.offer})` : label;
+}
+
+function join(texts: Text[]): Text {
+  return texts.reduce<Text>((all, text, i) => (i === 0 ? text : words`${all} · ${text}`), '');
+}
+
+const ICONS = { info: '', success: ':white_check_mark: ', warning: ':warning: ', error: ':x: ' } as const;
 
 /** A threaded reply. */
 export function replyMessage(notice: Notice, requester: string): SlackMessage {
   switch (notice.type) {
     case 'reply': {
-      const icon = { info: '', success: ':white_check_mark: ', warning: ':warning: ', error: ':x: ' }[
-        notice.level ?? 'info'
-      ];
-      const text = `${notice.mention ? `<@${requester}> ` : ''}${icon}${notice.text}`;
-      return { text, blocks: sections(text) };
+      const text = words`${notice.mention ? words`${person(requester)} ` : ''}${ICONS[notice.level ?? 'info']}${notice.text}`;
+      return { text: fallback(text), blocks: fit(sections(text)) };
     }
     case 'records': {
-      const lines = notice.records.map((r) => zoneFileLine(r));
+      const lines = notice.records.map((r) => zoneFileLine(r)).join('\n');
       const forms = notice.records.map((r) => `• name \`${r.relative}\`, type ${r.type}, target \`${r.target}\``);
       return {
-        text: `${notice.text}\n${lines.join('\n')}`,
-        blocks: [
-          section(notice.text),
-          section(`\`\`\`${lines.join('\n')}\`\`\``),
-          context(`In a web form: \n${forms.join('\n')}`),
-        ],
+        text: fallback(words`${notice.text}\n${lines}`),
+        blocks: fit([
+          ...sections(notice.text),
+          section(`\`\`\`${lines}\`\`\``),
+          ...context(`In a web form:\n${forms.join('\n')}`),
+        ]),
       };
     }
     case 'approval_request':
-      return approvalCard(notice);
+      return approvalCard(notice, requester);
     case 'choice':
       return choiceCard(notice, requester);
     default:

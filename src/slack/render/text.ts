@@ -1,43 +1,54 @@
 import type { KnownBlock } from '@slack/types';
 import type { Run } from '../../domain/runs.ts';
+import { link, type Text, type Token, textLines } from '../../domain/text.ts';
+import { cutMrkdwn, mrkdwn } from './escape.ts';
 
-/** The pieces every message is built from: sections within Slack's limits, context lines, dates. */
+/**
+ * The pieces every message is built from. Each takes a Text and renders it through the one escape boundary
+ * (escape.ts): no builder here takes markup, so none can let a word become a mention, a ping or a link. Within
+ * Slack's limits: 3,000 characters a section, 50 blocks a message, 75 characters a button.
+ */
 
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
 }
 
-/** Slack's date formatting: every reader sees their own time zone. */
-export function slackDate(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
-}
+/** Slack takes 3,000 characters in a section's text; a little is kept for what a caller puts before it. */
+export const SECTION_MAX = 2900;
+export const MAX_BLOCKS = 50;
+export const BUTTON_MAX = 75;
 
-/** Slack takes 3,000 characters in a section's text; a little is kept for the mention and the icon. */
-const SECTION_MAX = 2900;
-
-export function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_MAX) } };
+export function section(text: Text): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(mrkdwn(text), SECTION_MAX) } };
 }
 
 /**
  * Text of many lines as as many sections as it needs, whole lines in each: Slack takes 3,000 characters a section,
- * and a card's last lines (its OVH calls) must not be the ones cut. Only a single line longer than that is shortened.
+ * and a card's last lines must not be the ones cut. Only a single line longer than that is shortened.
  */
-export function sections(text: string): KnownBlock[] {
-  const chunks: string[] = [];
-  for (const line of text.split('\n')) {
-    const last = chunks.at(-1);
-    if (last !== undefined && last.length + 1 + line.length <= SECTION_MAX)
-      chunks[chunks.length - 1] = `${last}\n${line}`;
-    else chunks.push(line);
-  }
-  return chunks.map(section);
+export function sections(text: Text): KnownBlock[] {
+  return chunks(text).map((chunk) => ({ type: 'section', text: { type: 'mrkdwn', text: chunk } }) as KnownBlock);
 }
 
-export function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 2900) }] };
+/** Smaller, grey text under what matters: the details a person reads second. */
+export function context(text: Text): KnownBlock[] {
+  return chunks(text).map((chunk) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: chunk }] }) as KnownBlock);
+}
+
+function chunks(text: Text): string[] {
+  const out: string[] = [];
+  for (const line of textLines(text).map((l) => cutMrkdwn(mrkdwn(l), SECTION_MAX))) {
+    const last = out.at(-1);
+    if (last !== undefined && last.length + 1 + line.length <= SECTION_MAX) out[out.length - 1] = `${last}\n${line}`;
+    else out.push(line);
+  }
+  return out;
+}
+
+/** Plain text (a button, a header, a dialog's title): Slack shows it as it is, cut to `max`. */
+export function plain(text: string, max: number): { type: 'plain_text'; text: string } {
+  return { type: 'plain_text', text: truncate(text, max) };
 }
 
 /**
@@ -55,8 +66,26 @@ export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** The fallback text of a notification (no markup is read there by Slack's clients, but it is escaped all the same). */
+export function fallback(text: Text): string {
+  return cutMrkdwn(mrkdwn(text), 3000);
+}
+
 /** A link to a run's thread, built without a call to Slack. */
-export function threadLink(run: Run): string {
+export function threadLink(run: Run): Token | '' {
   if (!run.channelId || !run.threadTs) return '';
-  return `<https://slack.com/archives/${run.channelId}/p${run.threadTs.replace('.', '')}|Open its thread>`;
+  return link(`https://slack.com/archives/${run.channelId}/p${run.threadTs.replace('.', '')}`, 'Open its thread');
+}
+
+/**
+ * At most 50 blocks, as Slack takes: what does not fit is said in one line, and the buttons at the end are kept. The
+ * builders make fewer than that; this is the renderer's guarantee, whatever a message holds.
+ */
+export function fit(blocks: KnownBlock[]): KnownBlock[] {
+  if (blocks.length <= MAX_BLOCKS) return blocks;
+  const last = blocks.at(-1);
+  const tail = last?.type === 'actions' ? [last] : [];
+  const kept = blocks.slice(0, MAX_BLOCKS - 1 - tail.length);
+  const left = blocks.length - kept.length - tail.length;
+  return [...kept, ...context(`…and ${left} more not shown here.`), ...tail];
 }

@@ -1,7 +1,8 @@
+import { csv } from '../../domain/csv.ts';
 import { showRun } from '../../domain/names.ts';
 import { describeState, isFinished, type Run, type RunState } from '../../domain/runs.ts';
 import { cardFor, entriesOf, lists } from '../../engine/approvals/grants.ts';
-import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
+import type { ApprovalRequest, StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { describeService, keyedDomainPath, parseServiceSpec } from '../../providers/ovh-mail.ts';
 import { askOf, type GroupAsk, type MemberFacts } from './member.ts';
 
@@ -26,8 +27,8 @@ export interface GroupFacts {
 
 /** A ready member waits this long for the others before the group asks for those ready. */
 export const GATHER_MS = 60 * 60_000;
-/** Domains the card names one by one; the others are counted. */
-const CARD_NAMES = 15;
+/** Domains a card names one by one; with more, the whole list goes in a file beside it. */
+export const CARD_INLINE = 40;
 
 function membersOf(run: Run): number[] {
   return (run.params as Partial<GroupParams>).members ?? [];
@@ -89,57 +90,78 @@ function gather(run: Run, ctx: StepContext): StepOutcome {
   const facts = { ...run.facts, lastObservation: observation } as GroupFacts;
   if (members.every((m) => isFinished(m.state))) return finished(facts, members);
   const askable = members.filter((m) => m.state === 'awaiting_group' && !cardFor(view, run.id, askOf(m), ctx.now));
-  const unsettled = members.filter((m) => !isFinished(m.state) && m.state !== 'awaiting_group' && !stalled(m));
+  const onTheirWay = members.filter((m) => !isFinished(m.state) && m.state !== 'awaiting_group' && !waitsOnPerson(m));
   const oldest = Math.min(...askable.map((m) => askOf(m).askedAt));
-  if (askable.length > 0 && (unsettled.length === 0 || ctx.now - oldest >= GATHER_MS)) {
-    return { ...card(askable), facts };
+  if (askable.length > 0 && (onTheirWay.length === 0 || ctx.now - oldest >= GATHER_MS)) {
+    return { ...card(run, askable), facts };
   }
   // Looked at again with backoff (up to RECHECK_MAX_SECONDS): members become ready, and the hour passes, meanwhile.
   return { state: run.state, facts, next: 'wait', progress: observation !== run.facts.lastObservation };
 }
 
-/** A stalled or failed member waits for a person (`/dkim retry`): the group does not wait for it to ask the others. */
-function stalled(member: Run): boolean {
-  return member.state === 'stalled' || member.state === 'needs_attention';
+/**
+ * A member that waits on a person does not hold the group's card: its records are at a DNS host the bot does not
+ * write (someone adds them), or it stalled or failed (someone retries it). It joins a later card when it is ready.
+ */
+function waitsOnPerson(member: Run): boolean {
+  if (['stalled', 'needs_attention'].includes(member.state)) return true;
+  return (member.facts as MemberFacts).zone === null;
 }
 
-function card(members: Run[]): Omit<StepOutcome, 'facts'> {
-  const asks = members.map(askOf);
-  const keyed = asks.filter((a) => a.selector);
-  const mxPlan = asks.filter((a) => !a.selector);
-  const named = asks.slice(0, CARD_NAMES).map((a) => {
-    const where = describeService(parseServiceSpec(a.service) ?? { offer: 'mxplan' });
-    return `• *${showRun({ domain: a.domain })}* — ${a.selector ? `selector \`${a.selector}\`` : 'the DKIM switch'} on ${where}`;
+function card(run: Run, members: Run[]): Omit<StepOutcome, 'facts'> {
+  const scan = (run.params as Partial<GroupParams>).scan;
+  return { state: 'awaiting_approval', next: 'none', approval: groupCard(run.id, scan, members.map(askOf)) };
+}
+
+/** One card for the members ready: every one listed (beyond what a card holds, in a file too), the calls per offer. */
+export function groupCard(groupId: number, scan: number | undefined, asks: GroupAsk[]): ApprovalRequest {
+  const named = asks.slice(0, CARD_INLINE).map((a) => {
+    const what = a.selector ? `selector \`${a.selector}\`` : 'the DKIM switch';
+    return `• *${showRun({ domain: a.domain })}* — ${what} on ${describeService(serviceOf(a))}`;
   });
-  const more =
-    asks.length > CARD_NAMES ? [`…and ${asks.length - CARD_NAMES} more (every one is in the scan's CSV).`] : [];
-  const calls = [
-    ...(keyed[0] ? [`${keyed.length} × \`POST ${exampleEnable(keyed[0])}\``] : []),
-    ...(mxPlan.length
-      ? [`${mxPlan.length} × \`PUT /email/domain/{domain}/dkim/enable\` (MX Plan: makes the keys and turns signing on)`]
-      : []),
-  ];
+  const more = asks.length - named.length;
+  const plural = asks.length === 1 ? '' : 's';
   return {
-    state: 'awaiting_approval',
-    next: 'none',
-    approval: {
-      action: 'enable_group',
-      snapshot: { members: asks },
-      title: `Enable DKIM signing for ${asks.length} domain${asks.length === 1 ? '' : 's'}?`,
-      lines: [
-        ...named,
-        ...more,
-        `OVH calls: ${calls.join(', ')}.`,
-        'Each key is read again at OVH just before its enable: a domain no longer ready waits, and is enabled when it is ready again with the same record.',
-      ],
-    },
+    action: 'enable_group',
+    snapshot: { members: asks },
+    title: `Enable DKIM signing for ${asks.length} domain${plural} of scan #${scan ?? '?'}?`,
+    lines: [
+      ...named,
+      ...(more > 0 ? [`…and ${more} more: every domain this card enables is in the file below.`] : []),
+      ...callsOf(asks),
+      'Each key is read again at OVH just before its enable: a domain no longer ready waits, and is enabled when it is ready again with the same record.',
+    ],
+    ...(more > 0 ? { file: memberList(groupId, asks) } : {}),
   };
 }
 
-function exampleEnable(ask: GroupAsk): string {
-  const at = parseServiceSpec(ask.service);
-  if (!at || at.offer === 'mxplan') return '/email/domain/{domain}/dkim/enable';
-  return `${keyedDomainPath(at, '{domain}').replace('%7Bdomain%7D', '{domain}')}/dkim/{selector}/enable`;
+/** The exact OVH call this card approves, per service of each offer, and how many times. */
+function callsOf(asks: GroupAsk[]): string[] {
+  const counts = new Map<string, number>();
+  for (const ask of asks) counts.set(ask.service, (counts.get(ask.service) ?? 0) + 1);
+  return [...counts].map(([spec, n]) => {
+    const at = parseServiceSpec(spec) ?? { offer: 'mxplan' as const };
+    if (at.offer === 'mxplan') {
+      return `MX Plan: ${n} × \`PUT /email/domain/{domain}/dkim/enable\` (makes the keys and turns signing on)`;
+    }
+    const path = keyedDomainPath(at, '{domain}').replace('%7Bdomain%7D', '{domain}');
+    return `${describeService(at)}: ${n} × \`POST ${path}/dkim/{selector}/enable\``;
+  });
+}
+
+function serviceOf(ask: GroupAsk) {
+  return parseServiceSpec(ask.service) ?? { offer: 'mxplan' as const };
+}
+
+/** Every domain a card enables, as a file in the group's thread: the card holds CARD_INLINE of them. */
+function memberList(groupId: number, asks: GroupAsk[]) {
+  const rows = asks.map((a) => [a.domain, a.service, a.selector ?? '(MX Plan switch)', a.target ?? '']);
+  return {
+    filename: `dkim-group-${groupId}-card-domains.csv`,
+    title: `The ${asks.length} domains the card above enables`,
+    comment: 'Every domain the card above enables, with the key it enables (or the MX Plan switch).',
+    content: csv([['domain', 'service', 'selector', 'target'], ...rows]),
+  };
 }
 
 /** "40 domains: 12 done · 20 waiting for the keys to be ready · 5 ready: waiting for the group's approval". */

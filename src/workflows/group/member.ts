@@ -1,6 +1,6 @@
-import { mention } from '../../domain/actors.ts';
 import { showRun } from '../../domain/names.ts';
 import { isFinished, type Run, type RunState } from '../../domain/runs.ts';
+import { person, words } from '../../domain/text.ts';
 import { type CardEntry, cardFor, type GrantFacts, grantHolds, shareOf } from '../../engine/approvals/grants.ts';
 import { need } from '../../engine/invariant.ts';
 import type { StepContext, StepOutcome, StoreView } from '../../engine/types.ts';
@@ -61,7 +61,7 @@ export function memberReady(
   const covers = facts.grant?.covers as Partial<GroupAsk> | undefined;
   const same = covers?.selector === key.selector && covers?.target === key.target;
   if (facts.grant && same && grantHolds(run, ctx.view, ctx.now)) {
-    const text = `Ready again: enabling under the group's approval (by ${mention(facts.grant.by)}).`;
+    const text = words`Ready again: enabling under the group's approval (by ${person(facts.grant.by)}).`;
     return { state: afterApproval, facts, next: 'now', freshDeadline: true, notices: [{ type: 'reply', text }] };
   }
   const at = serviceOf(facts);
@@ -91,7 +91,7 @@ export function followGroup(run: Run, view: StoreView, now: number, afterApprova
   const ask = askOf(run);
   const share = shareOf(view, groupId, ask, now);
   if (share) {
-    const text = `Approved with the group (run #${groupId}) by ${mention(share.by)}.`;
+    const text = words`Approved with the group (run #${groupId}) by ${person(share.by)}.`;
     return {
       state: afterApproval,
       facts: { ...facts, grant: share },

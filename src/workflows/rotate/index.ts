@@ -1,7 +1,7 @@
 import { showRun, stripDot } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
+import { when, words } from '../../domain/text.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
-import { atTime } from '../../engine/summary.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { findService } from '../setup/discover.ts';
 import { createKey } from '../setup/exchange-pro.ts';
@@ -189,23 +189,15 @@ async function spareWaiting(run: Run, facts: Facts, ctx: StepContext): Promise<S
     state: 'awaiting_approval',
     facts: { ...facts, lastObservation: 'The spare is ready; the rotation needs an approval.' },
     next: 'none',
-    notices: [
-      {
-        type: 'reply',
-        level: 'success',
-        mention: true,
-        text: `The spare \`${spare}\` of ${showRun(run)} is ready (its key served by DNS, \`ready\` at OVH). The rotation needs an approval.`,
-      },
-    ],
     approval: {
       action: 'rotate',
       snapshot: { selector: spare, target: record.target, old },
       title: `Rotate the DKIM key of ${showRun(run)}: sign with \`${spare}\`, retire \`${old}\`?`,
       lines: [
-        `1. Now: \`POST ${api.enablePath(spare)}\`: \`${spare}\` signs from then on.`,
-        `2. Then \`${old}\` keeps its key for ${hours(graceMs)} (ROTATION_GRACE_HOURS), for mail signed with it to be checked.`,
-        `3. After that: \`POST ${api.disablePath(old)}\`, then \`DELETE ${api.keyPath(old)}\`, then \`POST ${api.path}/dkim {selectorName: ${old}}\` for a fresh key, whose CNAME is ${facts.zone ? `refreshed in zone *${facts.zone}*` : 'checked in DNS'} (a changed target ${change}).`,
-        `\`${old}\` then is the new spare.`,
+        `The spare \`${spare}\` is ready: DNS serves its key and OVH shows it \`ready\`.`,
+        `Now: \`POST ${api.enablePath(spare)}\` — \`${spare}\` signs from then on.`,
+        `After ${hours(graceMs)} (ROTATION_GRACE_HOURS), for mail signed with \`${old}\` to be checked: \`POST ${api.disablePath(old)}\`, \`DELETE ${api.keyPath(old)}\`, \`POST ${api.path}/dkim {selectorName: ${old}}\`.`,
+        `\`${old}\` then has a fresh key and is the spare; its CNAME is ${facts.zone ? `refreshed in zone *${facts.zone}*` : 'checked in DNS'}, a changed target ${change}.`,
       ],
     },
   };
@@ -221,7 +213,7 @@ function switched(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
       ...facts,
       switchedAt: ctx.now,
       graceEndsAt,
-      lastObservation: `Grace period until ${new Date(graceEndsAt).toISOString()}.`,
+      lastObservation: words`Grace period until ${when(graceEndsAt)}.`,
     },
     next: 'wait',
     wakeAt: graceEndsAt,
@@ -231,7 +223,7 @@ function switched(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
         type: 'reply',
         level: 'success',
         mention: true,
-        text: `\`${spare}\` is in production for ${showRun(run)}: mail is now signed with it. \`${facts.old}\` keeps its key until ${atTime(graceEndsAt)}, then it is retired and given a fresh key.`,
+        text: words`\`${spare}\` is in production for ${showRun(run)}: mail is now signed with it. \`${oldOf(facts)}\` keeps its key until ${when(graceEndsAt)}, then it is retired and given a fresh key.`,
       },
     ],
   };

@@ -41,19 +41,24 @@ export async function retire(run: Run, facts: Facts, ctx: StepContext): Promise<
   if (key.status === 'deleting') return proceed('deleting', facts);
   const call = `disable:${old}`;
   const judged = judge(facts, call, disableSeen(key), ctx.now);
-  const notes: Notice[] = judged.wentThrough
-    ? [{ type: 'reply', text: `Disabling \`${old}\`: \`POST ${api.disablePath(old)}\` went through.` }]
-    : [];
+  const request = `Disabling \`${old}\`: \`POST ${api.disablePath(old)}\``;
+  const notes: Notice[] = judged.wentThrough ? [{ type: 'reply', key: call, text: `${request} went through.` }] : [];
   switch (judged.verdict.act) {
     case 'taken':
-      return proceed('deleting', judged.facts, [...notes, { type: 'reply', text: `\`${old}\` no longer signs.` }]);
+      return proceed('deleting', judged.facts, [
+        {
+          type: 'reply',
+          key: call,
+          text: `${request} ${judged.wentThrough ? 'went through' : 'sent'}: \`${old}\` no longer signs.`,
+        },
+      ]);
     case 'send':
       return changeOnce(run, judged.facts, ctx, api, {
         call,
         leftUndone: `\`${old}\` was left signing and nothing was disabled`,
         send: () => api.disable(old),
         event: 'dkim_disable',
-        said: `Disabling \`${old}\`: \`POST ${api.disablePath(old)}\` sent.`,
+        said: `${request} sent.`,
       });
     default: {
       const observation =
@@ -73,14 +78,16 @@ export async function deleteOld(run: Run, facts: Facts, ctx: StepContext): Promi
   if (key?.status === 'inProduction' || key?.status === 'enabling') return proceed('retiring', facts);
   const call = `delete:${old}`;
   const judged = judge(facts, call, deleteSeen(key), ctx.now);
-  const notes: Notice[] = judged.wentThrough
-    ? [{ type: 'reply', text: `Deleting the old key: \`DELETE ${api.keyPath(old)}\` went through.` }]
-    : [];
+  const request = `Deleting the old key: \`DELETE ${api.keyPath(old)}\``;
+  const notes: Notice[] = judged.wentThrough ? [{ type: 'reply', key: call, text: `${request} went through.` }] : [];
   switch (judged.verdict.act) {
     case 'taken':
       return proceed('rekeying', judged.facts, [
-        ...notes,
-        { type: 'reply', text: `The old key of \`${old}\` is deleted.` },
+        {
+          type: 'reply',
+          key: call,
+          text: `${request} ${judged.wentThrough ? 'went through' : 'sent'}: the old key of \`${old}\` is deleted.`,
+        },
       ]);
     case 'send':
       return changeOnce(run, judged.facts, ctx, api, {
@@ -88,7 +95,7 @@ export async function deleteOld(run: Run, facts: Facts, ctx: StepContext): Promi
         leftUndone: `the old key of \`${old}\` was kept, not deleted`,
         send: () => api.remove(old),
         event: 'dkim_delete',
-        said: `Deleting the old key: \`DELETE ${api.keyPath(old)}\` sent.`,
+        said: `${request} sent.`,
       });
     default: {
       const observation =
@@ -214,7 +221,7 @@ async function changeOnce(
     facts: sent,
     next: 'wait',
     events: [{ type: change.event, detail: { selector: oldOf(facts), result } }],
-    notices: [{ type: 'reply', text: change.said }],
+    notices: [{ type: 'reply', key: change.call, text: change.said }],
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Run } from '../../domain/runs.ts';
-import { countResults, countsLine, type ScanResult, type ScanSummary } from '../../domain/scan.ts';
+import { countsLine, type ScanResult, type ScanSummary, summarize } from '../../domain/scan.ts';
 import { need } from '../../engine/invariant.ts';
 import { proceed } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
@@ -46,8 +46,6 @@ const BATCH = 10;
 const PARALLEL = 4;
 /** Tries of a domain whose check keeps meeting trouble that may pass; the last one's trouble is its result. */
 export const DOMAIN_TRIES = 3;
-/** How many domains needing a setup the summary names (each with a button); Slack allows 50 blocks a message. */
-export const SUMMARY_NAMES = 20;
 /** The fewest OVH calls a domain's check costs, by offer: the key list and two keys; MX Plan's one read. */
 const EXPECTED_CALLS = { keyed: 3, mxplan: 1 };
 
@@ -101,7 +99,7 @@ function nothingToScan(facts: Facts, lookedAt: LookedAt[]): StepOutcome {
   const text = `This OVH account has no domain on an Exchange service, an Email Pro service or an MX Plan: nothing to scan. The bot looked at ${describeLookedAt(lookedAt)}. Check that its OVH credentials belong to the account that holds the mail services and may read \`/email/*\`.`;
   return {
     state: 'done',
-    facts: { ...facts, total: 0, lookedAt, summary: { counts: countResults([]), needing: [] }, lastObservation: text },
+    facts: { ...facts, total: 0, lookedAt, summary: summarize([]), lastObservation: text },
     next: 'none',
     notices: [{ type: 'reply', level: 'warning', mention: true, text }],
   };
@@ -219,12 +217,8 @@ function progressLine(facts: Facts, ctx: StepContext): string {
 
 function finish(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
   const results = ctx.view.scanResults(run.id);
-  const counts = countResults(results);
-  const needing = results
-    .filter((r) => r.needsSetup)
-    .slice(0, SUMMARY_NAMES)
-    .map((r) => ({ domain: r.domain, service: r.service, dkim: r.dkim, next: r.next }));
-  const summary: ScanSummary = { counts, needing };
+  const summary = summarize(results);
+  const counts = summary.counts;
   return {
     state: 'done',
     facts: { ...facts, summary, lastObservation: countsLine(counts) },

@@ -245,31 +245,26 @@ function statusCheckDue(facts: Facts, dnsOk: boolean, { now, timing }: StepConte
   return now - facts.lastStatusAt >= spacing;
 }
 
+/** The keys are ready: the card is the news, and names the requester (a new message notifies them). */
 function approvalRequest(run: Run, facts: Facts, dkim: Dkim, dnsOk: boolean, keyed: KeyedDkimApi): StepOutcome {
   const signing = signingOf(facts);
   const spare = facts.selectors?.[1];
   const target = need(dkim.targetRecord, 'the target of a ready key');
-  const call = `POST ${keyed.enablePath(signing)}`;
+  const ready = dnsOk
+    ? 'The keys are ready: OVH sees the record and DNS serves the key.'
+    : "The keys are ready at OVH, though the bot's own DNS look does not agree yet.";
   return {
     state: 'awaiting_approval',
     facts: { ...facts, lastObservation: `OVH status ready; ${dnsOk ? 'DNS record verified' : 'DNS not verified'}.` },
     next: 'none',
-    notices: [
-      {
-        type: 'reply',
-        level: 'success',
-        mention: true,
-        text: `The DKIM keys for ${showRun(run)} are ready: ${dnsOk ? 'OVH sees the record and DNS serves the key' : "OVH says so, though the bot's own DNS look does not agree yet"}. Enabling needs an approval.`,
-      },
-    ],
     approval: {
       action: 'enable',
       snapshot: { selector: signing, target, status: dkim.status },
       title: `Enable DKIM signing for ${showRun(run)}?`,
       lines: [
-        `Selector: \`${signing}\``,
-        `Record: \`${stripDot(dkim.customerRecord ?? '')}\` CNAME \`${absolute(target)}\``,
-        `OVH call: \`${call}\``,
+        ready,
+        `Selector \`${signing}\` · record \`${stripDot(dkim.customerRecord ?? '')}\` CNAME \`${absolute(target)}\``,
+        `OVH call: \`POST ${keyed.enablePath(signing)}\``,
         ...(spare ? [`The spare selector \`${spare}\` stays ready for rotation and is not enabled.`] : []),
       ],
     },

@@ -1,7 +1,7 @@
-import { mention } from '../../domain/actors.ts';
 import { showRun } from '../../domain/names.ts';
 import type { Notice } from '../../domain/notices.ts';
 import type { Run } from '../../domain/runs.ts';
+import { person, words } from '../../domain/text.ts';
 import { approverOf, freshlyGranted, grantHolds } from '../../engine/approvals/grants.ts';
 import { judge, type Seen, sendOnce } from '../../engine/once.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
@@ -38,7 +38,8 @@ export async function switchOn(run: Run, facts: Facts, ctx: StepContext): Promis
     ? [
         {
           type: 'reply',
-          text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${mention(approverOf(facts))}).`,
+          key: callOf(round),
+          text: words`Turning DKIM on at OVH: \`PUT ${api.path}/enable\` went through (approved by ${person(approverOf(facts))}).`,
         },
       ]
     : [];
@@ -134,7 +135,8 @@ async function send(run: Run, facts: Facts, ctx: StepContext, round: number): Pr
     notices: [
       {
         type: 'reply',
-        text: `Turning DKIM on at OVH: \`PUT ${api.path}/enable\` ${what} (approved by ${mention(approverOf(facts))}).`,
+        key: callOf(round),
+        text: words`Turning DKIM on at OVH: \`PUT ${api.path}/enable\` ${what} (approved by ${person(approverOf(facts))}).`,
       },
     ],
   };

@@ -59,6 +59,7 @@ export async function check(run: Run, facts: Facts, ctx: StepContext): Promise<S
   }
 }
 
+/** The switch is off: the card is the news, and names the requester. */
 function approvalRequest(run: Run, facts: Facts, dkim: MxPlanDkim, path: string): StepOutcome {
   const records = facts.zone
     ? `OVH writes the two CNAME records in the zone *${facts.zone}* itself; should it ask for them instead, the bot writes them and calls enable again.`
@@ -67,18 +68,15 @@ function approvalRequest(run: Run, facts: Facts, dkim: MxPlanDkim, path: string)
     state: 'awaiting_approval',
     facts: { ...facts, lastObservation: `DKIM switch ${dkim.status}; an approval turns it on.` },
     next: 'none',
-    notices: [
-      {
-        type: 'reply',
-        mention: true,
-        text: `${showRun(run)} gets its mail from MX Plan, where DKIM is one switch (now *${dkim.status}*). Turning it on needs an approval.`,
-      },
-    ],
     approval: {
       action: 'enable_mxplan',
       snapshot: { status: dkim.status },
       title: `Turn DKIM signing on for ${showRun(run)} (MX Plan)?`,
-      lines: [`OVH call: \`PUT ${path}/enable\` — this call creates the keys *and turns signing on*.`, records],
+      lines: [
+        `MX Plan has one DKIM switch per domain, now *${dkim.status}*.`,
+        `OVH call: \`PUT ${path}/enable\` — this call creates the keys *and turns signing on*.`,
+        records,
+      ],
     },
   };
 }

@@ -1,7 +1,7 @@
-import { mention } from '../../domain/actors.ts';
 import { stripDot } from '../../domain/names.ts';
 import type { Notice } from '../../domain/notices.ts';
 import type { Run } from '../../domain/runs.ts';
+import { person, words } from '../../domain/text.ts';
 import { approverOf, freshlyGranted, type GrantFacts, grantHolds } from '../../engine/approvals/grants.ts';
 import { judge, type Seen, sendOnce } from '../../engine/once.ts';
 import { failed, waitFor } from '../../engine/outcomes.ts';
@@ -52,17 +52,30 @@ export async function enableUnderGrant<F extends GrantFacts>(
     return failed(facts, run.state, `The key \`${key.selector}\` went to status ${dkim.status} at OVH while enabling.`);
   }
   const judged = judge(facts, call, seen, ctx.now);
-  const by = mention(approverOf(facts));
+  const by = person(approverOf(facts));
   const notes: Notice[] = judged.wentThrough
-    ? [{ type: 'reply', text: `Enabling \`${key.selector}\` at OVH: the request went through (approved by ${by}).` }]
+    ? [
+        {
+          type: 'reply',
+          key: call,
+          text: words`Enabling \`${key.selector}\` at OVH: the request went through (approved by ${by}).`,
+        },
+      ]
     : [];
   switch (judged.verdict.act) {
     case 'taken': {
       const finished = key.inProduction(judged.facts);
       const untouched = facts.calls?.[call] === undefined;
+      const how = judged.wentThrough ? 'the request went through' : 'request sent';
       const note: Notice[] = untouched
         ? [{ type: 'reply', text: `OVH already shows \`${key.selector}\` in production: nothing was sent.` }]
-        : notes;
+        : [
+            {
+              type: 'reply',
+              key: call,
+              text: words`Enabling \`${key.selector}\` at OVH: ${how} (approved by ${by}); OVH took it.`,
+            },
+          ];
       return { ...finished, notices: [...note, ...(finished.notices ?? [])] };
     }
     case 'send': {
@@ -109,7 +122,11 @@ async function send(run: Run, facts: GrantFacts, ctx: StepContext, key: KeyToEna
     next: 'wait',
     events: [{ type: 'dkim_enable', detail: { selector: key.selector, result, approvedBy: by } }],
     notices: [
-      { type: 'reply', text: `Enabling \`${key.selector}\` at OVH: request sent (approved by ${mention(by)}).` },
+      {
+        type: 'reply',
+        key: enableKey(key.selector),
+        text: words`Enabling \`${key.selector}\` at OVH: request sent (approved by ${person(by)}).`,
+      },
     ],
   };
 }

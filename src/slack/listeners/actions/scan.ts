@@ -1,4 +1,5 @@
 import type { BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { words } from '../../../domain/text.ts';
 import { threadLink } from '../../render/text.ts';
 import type { ListenerDeps } from '../index.ts';
 import { tellClicker } from './reply.ts';
@@ -20,7 +21,7 @@ export function scanSetupClicked({ ops, log, deliveries }: ListenerDeps) {
     const { value: reply, first } = await deliveries.once(click, () =>
       ops.setup({ domain, service, user: body.user.id, channel }),
     );
-    if (first) await tellClicker(respond, `${reply.text} ${reply.run ? threadLink(reply.run) : ''}`.trim(), log);
+    if (first) await tellClicker(respond, words`${reply.text} ${reply.run ? threadLink(reply.run) : ''}`, log);
   };
 }
 
@@ -34,6 +35,6 @@ export function setupAllClicked({ ops, log, deliveries }: ListenerDeps) {
     const { value: reply, first } = await deliveries.once(click, () =>
       ops.fleet.setupAll(scanRunId, body.user.id, channel),
     );
-    if (first) await tellClicker(respond, `${reply.text} ${reply.run ? threadLink(reply.run) : ''}`.trim(), log);
+    if (first) await tellClicker(respond, words`${reply.text} ${reply.run ? threadLink(reply.run) : ''}`, log);
   };
 }

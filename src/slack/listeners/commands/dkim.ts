@@ -1,7 +1,9 @@
 import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { type Text, words } from '../../../domain/text.ts';
 import { type BatchFormRequest, HELP, type Operations, type Reply, SERVICE_USAGE } from '../../../operations/index.ts';
 import { batchForm } from '../../render/batch-form.ts';
+import { mrkdwn } from '../../render/escape.ts';
 import { threadLink } from '../../render/text.ts';
 import type { ListenerDeps } from '../index.ts';
 
@@ -113,10 +115,11 @@ function serviceOption(args: string[]): { rest: string[]; service?: string } {
 
 /** The answer to a command that starts a run: where to follow it, or a link to the run already going. */
 function started(reply: Reply) {
-  if (reply.ok) return ephemeral(`${reply.text} Follow it in the thread below.`);
-  return ephemeral(reply.run ? `${reply.text} ${threadLink(reply.run)}` : reply.text);
+  if (reply.ok) return ephemeral(words`${reply.text} Follow it in the thread below.`);
+  return ephemeral(reply.run ? words`${reply.text} ${threadLink(reply.run)}` : reply.text);
 }
 
-function ephemeral(text: string) {
-  return { response_type: 'ephemeral' as const, text };
+/** An answer seen by the person who typed the command alone, through the one escape boundary. */
+function ephemeral(text: Text) {
+  return { response_type: 'ephemeral' as const, text: mrkdwn(text) };
 }

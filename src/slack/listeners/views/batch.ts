@@ -2,6 +2,7 @@ import type { SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { orderSchema } from '../../../domain/batch.ts';
 import { type BatchFormMetadata, formErrors, orderFromForm } from '../../render/batch-form.ts';
+import { mrkdwn } from '../../render/escape.ts';
 import type { ListenerDeps } from '../index.ts';
 
 type SubmitArgs = Pick<SlackViewMiddlewareArgs<ViewSubmitAction>, 'ack' | 'body' | 'view'> & { client: WebClient };
@@ -37,7 +38,7 @@ export function batchFormSubmitted({ ops, deliveries, drafts }: ListenerDeps) {
     await ack();
     if (reply.ok) drafts.drop(metadata.draft);
     if (!reply.ok && first) {
-      await client.chat.postEphemeral({ channel: metadata.channel, user: body.user.id, text: reply.text });
+      await client.chat.postEphemeral({ channel: metadata.channel, user: body.user.id, text: mrkdwn(reply.text) });
     }
   };
 }
