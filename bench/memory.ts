@@ -14,13 +14,27 @@ export interface MemoryFigures {
   tickMs: number;
 }
 
-/** Fills a database with `runs` runs (10% active) and their events and messages, as months of use would. */
-export function seedDatabase(path: string, runs: number): void {
+export interface RetentionFigures {
+  events: number;
+  /** RSS of the bot's core on the database, before the pass: the floor. */
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  pruned: { deliveredMessages: number; events: number; scanResults: number; runs: number };
+  passMs: number;
+  /** The longest the event loop was held during the pass (what Slack's acks would have waited at most). */
+  maxLoopDelayMs: number;
+}
+
+/**
+ * Fills a database with `runs` runs (one in `activeEvery` active) and their events and messages, as months of use
+ * would; every row dated `at`.
+ */
+export function seedDatabase(path: string, runs: number, { activeEvery = 10, at = Date.now() } = {}): void {
   const store = Store.open(path);
-  const now = Date.now();
+  const now = at;
   store.transaction(() => {
     for (let i = 0; i < runs; i++) {
-      const active = i % 10 === 0;
+      const active = activeEvery > 0 && i % activeEvery === 0;
       const run = store.runs.insert(
         {
           kind: 'setup',
@@ -67,4 +81,17 @@ export function benchMemory(runs = 10_000): MemoryFigures {
   const result = spawnSync(process.execPath, ['--import', 'tsx', probe, path], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`rss probe failed: ${result.stderr}`);
   return { runs, ...JSON.parse(result.stdout.trim().split('\n').at(-1)!) };
+}
+
+/**
+ * A retention pass over `events` events (runs of 20 events and 8 delivered messages each, all finished two years ago),
+ * in a fresh bot core: RSS before and after, how long the pass took and the longest it held the event loop.
+ */
+export function benchRetention(events = 100_000): RetentionFigures {
+  const path = join(mkdtempSync(join(tmpdir(), 'dkim-bench-')), 'db.sqlite');
+  seedDatabase(path, Math.ceil(events / 20), { activeEvery: 0, at: Date.now() - 2 * 365 * 86_400_000 });
+  const probe = fileURLToPath(new URL('./retention-probe.ts', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', probe, path], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`retention probe failed: ${result.stderr}`);
+  return { events, ...JSON.parse(result.stdout.trim().split('\n').at(-1)!) };
 }

@@ -80,7 +80,7 @@ export async function benchProvisioning(
     done: finished,
     wallSeconds: (performance.now() - started) / 1000,
   };
-  core.store.close();
+  core.close();
   await sim.close();
   return figures;
 }

@@ -26,4 +26,4 @@ console.log(
     tickMs,
   }),
 );
-core.store.close();
+core.close();

@@ -69,7 +69,7 @@ export async function benchScan(domains = 1000, ratePerMinute = 60, setups = 0):
     maxInAnyWindow: maxInWindow(calls.map((r) => r.at)),
     wallSeconds: (performance.now() - started) / 1000,
   };
-  core.store.close();
+  core.close();
   await sim.close();
   return figures;
 }

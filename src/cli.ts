@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       const code = await followScan(core, started.run.id, values.json ?? false);
-      core.store.close();
+      core.close();
       return code;
     }
     case 'setup-all': {
@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`  | ${noticeText(message.notice).replace(/\n/g, '\n  | ')}`);
   }
   console.log(plainText(reply.text));
-  core.store.close();
+  core.close();
   return reply.ok ? 0 : 1;
 }
 

@@ -1,15 +1,20 @@
+import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { RetryPolicy } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type Config, secretValues } from './config/index.ts';
+import { type Config, type OvhConfig, secretValues } from './config/index.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './engine/access.ts';
+import { Boot } from './engine/boot.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger, makeRedactor, type Redactor } from './log.ts';
+import { Metrics } from './ops/metrics.ts';
+import { Retention } from './ops/retention.ts';
 import { tickIntervalMs } from './poller.ts';
 import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
+import { errorMessage } from './providers/errors.ts';
 import { createMailer, type Mailer } from './providers/mail.ts';
 import { type OvhApi, OvhTransport } from './providers/ovh.ts';
-import { RateLimiter } from './providers/ratelimit.ts';
+import { RateLimiter, type SlotBook } from './providers/ratelimit.ts';
 import { SharedReads } from './providers/shared-reads.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
 import { Store } from './store/index.ts';
@@ -37,6 +42,19 @@ export interface Core {
   redact: Redactor;
   clock: Clock;
   pollIntervalMs: number;
+  /** This process, as the others on the database see it. */
+  boot: Boot;
+  /** What GET /metrics serves. */
+  metrics: Metrics;
+  /** What only grows, pruned past RETENTION_DAYS. */
+  retention: Retention;
+  /**
+   * The hourly clean-up: private order details kept past BATCH_CODE_TTL_DAYS are dropped, then what only grows is
+   * pruned past RETENTION_DAYS.
+   */
+  housekeeping(): Promise<void>;
+  /** Leaves (this process is gone) and closes the database. */
+  close(): void;
 }
 
 export interface CoreOverrides {
@@ -59,6 +77,8 @@ export interface CoreOverrides {
  * is plenty; unbounded, a burst of new runs opens one TLS connection each and takes CPU from Slack's acks.
  */
 const OVH_MAX_SOCKETS = 8;
+/** A process that has not beaten for this long is gone (engine/boot.ts); it beats three times as often. */
+const PROCESS_SILENCE_MS = 90_000;
 
 export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   https.globalAgent.maxSockets = OVH_MAX_SOCKETS;
@@ -66,12 +86,18 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   const redact = makeRedactor(secretValues(overrides.env ?? process.env));
   const log = overrides.log ?? createLogger({ level: config.logLevel, redact, now: () => clock.now() });
   const store = overrides.store ?? Store.open(config.databasePath);
-  const limiter = new RateLimiter(config.ovh?.ratePerMinute ?? 60, clock);
+  const pollIntervalMs = tickIntervalMs(config.pollCron);
+  // Silent for 90 s (three missed beats), a process is gone.
+  const boot = new Boot(store, clock, PROCESS_SILENCE_MS);
+  boot.register();
+  const limiter = new RateLimiter(config.ovh?.ratePerMinute ?? 60, clock, sharedBudget(store, boot, config.ovh));
+  const metrics = new Metrics(store, clock);
   const ovh = config.ovh
     ? new OvhTransport({
         config: config.ovh,
         limiter,
         clock,
+        observe: (method, status, seconds) => metrics.ovhRequest(method, status, seconds),
         retry: overrides.retry,
         random: overrides.random,
       })
@@ -82,7 +108,6 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   const mail: Mailer | undefined = config.batch
     ? (overrides.mailer ?? createMailer({ url: config.batch.smtpUrl, allowPlaintext: config.batch.smtpAllowPlaintext }))
     : undefined;
-  const pollIntervalMs = tickIntervalMs(config.pollCron);
   const engineDns = overrides.dns ?? createDnsChecker(config.dnsServers);
   const access = new ApproverPolicy(
     {
@@ -124,6 +149,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     concurrency: overrides.concurrency,
     maxActiveRunsPerUser: config.maxActiveRunsPerUser,
     defer: overrides.defer,
+    boot,
   });
   const dns = engineDns;
   const watcher = new Watcher({
@@ -135,5 +161,55 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     log,
     reminderDays: config.rotationReminderDays,
   });
-  return { config, store, engine, watcher, limiter, access, ovh, log, redact, clock, pollIntervalMs };
+  const retention = new Retention(store, clock, config.retentionDays * 86_400_000, log);
+  return {
+    config,
+    store,
+    engine,
+    watcher,
+    limiter,
+    access,
+    ovh,
+    log,
+    redact,
+    clock,
+    pollIntervalMs,
+    boot,
+    metrics,
+    retention,
+    async housekeeping() {
+      engine.dropExpiredPrivateParams(config.batchCodeTtlDays * 86_400_000);
+      await retention.pass();
+    },
+    close() {
+      try {
+        boot.leave();
+      } catch (error) {
+        // A database that no longer answers: the row goes stale, and the others see this process gone.
+        log.warn('could not say this process leaves', { error: errorMessage(error) });
+      }
+      store.close();
+    },
+  };
+}
+
+/**
+ * OVH counts requests per credentials: the budget is kept in the database, under a key derived from the endpoint and
+ * the application (never the secret), so that the bot and the CLI together stay within it.
+ */
+function sharedBudget(store: Store, boot: Boot, ovh: OvhConfig | undefined): SlotBook {
+  const id = !ovh ? 'none' : ovh.credentials.kind === 'application' ? ovh.credentials.appKey : ovh.credentials.clientId;
+  const budget = createHash('sha256')
+    .update(`${ovh?.endpoint ?? ''}|${id}`)
+    .digest('hex')
+    .slice(0, 16);
+  const limits = {
+    limit: ovh?.ratePerMinute ?? 60,
+    windowMs: 60_000,
+    maxCallMs: ovh?.timeoutMs ?? 10_000,
+  };
+  return {
+    take: (now) => store.budget.take(budget, boot.id, now, limits),
+    done: (slot, now) => store.budget.done(slot, now),
+  };
 }

@@ -16,11 +16,15 @@ export class Poller {
   private running?: Promise<void>;
   skipped = 0;
   cycles = 0;
+  /** When the last cycle ended with every job done, and what the last failing job said (the health check's words). */
+  lastOkAt?: number;
+  lastError?: string;
 
   constructor(
     private readonly expression: string,
     private readonly jobs: PollerJob[],
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
@@ -41,13 +45,17 @@ export class Poller {
 
   private async runJobs(): Promise<void> {
     this.cycles++;
+    let failed: string | undefined;
     for (const job of this.jobs) {
       try {
         await job.run();
       } catch (error) {
+        failed = `${job.name}: ${errorMessage(error)}`;
         this.log.error('poller job failed', { job: job.name, error: errorMessage(error) });
       }
     }
+    if (failed) this.lastError = failed;
+    else this.lastOkAt = this.now();
   }
 
   async stop(): Promise<void> {

@@ -72,48 +72,54 @@ export class Watcher {
     const { store, clock } = this.d;
     const now = clock.now();
     const dns = await checkCname(this.d.dns, watch.recordName, watch.target, { expectDkimKey: true });
-    const notices: Notice[] = [];
-    let said: 'broken' | 'repaired' | undefined;
-    let observation = dns.observation;
-    if (!dns.ok) {
-      observation = `${dns.observation}${await this.atOvh(watch)}`;
-      if (watch.status === 'ok') {
-        said = 'broken';
-        notices.push({
-          type: 'reply',
-          level: 'warning',
-          mention: true,
-          text: `DKIM check of ${showRun(watch)}: ${observation} Mail signed with \`${watch.selector}\` may fail DKIM until the record is right again. The bot does not change it by itself: fix it, or \`/dkim setup\` ${watch.domain} again.`,
-        });
+    const status: Watch['status'] = dns.ok ? 'ok' : 'broken';
+    const observation = dns.ok ? dns.observation : `${dns.observation}${await this.atOvh(watch)}`;
+    const change: 'broken' | 'repaired' | undefined =
+      status === watch.status ? undefined : status === 'broken' ? 'broken' : 'repaired';
+    const reminderDue = dns.ok && this.reminderDue(watch, now);
+    // Two processes may check one domain at once: each writes by compare-and-set, and only the one whose write took
+    // the change (or the reminder) says it.
+    const said = store.transaction(() => {
+      const changed = store.watches.record(watch.domain, watch.status, status, observation, now);
+      const reminded = reminderDue && store.watches.reminded(watch.domain, now);
+      const notices = [
+        ...(change && changed ? [this.changeNotice(watch, change, observation)] : []),
+        ...(reminded ? [this.reminder(watch, now)] : []),
+      ];
+      const run = store.runs.get(watch.runId);
+      if (run && notices.length > 0) {
+        store.events.add(run.id, 'bot', 'watch', { status, observation, reminded }, now);
+        this.d.journal.say(run, notices, `watch-${change ?? ''}-${reminded ? 'reminder' : ''}-${now}`, now, 'all');
       }
-    } else if (watch.status === 'broken') {
-      said = 'repaired';
-      notices.push({
+      return { said: changed ? change : undefined, reminded };
+    });
+    return said;
+  }
+
+  private changeNotice(watch: Watch, change: 'broken' | 'repaired', observation: string): Notice {
+    if (change === 'repaired') {
+      return {
         type: 'reply',
         level: 'success',
         mention: true,
-        text: `DKIM check of ${showRun(watch)}: repaired. ${dns.observation}`,
-      });
+        text: `DKIM check of ${showRun(watch)}: repaired. ${observation}`,
+      };
     }
-    const reminded = dns.ok && this.reminderDue(watch, now);
-    if (reminded) {
-      const days = Math.floor((now - watch.signingSince) / DAY_MS);
-      notices.push({
-        type: 'reply',
-        mention: true,
-        text: `The DKIM key of ${showRun(watch)} (\`${watch.selector}\`) is ${days} days old: \`/dkim rotate ${watch.domain}\` switches to the spare and gives the old selector a fresh key.`,
-      });
-    }
-    store.transaction(() => {
-      store.watches.record(watch.domain, dns.ok ? 'ok' : 'broken', observation, now);
-      if (reminded) store.watches.reminded(watch.domain, now);
-      const run = store.runs.get(watch.runId);
-      if (run && notices.length > 0) {
-        store.events.add(run.id, 'bot', 'watch', { status: dns.ok ? 'ok' : 'broken', observation, reminded }, now);
-        this.d.journal.say(run, notices, `watch-${now}`, now, 'all');
-      }
-    });
-    return { said, reminded };
+    return {
+      type: 'reply',
+      level: 'warning',
+      mention: true,
+      text: `DKIM check of ${showRun(watch)}: ${observation} Mail signed with \`${watch.selector}\` may fail DKIM until the record is right again. The bot does not change it by itself: fix it, or \`/dkim setup\` ${watch.domain} again.`,
+    };
+  }
+
+  private reminder(watch: Watch, now: number): Notice {
+    const days = Math.floor((now - watch.signingSince) / DAY_MS);
+    return {
+      type: 'reply',
+      mention: true,
+      text: `The DKIM key of ${showRun(watch)} (\`${watch.selector}\`) is ${days} days old: \`/dkim rotate ${watch.domain}\` switches to the spare and gives the old selector a fresh key.`,
+    };
   }
 
   private reminderDue(watch: Watch, now: number): boolean {

@@ -94,7 +94,7 @@ export async function startHarness(
     },
     async close() {
       await harness.engine.idle();
-      harness.store.close();
+      harness.close();
       await sim.close();
     },
   };

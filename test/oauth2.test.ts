@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { spawnCli } from './cli-process.ts';
 import { REQUESTER, testEnv } from './harness.ts';
 import { OvhSim } from './sim/ovh.ts';
-
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 test('OAuth2 service-account credentials drive the same flow (the CLI, as an operator runs it)', async () => {
   const sim = await OvhSim.start();
@@ -25,9 +22,9 @@ test('OAuth2 service-account credentials drive the same flow (the CLI, as an ope
     const cli = (...args: string[]) =>
       new Promise<{ status: number | null; stdout: string }>((resolve) => {
         // Asynchronous: the simulator answering the child lives in this process.
-        const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env });
+        const child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
         let stdout = '';
-        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk));
         child.on('exit', (status) => resolve({ status, stdout }));
       });
     const setup = await cli('setup', 'oauth.fr', '--as', REQUESTER);

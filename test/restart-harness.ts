@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { Notice } from '../src/domain/notices.ts';
 import { plainText } from '../src/domain/text.ts';
+import { spawnCli } from './cli-process.ts';
 import { APPROVER, REQUESTER, testEnv } from './harness.ts';
 import { OvhSim, type SimRequestInfo } from './sim/ovh.ts';
 import { VtexSim } from './sim/vtex.ts';
@@ -14,7 +14,6 @@ import { VtexSim } from './sim/vtex.ts';
  * the same database, it must complete with no duplicate record, no second enable and no lost message.
  */
 
-export const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 export const DOMAIN = 'restart.fr';
 export const SENDER = 'no-reply@restart.fr';
 const MUTATING = new Set(['POST', 'PUT', 'DELETE']);
@@ -58,6 +57,8 @@ export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exc
     NODE_EXTRA_CA_CERTS: sim.caFile,
     LOG_LEVEL: 'error',
     ROTATION_GRACE_HOURS: '0',
+    // The CLI processes share one OVH budget through the database: rounds in quick succession must not wait on it.
+    OVH_RATE_LIMIT_PER_MIN: '6000',
   };
   let child: ChildProcess | undefined;
   let seen = 0;
@@ -96,7 +97,7 @@ export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exc
         : run.state === 'awaiting_approval' && run.pendingApproval
           ? ['approve', String(run.id), '--as', APPROVER]
           : ['tick', '--all'];
-      child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       await new Promise((resolve) => child!.on('exit', resolve));
     }
   };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { spawnCli } from './cli-process.ts';
 import { bigAccount } from './fleet-fixtures.ts';
 import { testEnv } from './harness.ts';
-import { CLI } from './restart-harness.ts';
 import { OvhSim } from './sim/ovh.ts';
 
 /** A scan killed (SIGKILL) in the middle goes on where it was: every domain checked, few read twice, one CSV. */
@@ -36,7 +36,7 @@ test('a scan killed in the middle finishes after a restart, reading again at mos
       }
     };
     const cli = async (...args: string[]) => {
-      child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       return new Promise<number | null>((resolve) => child!.on('exit', resolve));
     };
     await cli('scan', '--as', 'UREQUESTER');
@@ -91,7 +91,7 @@ test('npm run cli -- scan --json: the scan run to its end in the CLI, every resu
       NODE_EXTRA_CA_CERTS: sim.caFile,
       LOG_LEVEL: 'error',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'scan', '--json'], {
+    const child = spawnCli(['scan', '--json'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { before, test } from 'node:test';
+import { spawnCli } from './cli-process.ts';
 import { APPROVER, REQUESTER, testEnv } from './harness.ts';
-import { CLI, DOMAIN, killPoints, type Outcome, readRun, runWithKill, texts } from './restart-harness.ts';
+import { DOMAIN, killPoints, type Outcome, readRun, runWithKill, texts } from './restart-harness.ts';
 import { OvhSim } from './sim/ovh.ts';
 import { SmtpSim } from './sim/smtp.ts';
 
@@ -67,7 +68,7 @@ test('batch: killed between sending and sent, the run needs attention and nothin
   };
   let child: ChildProcess | undefined;
   const cli = async (...args: string[]) => {
-    child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
     const code = await new Promise((resolve) => child!.on('exit', (c, signal) => resolve(c ?? signal)));

@@ -76,6 +76,8 @@ export async function startSlackHarness(
     slack?: FakeSlackOptions;
     env?: NodeJS.ProcessEnv;
     vtexToken?: string;
+    /** Start the bot's pollers on POLL_CRON (off by default: tests drive the engine themselves). */
+    poll?: boolean;
   } = {},
 ): Promise<SlackHarness> {
   const mode = options.mode ?? 'http';
@@ -112,7 +114,7 @@ export async function startSlackHarness(
       clock,
       env,
       log,
-      poll: false,
+      poll: options.poll ?? false,
       retry: { attempts: 6, baseMs: 200, maxMs: 5_000 },
       random: seeded(11),
       socketPingTimeoutMs: SOCKET_PING_TIMEOUT_MS,

@@ -104,7 +104,12 @@ test(
     h.socket.drop();
     await healthBecomes(h, 503);
     const downBody = await (await fetch(`http://127.0.0.1:${h.bot.port}/healthz`)).json();
-    assert.deepEqual(downBody, { ok: false, link: 'down' });
+    assert.deepEqual(downBody, {
+      ok: false,
+      reasons: ['the Socket Mode link to Slack is down'],
+      link: 'down',
+      activeRuns: 0,
+    });
     assert.equal(h.socket.openConnections().length, 0);
     await h.socket.waitForConnection(2);
     await healthBecomes(h, 200);

@@ -129,3 +129,63 @@ test('dkimKeys parsing is strict', () => {
     assert.equal(parseDkimKeys(bad, 'valdie.co').ok, false, JSON.stringify(bad));
   }
 });
+
+test('VTEX: a body cut mid-answer and a 408 are trouble that may pass: tried again, then created', async () => {
+  const h = await startSlackHarness();
+  try {
+    h.sim.addZone('shop.fr');
+    h.vtex.script(SENDER, ['cut', 408, 'cut', 'created']);
+    await h.command(`vtex shop.fr ${SENDER}`);
+    const run = await h.drive(isState('done', 'failed', 'stalled'), latestRun(h).id);
+    assert.equal(run.state, 'done', run.lastError ?? '');
+    assert.equal(h.vtex.requests.length, 4);
+  } finally {
+    await h.close();
+  }
+});
+
+test('VTEX: an answer of an unknown shape fails the run with VTEX own body, cut and escaped in Slack', async () => {
+  const h = await startSlackHarness();
+  try {
+    const raw = `{"state":"<!channel> ${'x'.repeat(400)}"}`;
+    h.vtex.script(SENDER, [{ raw }]);
+    await h.command(`vtex shop.fr ${SENDER}`);
+    const run = await h.drive(isState('done', 'failed'), latestRun(h).id);
+    assert.equal(run.state, 'failed');
+    assert.match(run.lastError ?? '', /unexpected shape: \{"state":"<!channel> x+/);
+    assert.ok((run.lastError ?? '').length < 420, 'VTEX body cut');
+    const thread = h.slack.threadAsText('C1', run.threadTs!);
+    assert.match(thread, /unexpected shape: \{"state":"&lt;!channel&gt; x/);
+    assert.doesNotMatch(thread, /<!channel>/);
+  } finally {
+    await h.close();
+  }
+});
+
+test("VTEX: the 72 hours of SES count from VTEX's first created: a retry after them says SES stopped, never success", async () => {
+  const h = await startSlackHarness();
+  try {
+    h.vtex.script(SENDER, ['created']);
+    await h.command(`vtex shop.fr ${SENDER}`);
+    const runId = latestRun(h).id;
+    const waiting = await h.drive((r) => r.state === 'verifying' && r.waitStreak > 2, runId);
+    const createdAt = waiting.facts.createdAt as number;
+    assert.ok(createdAt <= h.clock.now());
+    const stalled = await h.drive(isState('stalled', 'failed', 'done'), runId, 2000);
+    assert.equal(stalled.state, 'stalled', 'the records never came within the deadline');
+    // Days later someone adds the records and retries: SES gave up 72 h after the keys were made.
+    for (const key of h.vtex.keys('shop.fr')!) {
+      const [, name, target] = /^'([^']+)','CNAME','([^']+)'$/.exec(key)!;
+      h.sim.setExternalRecord(name!, 'CNAME', target!);
+    }
+    h.clock.advance(3 * 86_400_000);
+    assert.match((await h.command('retry vtex shop.fr')).json?.text ?? '', /Retrying/);
+    const after = await h.drive(isState('done', 'failed'), runId);
+    assert.equal(after.state, 'failed', 'not reported as success');
+    assert.match(after.lastError ?? '', /Amazon SES stopped looking/);
+    assert.equal(after.facts.createdAt, createdAt, 'the first created time is kept');
+    assert.equal(h.vtex.requests.length, 1, 'VTEX not asked again');
+  } finally {
+    await h.close();
+  }
+});

@@ -188,6 +188,9 @@ export const envSchema = z.object({
       .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
   ),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
+  SLACK_TIMEOUT_MS: integer(10000, 100, 120000),
+  RETENTION_DAYS: decimal(400, 1, 36500),
+  BATCH_CODE_TTL_DAYS: decimal(7, 0, 3650),
 });
 
 export type Env = z.infer<typeof envSchema>;

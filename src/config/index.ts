@@ -21,6 +21,8 @@ export interface Config {
     signingSecret?: string;
     port: number;
     apiUrl: string;
+    /** The longest one Web API call may take (SLACK_TIMEOUT_MS). */
+    timeoutMs: number;
   };
   approvers: string[];
   allowSelfApproval: boolean;
@@ -60,6 +62,10 @@ export interface Config {
   rotationReminderDays: number;
   watchCron: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Events, delivered messages and scan results of finished runs older than this are pruned. */
+  retentionDays: number;
+  /** How long a failed or needs-attention batch order keeps its transfer code for a retry. */
+  batchCodeTtlDays: number;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +98,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       signingSecret: e.SLACK_SIGNING_SECRET,
       port: e.PORT,
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      timeoutMs: e.SLACK_TIMEOUT_MS,
     },
     approvers: e.DKIM_APPROVERS,
     allowSelfApproval: e.DKIM_ALLOW_SELF_APPROVAL,
@@ -115,6 +122,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     rotationReminderDays: e.ROTATION_REMINDER_DAYS,
     watchCron: e.WATCH_CRON,
     logLevel: e.LOG_LEVEL,
+    retentionDays: e.RETENTION_DAYS,
+    batchCodeTtlDays: e.BATCH_CODE_TTL_DAYS,
   };
 }
 

@@ -45,7 +45,7 @@ export class RunActions {
     const now = clock.now();
     const cancelled = store.transaction(() => {
       const current = need(store.runs.get(run.id), `run #${run.id}`);
-      if (isFinished(current.state)) return 'finished';
+      if (!cancellable(current, this.d.workflow(run.kind))) return 'finished';
       const late = this.d.workflow(run.kind).cancelRefusal?.(current);
       if (late) return late;
       const note = this.d.workflow(run.kind).cancelNote?.(current);
@@ -142,6 +142,8 @@ export class RunActions {
       return { ok: false, message: 'The bot is working on this run right now; try again in a moment.', run };
     }
     const workflow = this.d.workflow(run.kind);
+    const refused = workflow.retryRefusal?.(run);
+    if (refused) return { ok: false, message: `Not retried: ${refused}`, run };
     const target = retryTarget(run, workflow);
     if (typeof target !== 'string') return { ok: false, message: target.refusal, run };
     const now = clock.now();
@@ -203,6 +205,14 @@ export class RunActions {
     this.d.store.runs.detach(run.id, params, group?.channelId ?? null);
     this.d.store.outbox.dropUndeliverable(run.id);
   }
+}
+
+/**
+ * Whether a person may still cancel the run: while it is active, and once failed while it keeps private data for a
+ * retry (an order's transfer code): cancelling drops it.
+ */
+export function cancellable(run: Run, workflow: Workflow): boolean {
+  return !isFinished(run.state) || (run.state === 'failed' && workflow.auditParams !== undefined);
 }
 
 /**

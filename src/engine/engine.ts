@@ -1,16 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { isFinished, type Run, type RunKind } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage } from '../providers/errors.ts';
 import type { Store } from '../store/index.ts';
+import { unchanged } from '../store/runs.ts';
 import type { ApproverPolicy } from './access.ts';
-import { RunActions } from './actions.ts';
+import { cancellable, RunActions } from './actions.ts';
 import { Approvals } from './approvals/index.ts';
+import type { Boot } from './boot.ts';
 import { Commits, RunMoved } from './commits.ts';
+import { dropPrivateParams } from './ending.ts';
 import { InvariantError } from './invariant.ts';
 import { Journal } from './journal.ts';
-import { defaultOwner, Leases } from './leases.ts';
+import { Leases } from './leases.ts';
 import { type OutsideCall, recorded } from './recording.ts';
 import { type GroupStartResult, type StartInput, type StartResult, Starts } from './starts.ts';
 import { storeView } from './store-view.ts';
@@ -38,7 +40,8 @@ export interface EngineOptions {
   /** How work started by a command waits for its turn (the Slack face holds it until the acks are out). */
   defer?: (work: () => void) => void;
   leaseMs?: number;
-  owner?: string;
+  /** This process, as the others on the database see it: its boot id owns the leases. */
+  boot: Boot;
 }
 
 const MAX_STEPS_PER_PASS = 30;
@@ -65,13 +68,7 @@ export class Engine {
 
   constructor(private readonly o: EngineOptions) {
     this.workflows = new Map(o.workflows.map((w) => [w.kind, w]));
-    this.leases = new Leases(
-      o.store,
-      o.clock,
-      o.log,
-      o.owner ?? `${defaultOwner()}:${randomUUID().slice(0, 8)}`,
-      o.leaseMs ?? LEASE_MS,
-    );
+    this.leases = new Leases(o.store, o.clock, o.log, o.boot, o.leaseMs ?? LEASE_MS);
     this.journal = new Journal(o.store);
     this.view = storeView(o.store);
     const shared = {
@@ -145,7 +142,9 @@ export class Engine {
       else queue.push(id);
     }
     const workers = Array.from({ length: Math.min(this.o.concurrency ?? 8, queue.length) }, async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.advance(id, options.all);
+      for (let id = queue.shift(); id !== undefined && !this.stopping; id = queue.shift()) {
+        await this.advance(id, options.all);
+      }
     });
     await Promise.all(workers);
     return ids.length;
@@ -153,7 +152,7 @@ export class Engine {
 
   /** Steps one run until it waits, under a lease so that two instances never step it at once. */
   async advance(runId: number, force = false): Promise<void> {
-    if (this.inFlight.has(runId)) return;
+    if (this.inFlight.has(runId) || this.stopping) return;
     const { store, clock } = this.o;
     if (!this.leases.claim(runId)) return;
     this.inFlight.add(runId);
@@ -214,6 +213,42 @@ export class Engine {
       checkpoint,
       ...recorded(this.o.providers, calls, beforeChange),
     };
+  }
+
+  /** Whether a person may still cancel the run (engine/actions.ts). */
+  cancellable(run: Run): boolean {
+    return cancellable(run, this.workflow(run.kind));
+  }
+
+  /**
+   * Private data kept for a retry (an order's transfer code and owner's fields) is dropped once its run has waited
+   * `ttlMs` in `failed` or `needs_attention` (BATCH_CODE_TTL_DAYS): said in the thread, and a retry then asks for a
+   * fresh order. Returns how many runs were scrubbed.
+   */
+  dropExpiredPrivateParams(ttlMs: number): number {
+    const { store } = this.o;
+    const now = this.o.clock.now();
+    let dropped = 0;
+    for (const workflow of this.workflows.values()) {
+      if (!workflow.auditParams) continue;
+      for (const run of store.runs.waitingOnPeople(workflow.kind, now - ttlMs)) {
+        if (run.facts.privateDroppedAt !== undefined) continue;
+        store.transaction(() => {
+          dropPrivateParams(store, workflow, run);
+          store.runs.update(
+            run.id,
+            run.version,
+            { ...unchanged(run), facts: { ...run.facts, privateDroppedAt: now } },
+            now,
+          );
+          store.events.add(run.id, 'bot', 'private_params_dropped', { after: ttlMs }, now);
+          const text = `The transfer code and the owner's details of this order were deleted: it waited ${Math.round(ttlMs / 86_400_000)} days (BATCH_CODE_TTL_DAYS). A retry now needs a fresh order.`;
+          this.journal.say(run, [{ type: 'reply', text }], `private-dropped-${now}`, now);
+        });
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */

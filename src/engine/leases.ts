@@ -1,21 +1,26 @@
-import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { ProviderError } from '../providers/errors.ts';
 import type { Store } from '../store/index.ts';
+import type { Boot } from './boot.ts';
 
 /**
- * Leases on runs: a run is stepped by one process at a time. A lease held by a process of this host that no longer
- * exists (killed, crashed) is taken over at once instead of waiting for it to expire; holders elsewhere are waited for.
+ * Leases on runs: a run is stepped by one process at a time, the owner being the process's boot id. A lease held by a
+ * process that is gone (engine/boot.ts: silent, or killed on this host) is taken over at once instead of waiting for
+ * it to expire; live holders are waited for.
  */
 export class Leases {
+  readonly owner: string;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
-    readonly owner: string,
+    private readonly boot: Boot,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.owner = boot.id;
+  }
 
   /** Takes the run, or false when a live holder has it. */
   claim(runId: number): boolean {
@@ -23,8 +28,8 @@ export class Leases {
     const now = this.clock.now();
     if (runs.claim(runId, this.owner, now, now + this.leaseMs)) return true;
     const holder = runs.leaseOwner(runId);
-    if (!holder || !holderIsDead(holder)) return false;
-    this.log.warn('taking over the lease of a dead process', { runId, holder });
+    if (!holder || !this.boot.isGone(holder)) return false;
+    this.log.warn('taking over the lease of a process that is gone', { runId, holder });
     return runs.takeOver(runId, holder, this.owner, now + this.leaseMs);
   }
 
@@ -49,22 +54,6 @@ export class Leases {
   heldElsewhere(runId: number): boolean {
     const { runs } = this.store;
     const holder = runs.leaseOwner(runId);
-    return runs.leased(runId, this.clock.now()) && !(holder && holderIsDead(holder));
-  }
-}
-
-export function defaultOwner(): string {
-  return `${hostname()}:${process.pid}`;
-}
-
-function holderIsDead(holder: string): boolean {
-  const [host, pidText] = holder.split(':');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    return runs.leased(runId, this.clock.now()) && !(holder && this.boot.isGone(holder));
   }
 }

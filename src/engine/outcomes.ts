@@ -1,5 +1,6 @@
 import type { Notice } from '../domain/notices.ts';
 import type { Run, RunState } from '../domain/runs.ts';
+import type { Text } from '../domain/text.ts';
 import type { StepOutcome } from './types.ts';
 
 /** The outcomes every workflow returns, written once. */
@@ -23,7 +24,7 @@ export function failed(
   facts: Facts,
   resumeIn: RunState,
   message: string,
-  words: { text?: string; hint?: string } = {},
+  said: { text?: Text; hint?: Text } = {},
 ): StepOutcome {
   return {
     state: 'failed',
@@ -31,8 +32,8 @@ export function failed(
     next: 'none',
     lastError: message,
     notices: [
-      { type: 'reply', level: 'error', mention: true, text: words.text ?? message },
-      { type: 'reply', text: words.hint ?? RESUME_HINT },
+      { type: 'reply', level: 'error', mention: true, text: said.text ?? message },
+      { type: 'reply', text: said.hint ?? RESUME_HINT },
     ],
   };
 }

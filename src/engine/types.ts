@@ -115,6 +115,8 @@ export interface Workflow {
   pastApproval?(run: Run): boolean;
   /** Why the run may not be cancelled now, if it may not (an order being sent). */
   cancelRefusal?(run: Run): string | undefined;
+  /** Why the run may not be retried, if it may not (an order whose transfer code was dropped). */
+  retryRefusal?(run: Run): string | undefined;
   /** What a cancel leaves as it is, said in the thread (a rotation in its grace period: the spare keeps signing). */
   cancelNote?(run: Run): string | undefined;
   /** Runs that follow this one's decisions (a group's members): woken when it is decided on or cancelled. */

@@ -2,7 +2,7 @@ import type { Core } from '../core.ts';
 import { actorId } from '../domain/actors.ts';
 import { type BatchOrder, type NameServer, orderProblems, orderSchema, parseNameServer } from '../domain/batch.ts';
 import { type DomainName, domainFromAscii, parseDomain, parseSender, printable, showDomain } from '../domain/names.ts';
-import { isFinished, type Run, type RunKind, stateLabel } from '../domain/runs.ts';
+import { type Run, type RunKind, stateLabel } from '../domain/runs.ts';
 import { joinText, words } from '../domain/text.ts';
 import { busyText, limitText } from '../engine/starts.ts';
 import { parseServiceSpec } from '../providers/ovh-mail.ts';
@@ -245,7 +245,7 @@ export class Operations {
   async cancel(args: string[], user: string): Promise<Reply> {
     const target = parseTarget(args);
     if (!target.ok) return target;
-    const active = targetRuns(this.core.store.runs, target).filter((r) => !isFinished(r.state));
+    const active = targetRuns(this.core.store.runs, target).filter((r) => this.core.engine.cancellable(r));
     const chosen = choose(active, 'cancel', target, 'active run');
     if (!chosen.ok) return chosen;
     return asReply(await this.core.engine.actions.cancel(chosen.run, user));

@@ -29,6 +29,8 @@ export interface OvhTransportOptions {
   clock: Clock;
   retry?: RetryPolicy;
   random?: () => number;
+  /** Each request as it happened (its status, or `network`, and how long it took): the metrics. */
+  observe?: (method: HttpMethod, status: number | 'network', seconds: number) => void;
 }
 
 /** Options for node-ovh from the configured endpoint: a named one, or https://host:port/basePath. */
@@ -98,6 +100,8 @@ export class OvhTransport implements OvhApi {
     const raw = await withRetry(
       async () => {
         const release = await this.options.limiter.acquire();
+        const started = performance.now();
+        let status: number | 'network' = 200;
         try {
           // node-ovh mutates the params object: give it a fresh copy each time.
           return await withTimeout(
@@ -105,9 +109,12 @@ export class OvhTransport implements OvhApi {
             this.options.config.timeoutMs,
           );
         } catch (rejection) {
-          throw toProviderError(rejection, method, path);
+          const error = toProviderError(rejection, method, path);
+          status = error.status ?? 'network';
+          throw error;
         } finally {
           release();
+          this.options.observe?.(method, status, (performance.now() - started) / 1000);
         }
       },
       {

@@ -46,6 +46,9 @@ export class VtexClient implements VtexApi {
     const path = `/api/mail-service/pvt/providers/${encodeURIComponent(sender)}/dkim`;
     const call = `POST ${path}`;
     let response: Response;
+    let text: string;
+    // The answer's body is part of the answer: a link dropped while it arrives is trouble that may pass, like one
+    // dropped before.
     try {
       response = await fetch(`${this.o.baseUrl}${path}`, {
         method: 'POST',
@@ -56,10 +59,10 @@ export class VtexClient implements VtexApi {
         },
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
       });
+      text = await response.text();
     } catch (error) {
       throw new ProviderError('vtex', 'transient', `VTEX ${call} failed: ${(error as Error).message}`, { call });
     }
-    const text = await response.text();
     if (response.status === 401 || response.status === 403) {
       throw new ProviderError('vtex', 'terminal', `VTEX answered ${response.status}: ${MISSING_PERMISSION}.`, {
         status: response.status,
@@ -68,18 +71,27 @@ export class VtexClient implements VtexApi {
       });
     }
     if (!response.ok) {
-      const kind = response.status === 429 || response.status >= 500 ? 'transient' : 'terminal';
+      const transient = response.status === 408 || response.status === 429 || response.status >= 500;
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw new ProviderError('vtex', kind, `VTEX ${call} → ${response.status}: ${vtexMessage(text)}`, {
-        status: response.status,
-        call,
-        providerMessage: vtexMessage(text),
-        ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-      });
+      throw new ProviderError(
+        'vtex',
+        transient ? 'transient' : 'terminal',
+        `VTEX ${call} → ${response.status}: ${vtexMessage(text)}`,
+        {
+          status: response.status,
+          call,
+          providerMessage: vtexMessage(text),
+          ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+        },
+      );
     }
     const parsed = answerSchema.safeParse(safeJson(text));
     if (!parsed.success) {
-      throw new ProviderError('vtex', 'terminal', `VTEX answered ${call} with an unexpected shape`, { call });
+      const body = text.slice(0, 300) || '(an empty body)';
+      throw new ProviderError('vtex', 'terminal', `VTEX answered ${call} with an unexpected shape: ${body}`, {
+        call,
+        providerMessage: body,
+      });
     }
     return parsed.data;
   }

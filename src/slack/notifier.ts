@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { WebClient } from '@slack/web-api';
 import { backoffMs } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
@@ -33,8 +31,13 @@ const TERMINAL_ERRORS = new Set([
 
 const RETRY = { attempts: Number.POSITIVE_INFINITY, baseMs: 2_000, maxMs: 5 * 60_000 };
 const MAX_ATTEMPTS = 50;
-/** How long a message being delivered is claimed: far longer than a Slack call, short enough after a crash. */
-const CLAIM_MS = 60_000;
+/**
+ * How long a message being delivered is claimed: longer than every Slack call its delivery makes could take (a file
+ * takes three), so that no other process posts it again while this one still waits; short enough after a crash.
+ */
+export function claimMs(slackTimeoutMs: number): number {
+  return Math.max(60_000, 4 * slackTimeoutMs + 5_000);
+}
 
 /**
  * Drains the outbox to Slack: the parent message first (its ts becomes the run's thread), then every later message
@@ -47,13 +50,13 @@ export class Notifier {
   private draining?: Promise<number>;
   private again = false;
   private closed = false;
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-
   constructor(
     private readonly store: Store,
     private readonly client: WebClient,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** This process's boot id, and how long a claim lasts (`claimMs`). */
+    private readonly claim: { owner: string; ms: number },
   ) {}
 
   /** Delivers what is due; a call during a drain makes the drain go round once more. */
@@ -90,6 +93,16 @@ export class Notifier {
     return sent;
   }
 
+  /** Delivers what is due for at most `ms` (real time): a stopping bot says what it can, and then stops. */
+  async drainFor(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([this.drain(), timeUp]);
+    clearTimeout(timer);
+  }
+
   /** Stops delivering (before the database closes); waits for the drain under way. */
   async close(): Promise<void> {
     this.closed = true;
@@ -101,7 +114,7 @@ export class Notifier {
     const run = this.store.runs.get(message.runId);
     if (!run || !message.channel) return false;
     const now = () => this.clock.now();
-    if (!this.store.outbox.claim(message.id, this.owner, now(), now() + CLAIM_MS)) return false;
+    if (!this.store.outbox.claim(message.id, this.claim.owner, now(), now() + this.claim.ms)) return false;
     try {
       const notice = message.notice;
       if (notice.type === 'parent') {

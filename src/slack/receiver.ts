@@ -1,7 +1,15 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger as BoltLogger, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../log.ts';
-import type { Health } from '../ops/health.ts';
 import type { AckFirst } from './ack-first.ts';
+
+/** The Socket Mode link to Slack, as the health check follows it. */
+export interface Link {
+  state: 'up' | 'down';
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** How Slack reaches the bot: Socket Mode (SLACK_APP_TOKEN), or signed HTTP requests on POST /slack/events. */
 
@@ -11,9 +19,9 @@ export /**
  */
 function socketReceiver(
   appToken: string,
-  clientOptions: { slackApiUrl: string },
+  clientOptions: WebClientOptions,
   logger: BoltLogger,
-  health: Health,
+  link: Link,
   log: Logger,
   ackFirst: AckFirst,
   pingTimeoutMs?: number,
@@ -26,9 +34,9 @@ function socketReceiver(
     installerOptions: { clientOptions },
     ...(pingTimeoutMs ? { clientPingTimeout: pingTimeoutMs } : {}),
   });
-  const set = (link: Health['link']) => () => {
-    if (health.link !== link) log.info('slack link', { link });
-    health.link = link;
+  const set = (state: Link['state']) => () => {
+    if (link.state !== state) log.info('slack link', { link: state });
+    link.state = state;
   };
   receiver.client.on('connected', set('up'));
   receiver.client.on('ws_message', () => ackFirst.touched());
@@ -36,19 +44,19 @@ function socketReceiver(
   return receiver;
 }
 
+/** HTTP mode: Slack's requests on POST /slack/events, an operator's on GET /healthz and GET /metrics, one port. */
 export function httpReceiver(
   signingSecret: string,
   logger: BoltLogger,
-  healthRoute: {
-    path: string;
-    method: string[];
-    handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
-  },
+  routes: { health: Route; scrape: Route },
 ): HTTPReceiver {
   return new HTTPReceiver({
     signingSecret,
     endpoints: '/slack/events',
-    customRoutes: [healthRoute],
+    customRoutes: [
+      { path: '/healthz', method: ['GET'], handler: routes.health },
+      { path: '/metrics', method: ['GET'], handler: routes.scrape },
+    ],
     logger,
     unhandledRequestTimeoutMillis: 3001,
   });

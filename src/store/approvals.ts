@@ -86,6 +86,15 @@ export class ApprovalRepository {
     );
   }
 
+  /** Cards waiting for a decision that can still be approved. */
+  countPending(now: number): number {
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > ?`).get(now) as {
+        n: number;
+      }
+    ).n;
+  }
+
   /** Closes every pending approval of a run (expired, superseded by a fresh card, or the run cancelled). */
   closePending(runId: number, status: 'expired' | 'superseded', reason: string, now: number): void {
     this.db

@@ -1,7 +1,10 @@
 import { ApprovalRepository } from './approvals.ts';
+import { BudgetRepository } from './budget.ts';
 import { type Db, openDatabase } from './db.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
+import { ProcessRepository } from './processes.ts';
+import { PruneRepository } from './pruning.ts';
 import { RunRepository } from './runs.ts';
 import { ScanRepository } from './scans.ts';
 import { WatchRepository } from './watches.ts';
@@ -13,6 +16,9 @@ export class Store {
   readonly outbox: OutboxRepository;
   readonly watches: WatchRepository;
   readonly scans: ScanRepository;
+  readonly processes: ProcessRepository;
+  readonly budget: BudgetRepository;
+  readonly pruning: PruneRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
@@ -21,6 +27,9 @@ export class Store {
     this.outbox = new OutboxRepository(db);
     this.watches = new WatchRepository(db);
     this.scans = new ScanRepository(db);
+    this.processes = new ProcessRepository(db);
+    this.budget = new BudgetRepository(db);
+    this.pruning = new PruneRepository(db);
   }
 
   static open(path: string): Store {

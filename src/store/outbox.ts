@@ -47,13 +47,17 @@ export class OutboxRepository {
     this.db = preparedOnce(db);
   }
 
+  /**
+   * A message for Slack. One for a run with no channel (started from the CLI, a group's member) has nowhere to go: it is
+   * kept as said (the CLI prints it), never waits for a delivery, and is pruned like any delivered message.
+   */
   add(runId: number, notice: Notice, channel: string | null, dedupeKey: string, now: number): void {
     this.db
       .prepare(
-        `INSERT INTO outbox (run_id, op, channel, payload, dedupe_key, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+        `INSERT INTO outbox (run_id, op, channel, payload, dedupe_key, next_attempt_at, created_at, sent_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
       )
-      .run(runId, notice.type, channel, JSON.stringify(notice), dedupeKey, now, now);
+      .run(runId, notice.type, channel, JSON.stringify(notice), dedupeKey, now, now, channel === null ? now : null);
   }
 
   /**
@@ -155,6 +159,14 @@ export class OutboxRepository {
         'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_until = NULL WHERE id = ?',
       )
       .run(error, nextAttemptAt, id);
+  }
+
+  /** When the oldest message still waiting for Slack was written. */
+  oldestPendingAt(): number | undefined {
+    const row = this.db
+      .prepare('SELECT MIN(created_at) AS at FROM outbox WHERE sent_at IS NULL AND channel IS NOT NULL')
+      .get() as { at: number | null };
+    return row.at ?? undefined;
   }
 
   pendingCount(): number {

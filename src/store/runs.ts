@@ -186,6 +186,26 @@ export class RunRepository {
     ).map(toRun);
   }
 
+  /** Runs of a kind waiting on people (failed, needs attention) since before `before`. */
+  waitingOnPeople(kind: RunKind, before: number): Run[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM runs WHERE kind = ? AND state IN ('failed', 'needs_attention') AND updated_at < ? ORDER BY id LIMIT 500`,
+        )
+        .all(kind, before) as RunRow[]
+    ).map(toRun);
+  }
+
+  /** Every run, counted by kind and state (the metrics' gauge). */
+  countsByKindAndState(): { kind: string; state: string; n: number }[] {
+    return this.db.prepare('SELECT kind, state, COUNT(*) AS n FROM runs GROUP BY kind, state').all() as {
+      kind: string;
+      state: string;
+      n: number;
+    }[];
+  }
+
   countActive(): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE ${ACTIVE}`).get() as { n: number }).n;
   }

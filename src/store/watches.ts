@@ -96,13 +96,26 @@ export class WatchRepository {
     ).map(toWatch);
   }
 
-  record(domain: string, status: Watch['status'], observation: string, now: number): void {
-    this.db
-      .prepare('UPDATE watches SET status = ?, observation = ?, checked_at = ?, updated_at = ? WHERE domain = ?')
-      .run(status, observation, now, now, domain);
+  /**
+   * What a check found, written by compare-and-set on the status it started from: false when another process changed
+   * the status meanwhile (it announces the change, this one does not).
+   */
+  record(domain: string, from: Watch['status'], status: Watch['status'], observation: string, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE watches SET status = ?, observation = ?, checked_at = ?, updated_at = ? WHERE domain = ? AND status = ?`,
+        )
+        .run(status, observation, now, now, domain, from).changes === 1
+    );
   }
 
-  reminded(domain: string, now: number): void {
-    this.db.prepare('UPDATE watches SET reminded_at = ?, updated_at = ? WHERE domain = ?').run(now, now, domain);
+  /** The reminder to rotate, taken once: false when it was already taken (by this process or another). */
+  reminded(domain: string, now: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE watches SET reminded_at = ?, updated_at = ? WHERE domain = ? AND reminded_at IS NULL')
+        .run(now, now, domain).changes === 1
+    );
   }
 }

@@ -67,6 +67,11 @@ export const batchWorkflow: Workflow = {
 
   freshLook: (facts) => freshOrder(facts as Facts),
 
+  retryRefusal(run) {
+    if ((run.facts as Facts).privateDroppedAt === undefined) return undefined;
+    return 'its transfer code and owner details were deleted after BATCH_CODE_TTL_DAYS: start a fresh order with `/dkim batch …`.';
+  },
+
   cancelRefusal(run) {
     if (run.state !== 'approved' && run.state !== 'sending') return undefined;
     return 'This order is approved and being sent: cancelling now could hide an order that went out. Wait for the outcome in the thread; if it ends in "needs attention", check the batch mailbox for OVH\'s answer before doing anything else.';

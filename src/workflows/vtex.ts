@@ -1,6 +1,7 @@
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import type { Run } from '../domain/runs.ts';
+import { when, words } from '../domain/text.ts';
 import { need } from '../engine/invariant.ts';
 import { failed, proceed } from '../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
@@ -21,6 +22,8 @@ export interface VtexFacts {
   vtexStatus?: string;
   /** The first keys VTEX created: kept, never asked for again. */
   records?: SesRecord[];
+  /** When VTEX first answered `created`: SES looks for the records for 72 hours from then, and stops. */
+  createdAt?: number;
   /** The OVH zone of the domain; null when elsewhere or when OVH is not configured. */
   zone?: string | null;
   published?: string[];
@@ -67,6 +70,29 @@ export const vtexWorkflow: Workflow = {
   },
 };
 
+/** How long Amazon SES looks for the three records after the keys were made, before it gives up (FAILED). */
+export const SES_WINDOW_MS = 72 * 3_600_000;
+
+/**
+ * Past SES's 72 hours from the keys' creation (the first `created`, kept), SES no longer looks: the records resolving
+ * now would not make it sign, so the run says so instead of reporting success (a retry, days later, included).
+ */
+function windowOver(run: Run, facts: Facts, ctx: StepContext): StepOutcome | undefined {
+  // Runs from before the time was kept have none: their window is not known, and not guessed.
+  const createdAt = facts.createdAt;
+  if (createdAt === undefined || ctx.now - createdAt < SES_WINDOW_MS) return undefined;
+  const sender = (run.params as unknown as VtexParams).sender;
+  return failed(
+    facts,
+    run.state,
+    `Amazon SES stopped looking for the records of ${showRun(run)}: 72 hours passed since VTEX made the keys.`,
+    {
+      text: words`Amazon SES looks for the three records for 72 hours after VTEX made the keys (${when(createdAt)}), then stops: its status for \`${sender}\` is now FAILED, and the records resolving would not make it sign.`,
+      hint: `Start again with \`/dkim vtex ${run.domain} ${sender}\` so that VTEX (and SES) look again; the bot says what VTEX answers.`,
+    },
+  );
+}
+
 async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   if (!ctx.vtex) throw new ProviderError('vtex', 'terminal', 'VTEX is not configured on this bot.');
   const { sender } = run.params as unknown as VtexParams;
@@ -91,7 +117,13 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
       hint: 'Check the sender in VTEX Message Center, then `/dkim retry`.',
     });
   }
-  return proceed('publishing', { ...facts, vtexStatus: answer.status, records: parsed.records }, [
+  const created = {
+    ...facts,
+    vtexStatus: answer.status,
+    records: parsed.records,
+    createdAt: facts.createdAt ?? ctx.now,
+  };
+  return proceed('publishing', created, [
     {
       type: 'reply',
       text: `VTEX created the Amazon SES keys for \`${sender}\`: three CNAME records to publish.`,
@@ -100,6 +132,8 @@ async function requestKeys(run: Run, facts: Facts, ctx: StepContext): Promise<St
 }
 
 async function publish(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
+  const over = windowOver(run, facts, ctx);
+  if (over) return over;
   const records = need(facts.records, 'the SES records');
   const zones = ctx.ovh ? new ZoneApi(ctx.ovh, ctx.shared) : undefined;
   const zone = facts.zone !== undefined ? facts.zone : zones ? await zones.zoneOf(run.domain, run.id) : null;
@@ -145,6 +179,8 @@ async function verify(run: Run, facts: Facts, ctx: StepContext): Promise<StepOut
     ),
   );
   const wrong = checks.filter((c) => !c.ok);
+  const over = windowOver(run, facts, ctx);
+  if (over) return over;
   if (wrong.length === 0) {
     return {
       state: 'done',

@@ -12,8 +12,13 @@ export type VtexScriptStep =
   | 'emailNotVerified'
   | 'created'
   | { status: string; dkimKeys: unknown }
+  /** A body of another shape, as VTEX sent it. */
+  | { raw: string }
+  /** The answer's headers, then the link cut in the middle of its body. */
+  | 'cut'
   | 500
-  | 429;
+  | 429
+  | 408;
 
 export interface VtexRequest {
   sender: string;
@@ -93,6 +98,18 @@ export class VtexSim {
     const step = steps[Math.min(index, steps.length - 1)]!;
     if (step === 500) return send(500, { message: 'Internal Server Error' }, sender);
     if (step === 429) return send(429, { message: 'Too Many Requests' }, sender);
+    if (step === 408) return send(408, { message: 'Request Timeout' }, sender);
+    if (step === 'cut') {
+      this.requests.push({ sender, status: 200, answer: 'cut' });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+      res.write('{"status":"crea');
+      return void setTimeout(() => res.socket?.destroy(), 5);
+    }
+    if (typeof step === 'object' && 'raw' in step) {
+      this.requests.push({ sender, status: 200, answer: step.raw });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(step.raw);
+    }
     if (typeof step === 'object') return send(200, step, sender);
     if (step === 'created') {
       const domain = sender.split('@')[1]!;

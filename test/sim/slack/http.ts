@@ -18,6 +18,7 @@ export interface Answer {
   body?: unknown;
   headers?: Record<string, string>;
   drop?: boolean;
+  hang?: boolean;
 }
 
 export function send(response: ServerResponse, answer: Answer): void {
@@ -31,6 +32,7 @@ export function send(response: ServerResponse, answer: Answer): void {
 
 export function outageAnswer(mode: OutageMode): Answer {
   if (mode === 'drop') return { status: 0, drop: true };
+  if (mode === 'hang') return { status: 0, hang: true };
   if (mode === 'internal_error') return { status: 200, body: { ok: false, error: 'internal_error' } };
   return { status: 503, body: 'Service Unavailable' };
 }

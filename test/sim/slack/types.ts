@@ -99,7 +99,8 @@ export interface RecordedResponse {
 }
 
 /** `http503`: HTTP 503; `internal_error`: 200 `{ok:false,error:'internal_error'}`; `drop`: the connection is cut. */
-export type OutageMode = 'http503' | 'internal_error' | 'drop';
+/** `hang`: a request is taken and never answered nor carried out (a black hole), until the fake closes. */
+export type OutageMode = 'http503' | 'internal_error' | 'drop' | 'hang';
 
 export interface FakeSlackUser {
   name?: string;

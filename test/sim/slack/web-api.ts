@@ -62,6 +62,8 @@ export class FakeSlack {
   private readonly recordedResponses: RecordedResponse[] = [];
   private outageMode: OutageMode | undefined;
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
+  /** Requests taken during a `hang` outage: never answered. */
+  private readonly hung: ServerResponse[] = [];
   private readonly injectedErrors = new Map<string, { remaining: number; error: string }>();
   private readonly waiters = new Waiters('FakeSlack');
   private readonly methods: Record<string, MethodHandler>;
@@ -130,6 +132,7 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    for (const response of this.hung) response.destroy();
     this.waiters.abortAll();
     await this.socketModeSim?.close();
     this.server.closeAllConnections();
@@ -281,6 +284,7 @@ export class FakeSlack {
     const decoded = decodeApiRequest(request, url, raw);
     if (this.latencyMs > 0 && this.outageMode === undefined) await sleep(this.latencyMs);
     const answer = this.outageMode ? outageAnswer(this.outageMode) : this.answerApi(method, decoded);
+    if (answer.hang) return void this.hung.push(response);
     this.record({
       method,
       args: decoded.args,
@@ -314,6 +318,7 @@ export class FakeSlack {
     // A response_url has no `ok:false` form: any outage is an HTTP failure or a cut connection.
     const outage = this.outageMode && outageAnswer(this.outageMode === 'drop' ? 'drop' : 'http503');
     const answer = outage || this.answerResponseUrl(id, request, raw);
+    if (answer.hang) return void this.hung.push(response);
     if (answer.drop) request.socket.destroy();
     else send(response, answer);
   }

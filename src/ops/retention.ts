@@ -1,0 +1,61 @@
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/index.ts';
+
+/** Rows deleted at once: a few milliseconds of work, then the event loop (Slack's acks) gets its turn. */
+const BATCH = 500;
+const DAY_MS = 86_400_000;
+
+export interface RetentionReport {
+  deliveredMessages: number;
+  events: number;
+  scanResults: number;
+  runs: number;
+}
+
+/**
+ * RETENTION_DAYS (DESIGN §5.1): delivered messages, and runs finished longer ago than that with their audit trail, scan
+ * results, approvals and messages, are deleted in small batches, each its own transaction, with a turn of the event
+ * loop between them. A pass goes on until nothing is left to prune.
+ */
+export class Retention {
+  private running?: Promise<RetentionReport>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly keepMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** One pass; a call during a pass waits for it. */
+  pass(): Promise<RetentionReport> {
+    this.running ??= this.prune().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async prune(): Promise<RetentionReport> {
+    const { store } = this;
+    const before = this.clock.now() - this.keepMs;
+    const report: RetentionReport = { deliveredMessages: 0, events: 0, scanResults: 0, runs: 0 };
+    const steps: [keyof RetentionReport, () => number][] = [
+      ['deliveredMessages', () => store.pruning.deliveredMessages(before, BATCH)],
+      ['events', () => store.pruning.events(before, BATCH)],
+      ['scanResults', () => store.pruning.scanResults(before, BATCH)],
+      ['runs', () => store.pruning.runs(before, BATCH)],
+    ];
+    for (const [what, batch] of steps) {
+      // A batch short of BATCH left nothing behind it.
+      for (let deleted = BATCH; deleted === BATCH; ) {
+        deleted = store.transaction(batch);
+        report[what] += deleted;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    store.transaction(() => store.processes.forgetSilentSince(this.clock.now() - DAY_MS));
+    if (Object.values(report).some((n) => n > 0)) this.log.info('retention pass', { ...report });
+    return report;
+  }
+}
