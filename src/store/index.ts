@@ -1,5 +1,6 @@
 import { ApprovalRepository } from './approvals.ts';
 import { type Db, openDatabase } from './db.ts';
+import { DmarcRepository } from './dmarc.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
 import { RunRepository } from './runs.ts';
@@ -13,6 +14,7 @@ export class Store {
   readonly outbox: OutboxRepository;
   readonly watches: WatchRepository;
   readonly scans: ScanRepository;
+  readonly dmarc: DmarcRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
@@ -21,6 +23,7 @@ export class Store {
     this.outbox = new OutboxRepository(db);
     this.watches = new WatchRepository(db);
     this.scans = new ScanRepository(db);
+    this.dmarc = new DmarcRepository(db);
   }
 
   static open(path: string): Store {
