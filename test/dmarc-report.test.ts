@@ -90,6 +90,17 @@ test('an RFC 7489 report: every field typed, domains lower-case, the reporter’
   });
 });
 
+test('a From domain is whatever the spoofed mail said: kept as written (lower-case), escaped only where it is shown', () => {
+  const hostile = '<https://Evil.example|x>.<!channel>';
+  const xml = reportXml({
+    records: [{ sourceIp: '192.0.2.9', count: 1, dkim: 'fail', spf: 'fail', headerFrom: hostile }],
+  });
+  assert.match(xml, /<header_from>&lt;https:\/\/Evil\.example\|x&gt;\.&lt;!channel&gt;<\/header_from>/);
+  const [record] = parseReportXml(xml).records;
+  assert.equal(record?.headerFrom, hostile.toLowerCase());
+  assert.equal(record?.dkim[0]?.domain, hostile.toLowerCase());
+});
+
 test('a DMARCbis report, prefixed or in a default namespace, gives np and the test mode', () => {
   const prefixed = reportXml({ flavour: 'dmarcbis', orgName: 'Yahoo & co', p: 'quarantine' });
   assert.match(prefixed, /<dmarc:feedback xmlns:dmarc=/);
