@@ -24,9 +24,10 @@ export type DmarcAtName =
 /** The `v=DMARC1` records among `_dmarc`'s TXT strings. */
 export function findDmarc(txt: string[]): DmarcAtName {
   const records = txt.map((t) => t.trim()).filter((t) => DMARC_VERSION.test(t));
-  if (records.length === 0) return { kind: 'none' };
+  const [record] = records;
+  if (record === undefined) return { kind: 'none' };
   if (records.length > 1) return { kind: 'invalid', records, reason: `${records.length} DMARC records at one name` };
-  return { kind: 'one', record: records[0]!, tags: parseDmarc(records[0]!) };
+  return { kind: 'one', record, tags: parseDmarc(record) };
 }
 
 /** The tags of a record, in order; parts without `=` are dropped (receivers ignore them too). */

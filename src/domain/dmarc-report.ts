@@ -87,8 +87,9 @@ export function parseReportXml(xml: string): AggregateReport {
   }
   const parsed = reportSchema.safeParse(tree);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ReportRejected('invalid-report', `${issue.path.join('.') || 'the document'}: ${issue.message}`);
+    const [issue] = parsed.error.issues;
+    const where = issue?.path.join('.') || 'the document';
+    throw new ReportRejected('invalid-report', `${where}: ${issue?.message ?? 'not a report'}`);
   }
   return toReport(parsed.data.feedback);
 }
@@ -97,7 +98,7 @@ const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '
 
 function decodeEntities(value: string): string {
   return value.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|amp|lt|gt|quot|apos);/g, (whole, name: string) => {
-    if (!name.startsWith('#')) return PREDEFINED[name]!;
+    if (!name.startsWith('#')) return PREDEFINED[name] ?? whole;
     const code = name[1] === 'x' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
     return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
   });

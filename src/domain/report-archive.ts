@@ -62,8 +62,9 @@ interface ZipMember {
 function unzipOne(zip: Buffer, limit: number): Buffer {
   const members = centralDirectory(zip).filter((m) => !m.name.endsWith('/'));
   const xml = members.filter((m) => m.name.toLowerCase().endsWith('.xml'));
-  if (xml.length !== 1) throw new ReportRejected('archive', `${xml.length} XML members in the zip, not one`);
-  return extract(zip, xml[0]!, limit);
+  const [member] = xml;
+  if (!member || xml.length > 1) throw new ReportRejected('archive', `${xml.length} XML members in the zip, not one`);
+  return extract(zip, member, limit);
 }
 
 function centralDirectory(zip: Buffer): ZipMember[] {

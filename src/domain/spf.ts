@@ -10,6 +10,7 @@ export const SPF_VOID_LOOKUP_LIMIT = 2;
 const SPF_VERSION = /^v=spf1(?=\s|$)/i;
 const LOOKUP_MECHANISMS = new Set(['include', 'a', 'mx', 'ptr', 'exists']);
 const MECHANISMS = new Set([...LOOKUP_MECHANISMS, 'all', 'ip4', 'ip6']);
+const QUALIFIERS = ['+', '-', '~', '?'] as const;
 
 export type SpfAtName =
   | { kind: 'none' }
@@ -19,10 +20,10 @@ export type SpfAtName =
 
 /** The `v=spf1` records among a name's TXT strings. */
 export function findSpf(txt: string[]): SpfAtName {
-  const records = txt.map((t) => t.trim()).filter((t) => SPF_VERSION.test(t));
-  if (records.length === 0) return { kind: 'none' };
-  if (records.length > 1) return { kind: 'permerror', records };
-  return { kind: 'one', record: records[0]! };
+  const [record, ...others] = txt.map((t) => t.trim()).filter((t) => SPF_VERSION.test(t));
+  if (record === undefined) return { kind: 'none' };
+  if (others.length > 0) return { kind: 'permerror', records: [record, ...others] };
+  return { kind: 'one', record };
 }
 
 export interface SpfTerm {
@@ -49,17 +50,18 @@ export function parseSpf(record: string): SpfTerm[] {
 }
 
 function parseTerm(raw: string, offset: number): SpfTerm {
-  const modifier = /^([a-z][a-z0-9_.-]*)=(.*)$/i.exec(raw);
-  if (modifier)
-    return { raw, offset, kind: 'modifier', qualifier: '+', name: modifier[1]!.toLowerCase(), value: modifier[2]! };
-  const qualifier = '+-~?'.includes(raw[0]!) ? (raw[0] as SpfTerm['qualifier']) : '+';
-  const body = qualifier === raw[0] ? raw.slice(1) : raw;
+  const [, modifierName, modifierValue = ''] = /^([a-z][a-z0-9_.-]*)=(.*)$/i.exec(raw) ?? [];
+  if (modifierName) {
+    return { raw, offset, kind: 'modifier', qualifier: '+', name: modifierName.toLowerCase(), value: modifierValue };
+  }
+  const qualifier = QUALIFIERS.find((q) => raw.startsWith(q));
+  const body = qualifier ? raw.slice(1) : raw;
   const [, name = '', separator, rest = ''] = /^([a-z0-9]+)(?:([:/])(.*))?$/i.exec(body) ?? [];
   const lower = name.toLowerCase();
   const kind = MECHANISMS.has(lower) ? 'mechanism' : 'unknown';
   // `a:x.fr/24` and `mx/24` may carry a CIDR after the domain, or instead of it.
   const domainOnly = lower === 'a' || lower === 'mx' ? rest.replace(/\/\d+(\/\/\d+)?$/, '') : rest;
-  return { raw, offset, kind, qualifier, name: lower, value: separator === ':' ? domainOnly : '' };
+  return { raw, offset, kind, qualifier: qualifier ?? '+', name: lower, value: separator === ':' ? domainOnly : '' };
 }
 
 export type IncludeEdit = { changed: false; record: string } | { changed: true; record: string };

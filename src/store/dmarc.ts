@@ -210,7 +210,7 @@ export class DmarcRepository {
       selectors,
       failingSources: failing.map((row) => ({ ...row, reporters: reportersOf(row.sourceIp) })),
       reporters: names(reporters),
-      covered: coverage(from, to),
+      covered: from === null || to === null ? null : coverage(from, to),
     };
   }
 
@@ -235,7 +235,7 @@ export class DmarcRepository {
       ...figures,
       confirmedBy: names(confirmedBy),
       failedAt: names(failedAt),
-      covered: coverage(from, to)!,
+      covered: coverage(from, to),
     }));
   }
 
@@ -281,7 +281,6 @@ function names(json: string): string[] {
   return (JSON.parse(json) as (string | null)[]).filter((n): n is string => n !== null).sort();
 }
 
-function coverage(from: number | null, to: number | null): Coverage | null {
-  if (from === null || to === null) return null;
+function coverage(from: number, to: number): Coverage {
   return { from, to, days: Math.max(1, Math.ceil((to - from) / DAY_MS)) };
 }
