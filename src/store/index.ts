@@ -1,6 +1,7 @@
 import { ApprovalRepository } from './approvals.ts';
 import { BudgetRepository } from './budget.ts';
 import { type Db, openDatabase } from './db.ts';
+import { DmarcRepository } from './dmarc.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
 import { ProcessRepository } from './processes.ts';
@@ -19,6 +20,7 @@ export class Store {
   readonly processes: ProcessRepository;
   readonly budget: BudgetRepository;
   readonly pruning: PruneRepository;
+  readonly dmarc: DmarcRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
@@ -30,6 +32,7 @@ export class Store {
     this.processes = new ProcessRepository(db);
     this.budget = new BudgetRepository(db);
     this.pruning = new PruneRepository(db);
+    this.dmarc = new DmarcRepository(db);
   }
 
   static open(path: string): Store {
