@@ -5,6 +5,7 @@ import { startBot } from '../src/slack/app.ts';
 import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { SETUP_ALL_ACTION } from '../src/slack/render/scan.ts';
 import { testEnv } from '../test/harness.ts';
+import { MemoryMailbox } from '../test/sim/memory-mailbox.ts';
 import { OvhSim } from '../test/sim/ovh.ts';
 import {
   type Args,
@@ -17,6 +18,7 @@ import {
   slashCommandPayload,
 } from '../test/sim/slack.ts';
 import { trustInProcess } from '../test/sim/tls.ts';
+import { DMARC_EVIDENCE_SECONDS, dmarcToTheEnd } from './dmarc.ts';
 
 /**
  * `npm run demo`: the whole `/dkim setup` flow offline. The OVH simulator (HTTPS + DNS), a fake Slack, and the real
@@ -24,7 +26,9 @@ import { trustInProcess } from '../test/sim/tls.ts';
  * Approve, and the thread is printed. `-- --offer pro` or `-- --offer mxplan` hosts the domain on Email Pro or MX
  * Plan instead of Exchange; `-- --rotate` then rotates the key (with a grace period of seconds); `-- --scan` then
  * scans the whole account (four more domains on Exchange, Email Pro and MX Plan), posts the CSV, and sets up the
- * domains that need it with **Set up all**, one approval for the group.
+ * domains that need it with **Set up all**, one approval for the group; `-- --dmarc` then writes SPF and DMARC
+ * (`/dkim dmarc`), lets receivers' reports arrive in the reports mailbox, shows the proof, `/dkim report`, and a
+ * step-up to quarantine proposed on the reports' evidence (an evidence period of seconds instead of weeks).
  */
 const DOMAIN = 'example.fr';
 const REQUESTER = 'UALICE';
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
       offer: { type: 'string', default: 'exchange' },
       rotate: { type: 'boolean', default: false },
       scan: { type: 'boolean', default: false },
+      dmarc: { type: 'boolean', default: false },
     },
   });
   const rotate = values.rotate;
@@ -73,11 +78,16 @@ async function main(): Promise<void> {
       RECHECK_MAX_SECONDS: '2',
       // A grace period of a few seconds, so that the whole rotation shows.
       ROTATION_GRACE_HOURS: '0.002',
+      // DMARC: reports read every 2 s; ten seconds of evidence instead of two weeks.
+      DMARC_RUA: 'dmarc-reports@reports.example.net',
+      DMARC_CRON: '*/2 * * * * *',
+      DMARC_STEP_UP_DAYS: String(DMARC_EVIDENCE_SECONDS / 86_400),
       LOG_LEVEL: 'error',
     }),
   );
 
-  const bot = await startBot(config, { log: silentLogger });
+  const mailbox = new MemoryMailbox();
+  const bot = await startBot(config, { log: silentLogger, mailbox });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
   const where = socket ? 'Socket Mode (a WebSocket link to the fake Slack)' : `HTTP mode on ${url}`;
   say(`bot connected in ${where}; OVH simulator at ${sim.endpoint}, its DNS at ${sim.dnsServer}`);
@@ -92,16 +102,25 @@ async function main(): Promise<void> {
     return { status: 200, text: JSON.stringify(ack.payload ?? {}), ms: performance.now() - sent };
   };
   /** A user types `/dkim <text>`; the approver clicks Approve on the card of the run's thread; the run finishes. */
-  const runToTheEnd = async (text: string, threadIndex: number) => {
+  const type = async (text: string) => {
     say(`<@${REQUESTER}> types: /dkim ${text}`);
     const command = { text, userId: REQUESTER, channelId: 'CDEMO', responseUrl: slack.responseUrl(text) };
     const ack = await send('slash_commands', slashCommandPayload(command), slashCommandBody(command));
-    say(`ack ${ack.status} in ${ack.ms.toFixed(0)} ms: ${JSON.parse(ack.text).text}`);
+    say(`ack ${ack.status} in ${ack.ms.toFixed(0)} ms: ${ack.text ? (JSON.parse(ack.text).text ?? '') : ''}`);
+    return text;
+  };
+  const runToTheEnd = async (text: string, threadIndex = slack.messages('CDEMO').length) => {
+    await type(text);
+    await approveCard(threadIndex);
+  };
+  /** The approver clicks Approve on the card of the thread; the run finishes. */
+  const approveCard = async (threadIndex: number) => {
     const card = await until(() => {
       const parent = slack.messages('CDEMO')[threadIndex];
       return parent && slack.thread('CDEMO', parent.ts).find((m) => messageLines(m).join(' ').includes('[Approve]'));
     }, 45_000);
     say(`the approval card is posted; <@${APPROVER}> clicks Approve`);
+    console.log(`\n${messageLines(card).join('\n')}\n`);
     const clicker = { userId: APPROVER, responseUrl: slack.responseUrl(`click-${threadIndex}`) };
     await send(
       'interactive',
@@ -156,6 +175,10 @@ async function main(): Promise<void> {
       say(`the rotation is done (${sim.requests.length} OVH calls in all)`);
     }
     if (values.scan) await scanToTheEnd();
+    if (values.dmarc) {
+      sim.setExternalRecord('mx.ovh.com', 'TXT', 'v=spf1 ip4:188.165.0.0/16 ip4:46.105.0.0/16 ~all');
+      await dmarcToTheEnd({ bot, slack, mailbox, say, type, runToTheEnd, approveCard, until, domain: DOMAIN });
+    }
     console.log('');
     for (const parent of slack.messages('CDEMO')) {
       console.log('#CDEMO — the thread as Slack shows it:\n');

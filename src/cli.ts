@@ -5,9 +5,10 @@ import { buildCore, type Core } from './core.ts';
 import { cliActor } from './domain/actors.ts';
 import { noticeText } from './domain/render-text.ts';
 import { isFinished } from './domain/runs.ts';
-import { countResults, countsLine } from './domain/scan.ts';
+import { countResults, countsLine, scanTableLine } from './domain/scan.ts';
 import { plainText, words } from './domain/text.ts';
 import { HELP, Operations, type Reply } from './operations/index.ts';
+import type { ReportsRound } from './reports/index.ts';
 
 /**
  * The operator CLI: the same engine and database as the bot, for operators with access to the host.
@@ -19,15 +20,33 @@ const USAGE = `usage: npm run cli -- <command>
   choose <run> <service> [--as <user>]   answer a run found on two services
   rotate <domain> [--service …] [--as <user>]   sign with the spare, retire the old key (Exchange, Email Pro)
   disable <domain> [--service …] [--as <user>]  turn DKIM signing off (keys and records stay)
+  dmarc <domain> [--service …] [--as <user>]    SPF with include:mx.ovh.com and a DMARC record sending reports to DMARC_RUA
+  reports          read the DMARC reports mailbox now (as DMARC_CRON does)
   watch            check every watched domain in DNS now
   scan [--json]    every domain of the account: DKIM at OVH and in DNS, SPF, DMARC, what to do next (waits until done)
   setup-all <scan run> [--as <user>]   one setup per domain the scan found needing one, as one group
   vtex <domain> <sender> [--as <user>]
   batch renew|create|transfer|dns <domain> [authinfo | ns1 [ns2=ip …]] [--as <user>]
+  report <domain> [days] [--json]   what receivers' DMARC reports say of the domain (the last 7 days unless said)
   status [kind] [domain] | list
   approve <run> --as <user> | reject <run> --as <user>
-  cancel [kind] <domain> [--as <user>] | retry [kind] <domain> [--as <user>]   (kind: setup, vtex, batch)
+  cancel [kind] <domain> [--as <user>] | retry [kind] <domain> [--as <user>]   (kind: setup, rotate, disable, dmarc, vtex, batch)
   tick [--all]     look at due runs now (--all: every active run, due or not)`;
+
+function roundReply(round: ReportsRound, mailbox: boolean): Reply {
+  if (round.mailboxError)
+    return { ok: false, text: words`The reports mailbox could not be read: ${round.mailboxError}` };
+  const read = round.read;
+  const lines = [
+    read
+      ? `Read the reports mailbox: ${read.imported} report(s) imported, ${read.duplicates} already counted, ${read.rejected} refused (moved to dmarc-rejected).`
+      : mailbox
+        ? 'The reports mailbox was not read.'
+        : 'DMARC_IMAP_URL is not set: no mailbox to read.',
+    `Said: ${round.said.proofs} proof(s), ${round.said.failures} failing selector(s); proposed ${round.journey.proposed.length} step-up(s), ${round.journey.rollbacks.length} roll-back(s).`,
+  ];
+  return { ok: true, text: lines.join('\n') };
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -63,6 +82,12 @@ async function main(argv: string[]): Promise<number> {
     case 'disable':
       reply = await ops.disable({ domain: arg ?? '', user, channel: null, service: values.service });
       break;
+    case 'dmarc':
+      reply = await ops.dmarc({ domain: arg ?? '', user, channel: null, service: values.service });
+      break;
+    case 'reports':
+      reply = roundReply(await core.reports.round(), core.config.dmarc.imapUrl !== undefined);
+      break;
     case 'choose': {
       const runId = Number(arg);
       if (!Number.isInteger(runId) || runId <= 0 || !positionals[2])
@@ -81,6 +106,17 @@ async function main(argv: string[]): Promise<number> {
             text: words`${answer.text} The CLI takes the contacts from OVH_BATCH_*_ID; a .fr order needs Slack's form.`,
           }
         : answer;
+      break;
+    }
+    case 'report': {
+      if (positionals.length > 3) return fail(`report takes a domain and a number of days\n${USAGE}`);
+      const answer = await ops.report.report({ domain: arg ?? '', days: positionals[2] });
+      if (values.json && answer.report) {
+        console.log(JSON.stringify(answer.report, null, 2));
+        core.close();
+        return 0;
+      }
+      reply = answer;
       break;
     }
     case 'status':
@@ -169,12 +205,7 @@ async function followScan(core: Core, runId: number, json: boolean): Promise<num
   const results = core.store.scans.results(runId);
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
-    for (const r of results) {
-      const dkim = r.signing ? `${r.dkim} (${r.signing})` : r.dkim;
-      console.log(
-        `${r.domain}\t${r.service}\t${dkim}\tSPF ${r.spf.state}\tDMARC ${r.dmarc.policy ?? r.dmarc.state}\t${r.next.replace(/`/g, '')}`,
-      );
-    }
+    for (const r of results) console.log(scanTableLine(r));
     console.log(countsLine(countResults(results)));
   }
   if (run?.state !== 'done') console.error(`scan #${runId} ended ${run?.state}: ${run?.lastError ?? ''}`);

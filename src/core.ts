@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { RetryPolicy } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, type OvhConfig, secretValues } from './config/index.ts';
+import { DAY_MS } from './domain/time.ts';
 import { type ApproverDirectory, ApproverPolicy, noDirectory } from './engine/access.ts';
 import { Boot } from './engine/boot.ts';
 import { Engine } from './engine/engine.ts';
@@ -12,15 +13,18 @@ import { Retention } from './ops/retention.ts';
 import { tickIntervalMs } from './poller.ts';
 import { createDnsChecker, type DnsChecker } from './providers/dns.ts';
 import { errorMessage } from './providers/errors.ts';
+import type { ReportMailbox } from './providers/imap.ts';
 import { createMailer, type Mailer } from './providers/mail.ts';
 import { type OvhApi, OvhTransport } from './providers/ovh.ts';
 import { RateLimiter, type SlotBook } from './providers/ratelimit.ts';
 import { SharedReads } from './providers/shared-reads.ts';
 import { type VtexApi, VtexClient } from './providers/vtex.ts';
+import { DmarcReports } from './reports/index.ts';
 import { Store } from './store/index.ts';
 import { Watcher } from './watch.ts';
 import { batchWorkflow } from './workflows/batch.ts';
 import { disableWorkflow } from './workflows/disable.ts';
+import { dmarcWorkflow } from './workflows/dmarc/index.ts';
 import { groupWorkflow } from './workflows/group/index.ts';
 import { rotateWorkflow } from './workflows/rotate/index.ts';
 import { scanWorkflow } from './workflows/scan/index.ts';
@@ -46,8 +50,10 @@ export interface Core {
   boot: Boot;
   /** What GET /metrics serves. */
   metrics: Metrics;
-  /** What only grows, pruned past RETENTION_DAYS. */
+  /** What only grows, pruned past RETENTION_DAYS (DMARC records past DMARC_RETENTION_DAYS). */
   retention: Retention;
+  /** The DMARC reports mailbox, the receivers' verdicts and the journey (DMARC_CRON). */
+  reports: DmarcReports;
   /**
    * The hourly clean-up: private order details kept past BATCH_CODE_TTL_DAYS are dropped, then what only grows is
    * pruned past RETENTION_DAYS.
@@ -68,6 +74,8 @@ export interface CoreOverrides {
   random?: () => number;
   concurrency?: number;
   mailer?: Mailer;
+  /** The DMARC reports mailbox (tests); made from DMARC_IMAP_URL otherwise. */
+  mailbox?: ReportMailbox;
   /** How work started by a command waits for its turn (see AckFirst); the next turn of the event loop by default. */
   defer?: (work: () => void) => void;
 }
@@ -130,6 +138,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
       batchWorkflow,
       scanWorkflow,
       groupWorkflow,
+      dmarcWorkflow,
     ],
     approvers: access,
     providers: {
@@ -141,6 +150,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
       dns: engineDns,
       rotationGraceMs: config.rotationGraceHours * 3_600_000,
       ovhRatePerMinute: config.ovh?.ratePerMinute,
+      dmarcRua: config.dmarc.rua,
     },
     approvalTtlMs: config.approvalTtlHours * 3_600_000,
     waitDeadlineMs: config.waitDeadlineHours * 3_600_000,
@@ -161,7 +171,19 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     log,
     reminderDays: config.rotationReminderDays,
   });
-  const retention = new Retention(store, clock, config.retentionDays * 86_400_000, log);
+  const retention = new Retention(store, clock, log, {
+    keepMs: config.retentionDays * DAY_MS,
+    dmarcKeepMs: config.dmarc.retentionDays * DAY_MS,
+  });
+  const reports = new DmarcReports({
+    store,
+    engine,
+    clock,
+    log,
+    metrics,
+    config: config.dmarc,
+    mailbox: overrides.mailbox,
+  });
   return {
     config,
     store,
@@ -177,8 +199,9 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     boot,
     metrics,
     retention,
+    reports,
     async housekeeping() {
-      engine.dropExpiredPrivateParams(config.batchCodeTtlDays * 86_400_000);
+      engine.dropExpiredPrivateParams(config.batchCodeTtlDays * DAY_MS);
       await retention.pass();
     },
     close() {

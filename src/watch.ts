@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import { showRun } from './domain/names.ts';
 import type { Notice } from './domain/notices.ts';
+import { DAY_MS } from './domain/time.ts';
 import type { Journal } from './engine/journal.ts';
 import type { Logger } from './log.ts';
 import type { DnsChecker } from './providers/dns.ts';
@@ -9,6 +10,7 @@ import type { OvhApi } from './providers/ovh.ts';
 import { KeyedDkimApi, MxPlanApi } from './providers/ovh-mail.ts';
 import type { Store } from './store/index.ts';
 import type { Watch } from './store/watches.ts';
+import { RecordsWatch, type RecordsWatchReport } from './watch-dmarc.ts';
 import { checkCname } from './workflows/shared/dns-check.ts';
 
 /**
@@ -34,14 +36,17 @@ export interface WatchReport {
   broken: number;
   repaired: number;
   reminded: number;
+  /** The SPF and DMARC records the bot wrote (watch-dmarc.ts). */
+  records: RecordsWatchReport;
 }
-
-const DAY_MS = 86_400_000;
 
 export class Watcher {
   private running?: Promise<WatchReport>;
+  private readonly records: RecordsWatch;
 
-  constructor(private readonly d: WatcherDeps) {}
+  constructor(private readonly d: WatcherDeps) {
+    this.records = new RecordsWatch(d);
+  }
 
   /** Checks every watched domain; a call during a check waits for it. */
   checkAll(): Promise<WatchReport> {
@@ -52,7 +57,13 @@ export class Watcher {
   }
 
   private async checkEach(): Promise<WatchReport> {
-    const report: WatchReport = { checked: 0, broken: 0, repaired: 0, reminded: 0 };
+    const report: WatchReport = {
+      checked: 0,
+      broken: 0,
+      repaired: 0,
+      reminded: 0,
+      records: { checked: 0, broken: 0, repaired: 0 },
+    };
     for (const watch of this.d.store.watches.all()) {
       try {
         const outcome = await this.check(watch);
@@ -65,6 +76,7 @@ export class Watcher {
         this.d.log.warn('watch check failed', { domain: watch.domain, error: errorMessage(error) });
       }
     }
+    report.records = await this.records.checkAll();
     return report;
   }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { envSchema } from '../src/config/env.ts';
 import { ConfigError, describeConfig, parseConfig, secretValues } from '../src/config/index.ts';
 
 test('defaults of the contract', () => {
@@ -119,4 +121,45 @@ test('who may start runs, the per-user cap, SMTP without TLS and the discovery T
   const defaults = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1' });
   assert.deepEqual([defaults.requesters, defaults.maxActiveRunsPerUser, defaults.discoveryTtlMinutes], [[], 20, 10]);
   assert.throws(() => parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1', DKIM_REQUESTERS: 'bob' }), /DKIM_REQUESTERS/);
+});
+
+test('DMARC settings: defaults, the report address, the mailbox over TLS (plain IMAP to this machine only), its password a secret', () => {
+  const defaults = parseConfig({}).dmarc;
+  assert.deepEqual(defaults, {
+    rua: undefined,
+    imapUrl: undefined,
+    doneFolder: 'dmarc-done',
+    cron: '17 * * * *',
+    stepUpDays: 14,
+    stepUpPass: 98,
+    minMessages: 100,
+    retentionDays: 400,
+  });
+  const config = parseConfig({
+    DMARC_RUA: 'mailto:reports@example.net',
+    DMARC_IMAP_URL: 'imaps://reports:S3cret-pass@imap.example.net/INBOX',
+    DMARC_STEP_UP_DAYS: '0.5',
+  });
+  assert.equal(config.dmarc.rua, 'reports@example.net');
+  assert.equal(config.dmarc.stepUpDays, 0.5);
+  const printed = JSON.stringify(describeConfig(config));
+  assert.ok(!printed.includes('S3cret-pass'), printed);
+  assert.ok(secretValues({ DMARC_IMAP_URL: 'imaps://r:S3cret-pass@h/INBOX' }).includes('S3cret-pass'));
+  assert.doesNotThrow(() => parseConfig({ DMARC_IMAP_URL: 'imap://r:p@127.0.0.1:1143/INBOX' }));
+  const refused: [string, string][] = [
+    ['DMARC_IMAP_URL', 'imap://r:p@imap.example.net/INBOX'],
+    ['DMARC_IMAP_URL', 'imaps://imap.example.net/INBOX'],
+    ['DMARC_RUA', 'not an address'],
+    ['DMARC_STEP_UP_PASS', '120'],
+    ['DMARC_CRON', 'hourly'],
+  ];
+  for (const [name, value] of refused) {
+    assert.throws(() => parseConfig({ [name]: value }), new RegExp(name), `${name}=${value}`);
+  }
+});
+
+test('.env.example lists every variable of the contract', () => {
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const listed = new Set([...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+  for (const name of Object.keys(envSchema.shape)) assert.ok(listed.has(name), `${name} is not in .env.example`);
 });

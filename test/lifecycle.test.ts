@@ -204,7 +204,13 @@ test('the watch: a record deleted behind the bot is said once, with a mention; i
     const calls = () => h.sim.requests.length;
 
     let before = calls();
-    assert.deepEqual(await h.core.watcher.checkAll(), { checked: 1, broken: 0, repaired: 0, reminded: 0 });
+    assert.deepEqual(await h.core.watcher.checkAll(), {
+      checked: 1,
+      broken: 0,
+      repaired: 0,
+      reminded: 0,
+      records: { checked: 0, broken: 0, repaired: 0 },
+    });
     assert.equal(calls(), before, 'DNS right: no OVH call');
 
     const record = h.sim.zoneRecords('watched.fr').find((r) => r.subDomain === `${a}._domainkey`)!;

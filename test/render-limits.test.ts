@@ -71,6 +71,14 @@ function result(domain: string, i: number): ScanResult {
     dmarc: needsSetup ? { state: 'missing' } : { state: 'ok', policy: 'none' },
     next: needsSetup ? 'set up DKIM; add `include:mx.ovh.com` to the SPF record' : 'nothing',
     needsSetup,
+    readiness: needsSetup
+      ? {
+          verdict: 'not_ready',
+          reasons: ['spf_over_limit', 'spf_void_lookups', 'dkim_not_signing', 'dmarc_missing'],
+          spfLookups: 14,
+          spfVoidLookups: 3,
+        }
+      : { verdict: 'ready', reasons: [], spfLookups: 1, spfVoidLookups: 0, policy: 'none' },
   };
 }
 
@@ -96,6 +104,11 @@ test('a scan of 1,000 domains with long names: within the limits, the domains ne
   assert.match(shown, /…and 646 more need a setup/);
   assert.match(shown, /334 domains need no setup \(334 signing\)/);
   assert.match(shown, /Set up all 666/);
+  assert.match(
+    shown,
+    /Bulk-sender rules \(SPF, DKIM, DMARC\): 334 ready · 666 not ready \(666 SPF over 10 DNS look-ups/,
+  );
+  assert.match(shown, /bulk senders: not ready \(SPF needs 14 DNS look-ups \(10 at most\), SPF has 3 look-ups/);
 });
 
 test('an account of 40 domains shows every one: those needing a setup with a button, the signing ones with their selector and DMARC policy', () => {
@@ -104,7 +117,7 @@ test('an account of 40 domains shows every one: those needing a setup with a but
   assertWithinLimits(message);
   const shown = JSON.stringify(message.blocks);
   for (const r of results) assert.ok(shown.includes(r.domain), r.domain);
-  assert.match(shown, /signing with `ovhex3-selector1` · DMARC p=none/);
+  assert.match(shown, /signing with `ovhex3-selector1` · DMARC p=none · bulk senders: ready/);
   const buttons = (message.blocks as Block[]).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
   assert.equal(buttons.length, results.filter((r) => r.needsSetup).length + 1, 'a Set up per domain, and Set up all');
 });

@@ -27,6 +27,8 @@ export interface Outcome {
   state: string;
   kills: number;
   records: number;
+  /** The zone's TXT records (`subDomain target`): SPF and DMARC, once each. */
+  txt: string[];
   enables: number;
   deletes: number;
   disables: number;
@@ -35,18 +37,20 @@ export interface Outcome {
 }
 
 /** `mxplan`: OVH writes the records; `mxplan-asks`: OVH asks for them, the bot writes them and enables again. */
-export type Flow = 'exchange' | 'vtex' | 'pro' | 'mxplan' | 'mxplan-asks' | 'rotate' | 'disable';
+export type Flow = 'exchange' | 'vtex' | 'pro' | 'mxplan' | 'mxplan-asks' | 'rotate' | 'disable' | 'dmarc';
 
 export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exchange'): Promise<Outcome> {
   const sim = await OvhSim.start();
   const vtex = await VtexSim.start();
-  if (flow === 'exchange' || flow === 'rotate' || flow === 'disable')
+  const changesASetUpDomain = flow === 'rotate' || flow === 'disable' || flow === 'dmarc';
+  if (flow === 'exchange' || changesASetUpDomain)
     sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: DOMAIN, zone: true });
   else if (flow === 'pro') sim.addEmailProDomain({ service: 'emailpro-zz1-1', domain: DOMAIN, zone: true });
   else if (flow === 'mxplan') sim.addMxPlanDomain({ domain: DOMAIN, zone: true });
   else if (flow === 'mxplan-asks') sim.addMxPlanDomain({ domain: DOMAIN, zone: true, ovhWritesRecords: false });
   else sim.addZone(DOMAIN);
   vtex.script(SENDER, ['created']);
+  sim.setExternalRecord('mx.ovh.com', 'TXT', 'v=spf1 ip4:188.165.0.0/16 ~all');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...testEnv(sim),
@@ -59,6 +63,7 @@ export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exc
     ROTATION_GRACE_HOURS: '0',
     // The CLI processes share one OVH budget through the database: rounds in quick succession must not wait on it.
     OVH_RATE_LIMIT_PER_MIN: '6000',
+    DMARC_RUA: 'dmarc-reports@reports.example.net',
   };
   let child: ChildProcess | undefined;
   let seen = 0;
@@ -72,7 +77,7 @@ export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exc
     child?.kill('SIGKILL');
     return 'hang' as const;
   };
-  let counting = flow !== 'rotate' && flow !== 'disable';
+  let counting = !changesASetUpDomain;
   sim.onRequest = (request) => {
     if (!counting) return;
     requests.push(request);
@@ -119,6 +124,10 @@ export async function runWithKill(kill: KillPoint | undefined, flow: Flow = 'exc
       state: readRun(env.DATABASE_PATH!)?.state ?? 'none',
       kills,
       records: sim.zoneRecords(DOMAIN).filter((r) => r.fieldType === 'CNAME').length,
+      txt: sim
+        .zoneRecords(DOMAIN)
+        .filter((r) => r.fieldType === 'TXT')
+        .map((r) => `${r.subDomain} ${r.target}`),
       enables,
       deletes,
       disables,
@@ -188,6 +197,7 @@ export async function sweep(flow: Flow) {
     assert.equal(outcome.kills, 1, `${label}: the kill happened`);
     assert.equal(outcome.state, 'done', label);
     assert.equal(outcome.records, 2, `${label}: one record per selector`);
+    assert.deepEqual(outcome.txt.sort(), clean.txt.sort(), `${label}: each TXT record written once`);
     assert.equal(outcome.enables, clean.enables, `${label}: no enable repeated`);
     assert.equal(outcome.deletes, clean.deletes, `${label}: no delete repeated`);
     assert.equal(outcome.disables, clean.disables, `${label}: no disable repeated`);

@@ -43,7 +43,7 @@ test("OVH's statuses as one DKIM state", () => {
   ]);
 });
 
-test('the CSV: RFC 4180 quoting, and a cell a spreadsheet would run as a formula kept as text', () => {
+test('the CSV: RFC 4180 quoting, and a cell a spreadsheet would run as a formula kept as text; a result stored before readiness was counted is unknown', () => {
   const result: ScanResult = {
     domain: 'x.fr',
     service: 'pro/emailpro-1',
@@ -59,10 +59,10 @@ test('the CSV: RFC 4180 quoting, and a cell a spreadsheet would run as a formula
   const [header, line] = scanCsv([result]).split('\r\n');
   assert.equal(
     header,
-    'domain,offer_service,zone,dkim,signing_selector,spare,selectors,spf,spf_record,dmarc,dmarc_policy,next',
+    'domain,offer_service,zone,dkim,signing_selector,spare,selectors,spf,spf_record,dmarc,dmarc_policy,next,bulk_sender,bulk_sender_why,spf_lookups',
   );
   assert.equal(
     line,
-    `x.fr,pro/emailpro-1,elsewhere,none,,,,no_ovh_include,"'=HYPERLINK(""http://evil.example"",""click"")",invalid,,set up DKIM; add include:mx.ovh.com to the SPF record`,
+    `x.fr,pro/emailpro-1,elsewhere,none,,,,no_ovh_include,"'=HYPERLINK(""http://evil.example"",""click"")",invalid,,set up DKIM; add include:mx.ovh.com to the SPF record,unknown,not checked (scanned before the bot counted it),`,
   );
 });

@@ -3,6 +3,7 @@ import { FakeClock } from '../src/clock.ts';
 import { parseConfig, secretValues } from '../src/config/index.ts';
 import type { Run } from '../src/domain/runs.ts';
 import { createLogger, makeRedactor } from '../src/log.ts';
+import type { ReportMailbox } from '../src/providers/imap.ts';
 import { type Bot, startBot } from '../src/slack/app.ts';
 import { REQUESTER, seeded, testEnv } from './harness.ts';
 import { OvhSim, type OvhSimOptions } from './sim/ovh.ts';
@@ -78,6 +79,8 @@ export async function startSlackHarness(
     vtexToken?: string;
     /** Start the bot's pollers on POLL_CRON (off by default: tests drive the engine themselves). */
     poll?: boolean;
+    /** The DMARC reports mailbox (none unless given). */
+    mailbox?: ReportMailbox;
   } = {},
 ): Promise<SlackHarness> {
   const mode = options.mode ?? 'http';
@@ -118,6 +121,7 @@ export async function startSlackHarness(
       retry: { attempts: 6, baseMs: 200, maxMs: 5_000 },
       random: seeded(11),
       socketPingTimeoutMs: SOCKET_PING_TIMEOUT_MS,
+      ...(options.mailbox ? { mailbox: options.mailbox } : {}),
     });
     if (mode === 'socket') await slack.socketMode.waitFor(() => slack.socketMode.openConnections().length > 0);
     return started;

@@ -5,11 +5,13 @@ import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState, REQUESTER } from './harness.ts';
 import { buttonClickPayload, slashCommandPayload, textInputs, viewSubmissionPayload } from './sim/slack.ts';
 import { card, flows, inMode, readyThread, text } from './slack-flows.ts';
+import { dmarcFlows } from './slack-flows-dmarc.ts';
+import { reportFlows } from './slack-flows-report.ts';
 import { latestRun, type SlackHarness } from './slack-harness.ts';
 
 /** Socket Mode, the manifest's default: the same flows as over HTTP, and what only a WebSocket link can do. */
 
-for (const [name, flow] of Object.entries(flows))
+for (const [name, flow] of Object.entries({ ...flows, ...reportFlows, ...dmarcFlows }))
   test(`Socket Mode: ${name}`, inMode('socket', flow.run, flow.options));
 
 async function health(h: SlackHarness): Promise<number> {

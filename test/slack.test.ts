@@ -3,9 +3,12 @@ import { test } from 'node:test';
 import { APPROVE_ACTION } from '../src/slack/render/cards.ts';
 import { APPROVER, isState } from './harness.ts';
 import { assertNothingStarted, card, flows, inMode, readyThread, text } from './slack-flows.ts';
+import { dmarcFlows } from './slack-flows-dmarc.ts';
+import { reportFlows } from './slack-flows-report.ts';
 import { latestRun, startSlackHarness } from './slack-harness.ts';
 
-for (const [name, flow] of Object.entries(flows)) test(`HTTP mode: ${name}`, inMode('http', flow.run, flow.options));
+for (const [name, flow] of Object.entries({ ...flows, ...reportFlows, ...dmarcFlows }))
+  test(`HTTP mode: ${name}`, inMode('http', flow.run, flow.options));
 
 test('forged signatures and stale timestamps get 401 and change nothing', async () => {
   const h = await startSlackHarness();

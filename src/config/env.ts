@@ -14,6 +14,7 @@ export const SECRET_KEYS = [
   'VTEX_APP_TOKEN',
   'OVH_BATCH_PASSPHRASE',
   'SMTP_URL',
+  'DMARC_IMAP_URL',
 ] as const;
 
 export const NAMED_OVH_ENDPOINTS = ['ovh-eu', 'ovh-ca', 'ovh-us'] as const;
@@ -83,6 +84,32 @@ const contactIdVar = z.preprocess(
     .optional(),
 );
 const dnsServer = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(:\d{1,5})?$/;
+const cronExpression = (fallback: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
+  );
+/** IMAP with TLS (imaps://), or without only to this machine; a user and a password. */
+const imapUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        const tls = url.protocol === 'imaps:';
+        return (
+          (tls || (url.protocol === 'imap:' && isLoopback(url.hostname))) && url.username !== '' && url.password !== ''
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be imaps://user:password@host[:port]/folder (imap:// only to 127.0.0.1 or localhost)')
+    .optional(),
+);
 
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xoxb-'), 'must start with xoxb-'),
@@ -154,13 +181,7 @@ export const envSchema = z.object({
   SMTP_ALLOW_PLAINTEXT: flag(false),
   BATCH_FROM: z.preprocess(blankToUndefined, z.email({ message: 'must be an email address' }).optional()),
   DATABASE_PATH: z.preprocess(blankToUndefined, z.string().default('./data/dkim-bot.sqlite')),
-  POLL_CRON: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .default('* * * * *')
-      .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
-  ),
+  POLL_CRON: cronExpression('* * * * *'),
   DNS_SERVERS: z.preprocess(
     blankToUndefined,
     z
@@ -180,17 +201,32 @@ export const envSchema = z.object({
   DISCOVERY_TTL_MINUTES: decimal(10, 0, 24 * 60),
   ROTATION_GRACE_HOURS: decimal(72, 0, 24 * 365),
   ROTATION_REMINDER_DAYS: decimal(180, 0, 3650),
-  WATCH_CRON: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .default('0 6 * * *')
-      .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
-  ),
+  WATCH_CRON: cronExpression('0 6 * * *'),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
   SLACK_TIMEOUT_MS: integer(10000, 100, 120000),
   RETENTION_DAYS: decimal(400, 1, 36500),
   BATCH_CODE_TTL_DAYS: decimal(7, 0, 3650),
+  DMARC_RUA: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((v) => v.replace(/^mailto:/i, ''))
+      .pipe(z.email({ message: 'must be an email address (mailto: allowed)' }))
+      .optional(),
+  ),
+  DMARC_IMAP_URL: imapUrl,
+  DMARC_IMAP_DONE: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[^\r\n*%]{1,200}$/, 'must be a folder name')
+      .default('dmarc-done'),
+  ),
+  DMARC_CRON: cronExpression('17 * * * *'),
+  DMARC_STEP_UP_DAYS: decimal(14, 0.0001, 365),
+  DMARC_STEP_UP_PASS: decimal(98, 50, 100),
+  DMARC_MIN_MESSAGES: integer(100, 1, 1_000_000_000),
+  DMARC_RETENTION_DAYS: decimal(400, 1, 36500),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -66,6 +66,22 @@ export interface Config {
   retentionDays: number;
   /** How long a failed or needs-attention batch order keeps its transfer code for a retry. */
   batchCodeTtlDays: number;
+  dmarc: DmarcConfig;
+}
+
+/** DMARC (DESIGN §2.8): where reports go and are read, and the evidence a stricter policy needs. */
+export interface DmarcConfig {
+  /** The address receivers send aggregate reports to; `/dkim dmarc` is off without it. */
+  rua?: string;
+  /** The reports mailbox; reports are not read without it. */
+  imapUrl?: string;
+  doneFolder: string;
+  cron: string;
+  stepUpDays: number;
+  /** Percent of messages passing DMARC. */
+  stepUpPass: number;
+  minMessages: number;
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +140,16 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL,
     retentionDays: e.RETENTION_DAYS,
     batchCodeTtlDays: e.BATCH_CODE_TTL_DAYS,
+    dmarc: {
+      rua: e.DMARC_RUA,
+      imapUrl: e.DMARC_IMAP_URL,
+      doneFolder: e.DMARC_IMAP_DONE,
+      cron: e.DMARC_CRON,
+      stepUpDays: e.DMARC_STEP_UP_DAYS,
+      stepUpPass: e.DMARC_STEP_UP_PASS,
+      minMessages: e.DMARC_MIN_MESSAGES,
+      retentionDays: e.DMARC_RETENTION_DAYS,
+    },
   };
 }
 
@@ -226,9 +252,17 @@ export function secretValues(env: NodeJS.ProcessEnv): string[] {
     const value = env[key]?.trim();
     if (value && value.length >= 4) values.push(value);
   }
-  const smtpPassword = env.SMTP_URL ? safeUrlPassword(env.SMTP_URL) : undefined;
-  if (smtpPassword && smtpPassword.length >= 4) values.push(smtpPassword, encodeURIComponent(smtpPassword));
+  for (const url of [env.SMTP_URL, env.DMARC_IMAP_URL]) {
+    const password = url ? safeUrlPassword(url) : undefined;
+    if (password && password.length >= 4) values.push(password, encodeURIComponent(password));
+  }
   return values;
+}
+
+function imapWithoutPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = '';
+  return parsed.toString();
 }
 
 function safeUrlPassword(url: string): string | undefined {
@@ -263,5 +297,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     databasePath: config.databasePath,
     pollCron: config.pollCron,
     dnsServers: config.dnsServers,
+    dmarc: {
+      rua: config.dmarc.rua ?? 'DMARC_RUA is not set: /dkim dmarc is off.',
+      mailbox: config.dmarc.imapUrl
+        ? imapWithoutPassword(config.dmarc.imapUrl)
+        : 'DMARC_IMAP_URL is not set: reports are not read.',
+    },
   };
 }

@@ -7,14 +7,15 @@
 import type { RunKind } from './runs.ts';
 import type { ScanSummary } from './scan.ts';
 import type { Text } from './text.ts';
+import { quotedTxt } from './txt.ts';
 
 export interface DnsRecordToAdd {
   /** Absolute owner name, e.g. "sel._domainkey.example.fr." */
   name: string;
   /** Name relative to the zone, for web forms, e.g. "sel._domainkey". */
   relative: string;
-  type: 'CNAME';
-  /** Absolute target, ending with a dot. */
+  type: 'CNAME' | 'TXT';
+  /** CNAME: the absolute target, ending with a dot. TXT: the text, unquoted. */
   target: string;
   ttl: number;
 }
@@ -92,5 +93,6 @@ export type Notice =
 
 /** Zone-file line: both names absolute. */
 export function zoneFileLine(record: DnsRecordToAdd): string {
-  return `${record.name} ${record.ttl} IN ${record.type} ${record.target}`;
+  const value = record.type === 'TXT' ? quotedTxt(record.target) : record.target;
+  return `${record.name} ${record.ttl} IN ${record.type} ${value}`;
 }

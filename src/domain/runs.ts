@@ -1,6 +1,6 @@
 /** Run kinds and states, shared by the workflows, the store and the faces (Slack, CLI). */
 
-export const RUN_KINDS = ['setup', 'vtex', 'batch', 'rotate', 'disable', 'scan', 'group'] as const;
+export const RUN_KINDS = ['setup', 'vtex', 'batch', 'rotate', 'disable', 'scan', 'group', 'dmarc'] as const;
 /** A run's kind, also the word a person types for it (`/dkim retry setup x.fr`). */
 export type RunKind = (typeof RUN_KINDS)[number];
 
@@ -38,6 +38,10 @@ export type RunState =
   | 'rekey_waiting'
   /** Disable: the offer's disable call, then waiting until OVH shows signing off. */
   | 'turning_off'
+  /** DMARC: that the domain signs, then its SPF and DMARC records, read for the card. */
+  | 'reading_records'
+  /** DMARC: the approved SPF and DMARC records written in the OVH zone (or handed over). */
+  | 'writing_records'
   /** Scan: checking the domains, a few at a time. */
   | 'scanning'
   /** A setup in a group: its key is ready; the group's one approval card covers it. */
@@ -117,6 +121,8 @@ const STATE_WORDS: Record<RunState, readonly [label: string, phrase: string]> = 
   rekeying: ['Making a fresh key for the old selector', 'making a fresh key for the old selector'],
   rekey_waiting: ['Waiting for the fresh key to be ready', 'waiting for the fresh key to be ready'],
   turning_off: ['Turning signing off at OVH', 'turning signing off'],
+  reading_records: ['Reading the SPF and DMARC records', 'reading the SPF and DMARC records'],
+  writing_records: ['Writing the SPF and DMARC records', 'writing the SPF and DMARC records'],
   scanning: ['Scanning the domains', 'scanning the domains'],
   awaiting_group: ["Ready: waiting for the group's approval", "waiting for the group's approval"],
   gathering: ['Following the setups of the group', 'following the setups of the group'],

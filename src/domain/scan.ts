@@ -1,4 +1,15 @@
 import { csv } from './csv.ts';
+import { findDmarc, readPolicy } from './dmarc-record.ts';
+import {
+  countReadiness,
+  type Readiness,
+  type ReadinessCounts,
+  readinessCells,
+  readinessLine,
+  readinessWords,
+  spfLookupSteps,
+} from './readiness.ts';
+import { findSpf } from './spf.ts';
 
 /**
  * The fleet scan's rules (DESIGN §2.7), pure: what a domain's DKIM, SPF and DMARC say, what to do next, the counts
@@ -49,6 +60,8 @@ export interface ScanResult {
   error?: string;
   spf: { state: SpfState; record?: string };
   dmarc: { state: DmarcState; policy?: string; record?: string };
+  /** The bulk senders' rules (DESIGN §2.8); results stored before it was counted have none: read them as unknown. */
+  readiness?: Readiness;
   /** What to do next, in words; `nothing` when all is well. */
   next: string;
   /** A setup run would do the next thing (no DKIM yet, keys waiting, ready to enable). */
@@ -80,30 +93,25 @@ export function mxPlanState(status: string): DkimState {
   }
 }
 
-const SPF = /^v=spf1(\s|$)/i;
-const DMARC = /^v=DMARC1\s*(;|$)/i;
-
 /** The apex's TXT records as SPF: one `v=spf1` record, which (for an OVH mail offer) includes `mx.ovh.com`. */
 export function readSpf(txt: string[]): ScanResult['spf'] {
-  const records = txt.filter((t) => SPF.test(t.trim()));
-  if (records.length === 0) return { state: 'missing' };
-  const [only] = records;
-  if (only === undefined || records.length > 1) return { state: 'multiple', record: records.join(' | ') };
-  const record = only.trim();
-  const includesOvh = /(^|\s)[+~?]?include:mx\.ovh\.com(\s|$)/i.test(record);
-  return { state: includesOvh ? 'ok' : 'no_ovh_include', record };
+  const found = findSpf(txt);
+  if (found.kind === 'none') return { state: 'missing' };
+  if (found.kind === 'permerror') return { state: 'multiple', record: found.records.join(' | ') };
+  const includesOvh = /(^|\s)[+~?]?include:mx\.ovh\.com(\s|$)/i.test(found.record);
+  return { state: includesOvh ? 'ok' : 'no_ovh_include', record: found.record };
 }
 
-/** `_dmarc`'s TXT records as DMARC: one `v=DMARC1` record with a `p=` policy. */
+/** `_dmarc`'s TXT records as DMARC, read as `/dkim dmarc` reads them: one `v=DMARC1` record with a valid `p=`. */
 export function readDmarc(txt: string[]): ScanResult['dmarc'] {
-  const records = txt.filter((t) => DMARC.test(t.trim()));
-  if (records.length === 0) return { state: 'missing' };
-  const [only] = records;
-  if (only === undefined || records.length > 1) return { state: 'multiple', record: records.join(' | ') };
-  const record = only.trim();
-  const policy = /(?:^|;)\s*p\s*=\s*([a-z]+)\s*(?:;|$)/i.exec(record)?.[1]?.toLowerCase();
-  if (!policy || !['none', 'quarantine', 'reject'].includes(policy)) return { state: 'invalid', record };
-  return { state: 'ok', policy, record };
+  const found = findDmarc(txt);
+  if (found.kind === 'none') return { state: 'missing' };
+  if (found.kind === 'invalid') {
+    return { state: found.records.length > 1 ? 'multiple' : 'invalid', record: found.records.join(' | ') };
+  }
+  const { p, pInvalid } = readPolicy(found.tags);
+  if (pInvalid) return { state: 'invalid', record: found.record };
+  return { state: 'ok', policy: p, record: found.record };
 }
 
 /** What to do next for a domain, most urgent first, and whether a setup run does it. */
@@ -140,6 +148,7 @@ export function nextSteps(result: Omit<ScanResult, 'next' | 'needsSetup'>): { ne
     error: 'SPF could not be read in DNS',
   }[result.spf.state];
   if (spf) steps.push(spf);
+  steps.push(...spfLookupSteps(result.readiness));
   const dmarc = {
     ok: result.dmarc.policy === 'none' ? 'DMARC only monitors (p=none): consider quarantine' : undefined,
     missing: 'publish a DMARC record at `_dmarc` (start with `p=none`)',
@@ -158,6 +167,9 @@ export interface ScanCounts {
   spfProblems: number;
   dmarcMissing: number;
   needsSetup: number;
+  /** The bulk senders' rules, and what keeps the domains not ready (summaries stored before have neither). */
+  readiness?: ReadinessCounts['readiness'];
+  notReadyBecause?: ReadinessCounts['notReadyBecause'];
 }
 
 export function countResults(results: ScanResult[]): ScanCounts {
@@ -171,7 +183,7 @@ export function countResults(results: ScanResult[]): ScanCounts {
     if (r.dmarc.state !== 'ok') dmarcMissing++;
     if (r.needsSetup) needsSetup++;
   }
-  return { total: results.length, dkim, spfProblems, dmarcMissing, needsSetup };
+  return { total: results.length, dkim, spfProblems, dmarcMissing, needsSetup, ...countReadiness(results) };
 }
 
 /** One domain as a finished scan shows it. */
@@ -186,6 +198,8 @@ export interface ScanLine {
   dmarc: string;
   next: string;
   needsSetup: boolean;
+  /** The bulk senders' rules (lines stored before have none). */
+  readiness?: Readiness;
 }
 
 /**
@@ -224,6 +238,7 @@ function lineOf(r: ScanResult): ScanLine {
     dmarc,
     next: r.next,
     needsSetup: r.needsSetup,
+    ...(r.readiness ? { readiness: r.readiness } : {}),
   };
 }
 
@@ -233,7 +248,18 @@ export function countsLine(counts: ScanCounts): string {
   return [
     `${counts.total} domain${counts.total === 1 ? '' : 's'}: ${states.join(' · ') || 'none'}`,
     `SPF to fix: ${counts.spfProblems} · DMARC missing or to fix: ${counts.dmarcMissing}`,
+    ...(counts.readiness ? [readinessLine(counts.readiness, counts.notReadyBecause)] : []),
   ].join('\n');
+}
+
+/** One domain as the CLI's table prints it: tab-separated, its bulk-sender readiness before what to do next. */
+export function scanTableLine(r: ScanResult): string {
+  const dkim = r.signing ? `${r.dkim} (${r.signing})` : r.dkim;
+  const lookups = r.readiness?.spfLookups;
+  const spf = lookups === undefined ? r.spf.state : `${r.spf.state} (${lookups} look-ups)`;
+  const dmarc = r.dmarc.policy ?? r.dmarc.state;
+  const bulk = `bulk senders: ${readinessWords(r.readiness)}`;
+  return [r.domain, r.service, dkim, `SPF ${spf}`, `DMARC ${dmarc}`, bulk, r.next.replace(/`/g, '')].join('\t');
 }
 
 const CSV_COLUMNS = [
@@ -249,6 +275,9 @@ const CSV_COLUMNS = [
   'dmarc',
   'dmarc_policy',
   'next',
+  'bulk_sender',
+  'bulk_sender_why',
+  'spf_lookups',
 ] as const;
 
 /** The whole table, RFC 4180; a cell that a spreadsheet would run as a formula is quoted as text. */
@@ -266,6 +295,7 @@ export function scanCsv(results: ScanResult[]): string {
     r.dmarc.state,
     r.dmarc.policy ?? '',
     r.next.replace(/`/g, ''),
+    ...readinessCells(r.readiness),
   ]);
   return csv([[...CSV_COLUMNS], ...rows]);
 }

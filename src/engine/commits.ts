@@ -115,6 +115,10 @@ export class Commits {
         for (const event of outcome.events ?? []) store.events.add(run.id, 'bot', event.type, event.detail, now);
         if (outcome.watch) store.watches.upsert({ ...outcome.watch, domain: run.domain, runId: run.id }, now);
         if (outcome.watch === null) store.watches.remove(run.domain);
+        if (outcome.dmarc) {
+          const who = { domain: run.domain, runId: run.id, requestedBy: run.requestedBy, channelId: run.channelId };
+          store.dmarcDomains.written({ ...outcome.dmarc, ...who }, now);
+        }
         if (outcome.scan?.found) store.scans.enqueue(run.id, outcome.scan.found);
         if (outcome.scan?.checked) store.scans.record(run.id, outcome.scan.checked);
         if (outcome.scrub) {

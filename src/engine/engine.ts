@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { isFinished, type Run, type RunKind } from '../domain/runs.ts';
+import { DAY_MS } from '../domain/time.ts';
 import type { Logger } from '../log.ts';
 import { errorMessage } from '../providers/errors.ts';
 import type { Store } from '../store/index.ts';
@@ -242,7 +243,7 @@ export class Engine {
             now,
           );
           store.events.add(run.id, 'bot', 'private_params_dropped', { after: ttlMs }, now);
-          const text = `The transfer code and the owner's details of this order were deleted: it waited ${Math.round(ttlMs / 86_400_000)} days (BATCH_CODE_TTL_DAYS). A retry now needs a fresh order.`;
+          const text = `The transfer code and the owner's details of this order were deleted: it waited ${Math.round(ttlMs / DAY_MS)} days (BATCH_CODE_TTL_DAYS). A retry now needs a fresh order.`;
           this.journal.say(run, [{ type: 'reply', text }], `private-dropped-${now}`, now);
         });
         dropped++;

@@ -7,6 +7,7 @@ import type { Mailer } from '../providers/mail.ts';
 import type { OvhApi } from '../providers/ovh.ts';
 import type { SharedReads } from '../providers/shared-reads.ts';
 import type { VtexApi } from '../providers/vtex.ts';
+import type { WrittenRecords } from '../store/dmarc-domains.ts';
 import type { PendingScan, ScanEntry } from '../store/scans.ts';
 import type { NewWatch } from '../store/watches.ts';
 
@@ -34,6 +35,8 @@ export interface StepContext {
   view: StoreView;
   /** OVH_RATE_LIMIT_PER_MIN, the pace of every OVH call: a long run says how long it still needs. */
   ovhRatePerMinute?: number;
+  /** DMARC_RUA: where receivers send aggregate reports (a dmarc run writes it into the DMARC record). */
+  dmarcRua?: string;
 }
 
 /** Reads only: a step writes through its outcome, in the engine's transaction. */
@@ -87,6 +90,8 @@ export interface StepOutcome {
   wakeAt?: number;
   /** The domain is watched from now on with this key (a setup or a rotation finished), or no longer (`null`). */
   watch?: Omit<NewWatch, 'runId' | 'domain'> | null;
+  /** SPF and DMARC as DNS serves them now (a dmarc run finished): the journey and the watch go on from them. */
+  dmarc?: Omit<WrittenRecords, 'domain' | 'runId' | 'requestedBy' | 'channelId'>;
   /** The parent message shows new progress (its detail), though the state did not change. */
   progress?: boolean;
   /** A scan's domains: found (to check), or checked (their results), written with the outcome. */

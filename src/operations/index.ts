@@ -10,6 +10,7 @@ import { rotationNotOffered } from '../workflows/rotate/index.ts';
 import { FleetOperations } from './fleet.ts';
 import { BATCH_USAGE, SERVICE_USAGE } from './help.ts';
 import { asReply, type BatchFormRequest, type Reply } from './reply.ts';
+import { ReportOperations } from './report.ts';
 import { choose, describeRun, parseTarget, targetRuns } from './targets.ts';
 
 export { BATCH_USAGE, HELP, SERVICE_USAGE } from './help.ts';
@@ -23,9 +24,12 @@ export type { BatchFormRequest, Reply } from './reply.ts';
 export class Operations {
   /** The scan and Set up all. */
   readonly fleet: FleetOperations;
+  /** What the receivers' DMARC reports say. */
+  readonly report: ReportOperations;
 
   constructor(private readonly core: Core) {
     this.fleet = new FleetOperations(core);
+    this.report = new ReportOperations(core);
   }
 
   /** `service`: where the domain's mail is, when the bot should not look (`exchange/org/service`, `pro/service`, `mxplan`). */
@@ -67,6 +71,26 @@ export class Operations {
     return this.startRun('disable', target.domain, { ...(target.at ?? {}) }, input.user, input.channel, {
       what: 'Turning DKIM off',
       started: (run) => `Checking DKIM of ${showDomain(target.domain)} before turning it off (run #${run.id}).`,
+    });
+  }
+
+  /**
+   * `/dkim dmarc`: SPF and DMARC for a domain that signs, on one card. Needs DMARC_RUA (where the reports go) and OVH
+   * (to see that the domain signs).
+   */
+  async dmarc(input: { domain: string; user: string; channel: string | null; service?: string }): Promise<Reply> {
+    const target = this.changeTarget(input);
+    if (!target.ok) return target;
+    if (!this.core.config.dmarc.rua) {
+      return {
+        ok: false,
+        text: 'Not started: DMARC_RUA is not set: it says where receivers send their DMARC reports.',
+      };
+    }
+    const params = { ...(target.at ?? {}), action: 'setup' };
+    return this.startRun('dmarc', target.domain, params, input.user, input.channel, {
+      what: 'SPF and DMARC work',
+      started: (run) => `Reading the SPF and DMARC records of ${showDomain(target.domain)} (run #${run.id}).`,
     });
   }
 

@@ -23,7 +23,7 @@ export function parseTarget(args: string[]): Target | (Reply & { ok: false }) {
   if (rest.length > 0 || (!kind && second !== undefined)) {
     return {
       ok: false,
-      text: `Say \`[setup|rotate|disable|vtex|batch] example.fr\`: one kind at most, then one domain.`,
+      text: `Say \`[setup|rotate|disable|dmarc|vtex|batch] example.fr\`: one kind at most, then one domain.`,
     };
   }
   const parsed = parseDomain(domainText);

@@ -1,16 +1,19 @@
 import type { Clock } from '../clock.ts';
+import { DAY_MS } from '../domain/time.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 
 /** Rows deleted at once: a few milliseconds of work, then the event loop (Slack's acks) gets its turn. */
 const BATCH = 500;
-const DAY_MS = 86_400_000;
 
 export interface RetentionReport {
   deliveredMessages: number;
   events: number;
   scanResults: number;
   runs: number;
+  /** DMARC report records and reports, past DMARC_RETENTION_DAYS. */
+  dmarcRecords: number;
+  dmarcReports: number;
 }
 
 /**
@@ -24,8 +27,8 @@ export class Retention {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly keepMs: number,
     private readonly log: Logger,
+    private readonly keep: { keepMs: number; dmarcKeepMs: number },
   ) {}
 
   /** One pass; a call during a pass waits for it. */
@@ -38,8 +41,15 @@ export class Retention {
 
   private async prune(): Promise<RetentionReport> {
     const { store } = this;
-    const before = this.clock.now() - this.keepMs;
-    const report: RetentionReport = { deliveredMessages: 0, events: 0, scanResults: 0, runs: 0 };
+    const before = this.clock.now() - this.keep.keepMs;
+    const report: RetentionReport = {
+      deliveredMessages: 0,
+      events: 0,
+      scanResults: 0,
+      runs: 0,
+      dmarcRecords: 0,
+      dmarcReports: 0,
+    };
     const steps: [keyof RetentionReport, () => number][] = [
       ['deliveredMessages', () => store.pruning.deliveredMessages(before, BATCH)],
       ['events', () => store.pruning.events(before, BATCH)],
@@ -53,6 +63,14 @@ export class Retention {
         report[what] += deleted;
         await new Promise((resolve) => setImmediate(resolve));
       }
+    }
+    const dmarcBefore = this.clock.now() - this.keep.dmarcKeepMs;
+    for (let deleted = BATCH; deleted === BATCH; ) {
+      const pruned = store.dmarc.prune(dmarcBefore, BATCH);
+      report.dmarcRecords += pruned.records;
+      report.dmarcReports += pruned.reports;
+      deleted = pruned.records === BATCH || pruned.reports === BATCH ? BATCH : 0;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     store.transaction(() => store.processes.forgetSilentSince(this.clock.now() - DAY_MS));
     if (Object.values(report).some((n) => n > 0)) this.log.info('retention pass', { ...report });

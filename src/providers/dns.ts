@@ -1,4 +1,6 @@
 import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+import { stripDot } from '../domain/names.ts';
 import { ProviderError } from './errors.ts';
 
 /** DNS look-ups for the self-checks. They cost no OVH budget, so they decide when an OVH status check is worth it. */
@@ -9,6 +11,11 @@ export interface DnsChecker {
   cname(name: string): Promise<CnameAnswer>;
   /** TXT strings of a name, each record's chunks joined with no separator; [] when there is none. */
   txt(name: string): Promise<string[]>;
+  /**
+   * The reverse name (PTR) of an IP address, when DNS has one: the first, lower-cased, without its trailing dot. No
+   * answer, a resolver in trouble or no answer within the time allowed: undefined. It decides nothing, only shows.
+   */
+  reverse(ip: string): Promise<string | undefined>;
 }
 
 export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecker {
@@ -33,6 +40,23 @@ export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecke
         const code = (error as { code?: string }).code;
         if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
         throw resolverTrouble(name, error);
+      }
+    },
+    async reverse(ip) {
+      if (isIP(ip) === 0) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+        timer.unref();
+      });
+      const lookup = resolver.reverse(ip).then(
+        ([name]) => (name ? stripDot(name).toLowerCase() : undefined),
+        () => undefined,
+      );
+      try {
+        return await Promise.race([lookup, late]);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

@@ -58,6 +58,8 @@ export interface ImapMailboxOptions {
 }
 
 export const DEFAULT_DONE_FOLDER = 'dmarc-done';
+/** Messages moved in one MOVE: a crash before it means at most this many read again (and counted once). */
+const MOVE_BATCH = 100;
 export const REJECTED_FOLDER = 'dmarc-rejected';
 /** errors.ts lists the providers it knew before this one. */
 const PROVIDER = 'imap' as ProviderError['provider'];
@@ -141,6 +143,11 @@ class Session {
     }
   }
 
+  /**
+   * Each message read, then moved where its verdict says, MOVE_BATCH at a time (one MOVE per folder, not one per
+   * message). A message read but not yet moved when the reading stops is read again next time: its reports are
+   * counted once (org, report id), so the worst a crash costs is a second look.
+   */
   private async readAll(handle: ReportHandler, limit: number): Promise<MessageOutcome[]> {
     const mailbox = this.client.mailbox;
     if (!mailbox || mailbox.exists === 0) return [];
@@ -148,12 +155,36 @@ class Session {
       this.client.fetchAll('1:*', { uid: true, size: true, bodyStructure: true }),
     );
     const outcomes: MessageOutcome[] = [];
-    for (const message of listed.sort((a, b) => a.uid - b.uid).slice(0, limit)) {
-      const size = message.size ?? 0;
-      const verdict = await this.verdict(message.uid, size, message.bodyStructure, handle);
-      const movedTo = verdict.result === 'imported' ? this.done : this.rejected;
-      await this.move(message.uid, movedTo);
-      outcomes.push({ uid: message.uid, ...verdict, movedTo });
+    let unmoved: MessageOutcome[] = [];
+    try {
+      for (const message of listed.sort((a, b) => a.uid - b.uid).slice(0, limit)) {
+        const size = message.size ?? 0;
+        const verdict = await this.verdict(message.uid, size, message.bodyStructure, handle);
+        unmoved.push({
+          uid: message.uid,
+          ...verdict,
+          movedTo: verdict.result === 'imported' ? this.done : this.rejected,
+        });
+        if (unmoved.length >= MOVE_BATCH) {
+          outcomes.push(...(await this.moveAll(unmoved)));
+          unmoved = [];
+        }
+      }
+    } catch (error) {
+      // What was read before the failure is moved if the link allows; the failure is what the caller hears of.
+      if (this.client.usable) await this.moveAll(unmoved).catch(() => {});
+      throw error;
+    }
+    outcomes.push(...(await this.moveAll(unmoved)));
+    return outcomes;
+  }
+
+  private async moveAll(outcomes: MessageOutcome[]): Promise<MessageOutcome[]> {
+    for (const folder of new Set(outcomes.map((o) => o.movedTo))) {
+      await this.move(
+        outcomes.filter((o) => o.movedTo === folder).map((o) => o.uid),
+        folder,
+      );
     }
     return outcomes;
   }
@@ -191,14 +222,13 @@ class Session {
     });
   }
 
-  private async move(uid: number, folder: string): Promise<void> {
-    const moved = await this.imap(`move message ${uid} to ${folder}`, () =>
-      this.client.messageMove(String(uid), folder, { uid: true }),
-    );
+  private async move(uids: number[], folder: string): Promise<void> {
+    const what = `move message ${uids.join(',')} to ${folder}`;
+    const moved = await this.imap(what, () => this.client.messageMove(uids.join(','), folder, { uid: true }));
     if (moved) return;
     // imapflow answers false instead of throwing: a link that dropped, or the server's refusal.
-    if (!this.client.usable) throw this.failure(`move message ${uid} to ${folder}`, 'transient', 'the link dropped');
-    throw this.failure(`move message ${uid} to ${folder}`, 'terminal', 'the server refused');
+    if (!this.client.usable) throw this.failure(what, 'transient', 'the link dropped');
+    throw this.failure(what, 'terminal', 'the server refused');
   }
 
   /** Runs one IMAP exchange; its failure becomes a ProviderError that says what was being done. */

@@ -107,6 +107,13 @@ export class ExchangeApi {
     this.shared?.forget('GET /email/exchange');
   }
 
+  /** Whether the service is a Private Exchange (OVH's `dedicated` offers), which sends from its own IP ranges. */
+  async isPrivate(at: ExchangeLocation): Promise<boolean> {
+    const path = `/email/exchange/${seg(at.org)}/service/${seg(at.service)}`;
+    const { offer } = await this.ovh.get(path, z.object({ offer: z.string() }));
+    return offer === 'dedicated' || offer === 'dedicatedCluster';
+  }
+
   selectors(at: ExchangeLocation, domain: string): Promise<string[]> {
     return this.ovh.get(`${exchangeDomainPath(at, domain)}/dkimSelector`, names);
   }

@@ -32,6 +32,8 @@ export interface Bot {
   watchPoller: Poller;
   /** What only grows, pruned past RETENTION_DAYS (hourly). */
   retentionPoller: Poller;
+  /** The DMARC reports mailbox, the receivers' verdicts and the journey, on DMARC_CRON. */
+  dmarcPoller: Poller;
   /** The HTTP port (events, commands, interactivity at POST /slack/events; GET /healthz; GET /metrics). */
   port: number;
   mode: 'http' | 'socket';
@@ -167,7 +169,8 @@ function buildPollers(config: Config, core: Core, notifier: Notifier, defer: (wo
   const deliveryPoller = new Poller(config.pollCron, [job('notifier', () => notifier.drain())], core.log);
   const watchPoller = new Poller(config.watchCron, [job('watch', () => core.watcher.checkAll())], core.log);
   const retentionPoller = new Poller(RETENTION_CRON, [job('housekeeping', () => core.housekeeping())], core.log);
-  return { poller, deliveryPoller, watchPoller, retentionPoller };
+  const dmarcPoller = new Poller(config.dmarc.cron, [job('dmarc reports', () => core.reports.round())], core.log);
+  return { poller, deliveryPoller, watchPoller, retentionPoller, dmarcPoller };
 }
 
 /** Work the Slack face holds until the requests are answered (AckFirst), as a promise of its result. */

@@ -1,13 +1,12 @@
 import { reportTotals, signaturesOf, signatureTotals } from '../domain/dmarc-figures.ts';
 import type { AggregateReport, ReportRecord } from '../domain/dmarc-report.ts';
+import { DAY_MS } from '../domain/time.ts';
 import { type Db, preparedOnce, type Statements } from './db.ts';
 
 /**
  * DMARC aggregate reports and their records (DESIGN §2.8). Every figure is a number of messages: a record's `count`.
  * A period holds the reports that begin in it (`since` ≤ begin < `until`, epoch ms).
  */
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface SelectorFigures {
   /** '' when the reports name no selector. */
@@ -61,6 +60,17 @@ export interface SelectorSeen {
 
 export type PruneResult = { records: number; reports: number };
 
+/** A domain receivers reported on over a period: its sums, as `summary` gives them. */
+export interface ReportedDomain {
+  domain: string;
+  messages: number;
+  dmarcPass: number;
+  alignedDkimPass: number;
+  alignedSpfPass: number;
+  /** How many organisations sent reports. */
+  reporters: number;
+}
+
 const PERIOD = 'domain = ? AND begin_at >= ? AND begin_at < ?';
 
 /**
@@ -86,6 +96,19 @@ export const SUMMARY_QUERIES = {
     WHERE r.domain = ? AND r.source_ip = ? AND r.begin_at >= ? AND r.begin_at < ? AND r.dkim_pass = 0
       AND r.spf_pass = 0 ORDER BY p.org_name`,
 } as const;
+
+/**
+ * The domains reported on over a period (since, until: the reports that begin in it), most messages first, with how
+ * many there are beyond the limit. A report begins before it ends, so the period's reports are all among those that
+ * end after `since`: the range of dmarc_reports_by_end from there, a few days of reports, never the whole history
+ * (the planner would otherwise scan dmarc_reports_summary whole for the GROUP BY). Parameters: since, since, until,
+ * limit.
+ */
+export const REPORTED_DOMAINS_QUERY = `SELECT domain, TOTAL(messages) AS messages, TOTAL(dmarc_pass) AS dmarcPass,
+    TOTAL(dkim_pass) AS alignedDkimPass, TOTAL(spf_pass) AS alignedSpfPass, COUNT(DISTINCT org_name) AS reporters,
+    COUNT(*) OVER () AS total
+  FROM dmarc_reports INDEXED BY dmarc_reports_by_end WHERE end_at >= ? AND begin_at >= ? AND begin_at < ?
+  GROUP BY domain ORDER BY messages DESC, domain LIMIT ?`;
 
 type TotalsRow = Pick<DmarcSummary, 'messages' | 'dmarcPass' | 'alignedDkimPass' | 'alignedSpfPass'> & CoverageRow;
 type CoverageRow = { reporters: string; from: number | null; to: number | null };
@@ -212,6 +235,24 @@ export class DmarcRepository {
       reporters: names(reporters),
       covered: from === null || to === null ? null : coverage(from, to),
     };
+  }
+
+  /** The domains receivers reported on over a period, most messages first: `limit` of them, and how many in all. */
+  reportedDomains(since: number, until: number, limit: number): { domains: ReportedDomain[]; total: number } {
+    const rows = this.db.prepare(REPORTED_DOMAINS_QUERY).all(since, since, until, limit) as (ReportedDomain & {
+      total: number;
+    })[];
+    return { domains: rows.map(({ total: _, ...domain }) => domain), total: rows[0]?.total ?? 0 };
+  }
+
+  /** The period of a domain's latest report (the last to begin), epoch ms; undefined when none is stored. */
+  latestReport(domain: string): { begin: number; end: number } | undefined {
+    return this.db
+      .prepare(
+        `SELECT begin_at AS begin, end_at AS "end" FROM dmarc_reports WHERE domain = ?
+         ORDER BY begin_at DESC, end_at DESC LIMIT 1`,
+      )
+      .get(domain) as { begin: number; end: number } | undefined;
   }
 
   /**

@@ -2,6 +2,7 @@ import { ApprovalRepository } from './approvals.ts';
 import { BudgetRepository } from './budget.ts';
 import { type Db, openDatabase } from './db.ts';
 import { DmarcRepository } from './dmarc.ts';
+import { DmarcDomainRepository } from './dmarc-domains.ts';
 import { EventRepository } from './events.ts';
 import { OutboxRepository } from './outbox.ts';
 import { ProcessRepository } from './processes.ts';
@@ -21,6 +22,7 @@ export class Store {
   readonly budget: BudgetRepository;
   readonly pruning: PruneRepository;
   readonly dmarc: DmarcRepository;
+  readonly dmarcDomains: DmarcDomainRepository;
 
   constructor(readonly db: Db) {
     this.runs = new RunRepository(db);
@@ -33,6 +35,7 @@ export class Store {
     this.budget = new BudgetRepository(db);
     this.pruning = new PruneRepository(db);
     this.dmarc = new DmarcRepository(db);
+    this.dmarcDomains = new DmarcDomainRepository(db);
   }
 
   static open(path: string): Store {

@@ -3,11 +3,11 @@ import { type Db, preparedOnce, type Statements } from './db.ts';
 
 const FINISHED = `state IN (${FINISHED_STATES.map((s) => `'${s}'`).join(', ')})`;
 /**
- * Runs whose time is over: finished before `before`, and no watch speaks in their thread (a watched domain's last
- * setup or rotation stays, with its audit trail, as long as the domain is watched).
+ * Runs whose time is over: finished before `before`, and no watch or DMARC journey speaks in their thread (a watched
+ * domain's last setup or rotation stays, with its audit trail, as long as the domain is watched).
  */
 const PRUNABLE = `SELECT id FROM runs WHERE ${FINISHED} AND updated_at < @before
-  AND id NOT IN (SELECT run_id FROM watches)`;
+  AND id NOT IN (SELECT run_id FROM watches) AND id NOT IN (SELECT run_id FROM dmarc_domains)`;
 
 /**
  * What only grows, deleted by age in small batches (RETENTION_DAYS): messages delivered long ago, and runs finished

@@ -9,6 +9,7 @@ import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import type { Dkim } from '../providers/ovh-api.ts';
 import { findService } from './setup/discover.ts';
 import { keyedApi, mxPlanApi, type SetupFacts } from './setup/facts.ts';
+import { SIGNING, signingNow } from './shared/signing.ts';
 
 /**
  * `/dkim disable` (DESIGN §2.6): after an approval, the offer's disable call — `POST …/dkim/{active}/disable` on
@@ -25,9 +26,6 @@ interface DisableFacts extends SetupFacts {
 }
 
 type Facts = DisableFacts;
-
-/** A key signs once enabling: a selector being enabled is turned off too, never reported as off. */
-const SIGNING: readonly string[] = ['inProduction', 'enabling'];
 
 export const disableWorkflow: Workflow = {
   kind: 'disable',
@@ -55,19 +53,6 @@ export const disableWorkflow: Workflow = {
     return undefined;
   },
 };
-
-/** The selectors (Exchange, Email Pro) or `switch` (MX Plan) that sign now, in OVH's order. */
-async function signingNow(run: Run, facts: Facts, ctx: StepContext): Promise<string[]> {
-  if (facts.offer === 'mxplan') {
-    return (await mxPlanApi(ctx, run.domain).dkim()).status === 'enabled' ? ['switch'] : [];
-  }
-  const api = keyedApi(ctx, facts, run.domain);
-  const signing: string[] = [];
-  for (const selector of await api.existing()) {
-    if (SIGNING.includes((await api.dkim(selector)).status)) signing.push(selector);
-  }
-  return signing;
-}
 
 function offCall(run: Run, facts: Facts, ctx: StepContext): string {
   if (facts.offer === 'mxplan') return `PUT ${mxPlanApi(ctx, run.domain).path}/disable`;

@@ -193,3 +193,20 @@ function attachmentPart(attachment: Attachment): string {
     '',
   ].join('\r\n');
 }
+
+/** A report as each kind of attachment receivers send: zipped (Google), gzipped (Outlook), bare XML. */
+export const zipAttachment = (xml: string, name = 'google.com!example.fr!1793491200!1793577599.zip'): Attachment => ({
+  filename: name,
+  contentType: 'application/zip',
+  content: zipped({ [name.replace(/\.zip$/, '.xml')]: xml }),
+});
+export const gzAttachment = (xml: string): Attachment => ({
+  filename: 'enterprise.protection.outlook.com!example.fr!1793491200!1793577600.xml.gz',
+  contentType: 'application/gzip',
+  content: gzipped(xml),
+});
+export const xmlAttachment = (xml: string): Attachment => ({
+  filename: 'report.xml',
+  contentType: 'text/xml',
+  content: Buffer.from(xml),
+});

@@ -1,12 +1,15 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
+import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type OptAnswer, type Packet, type Question } from 'dns-packet';
 
-export type DnsRecordType = 'A' | 'CNAME' | 'TXT';
+export type DnsRecordType = 'A' | 'CNAME' | 'TXT' | 'PTR';
 
 export interface DnsRecord {
   type: DnsRecordType;
-  /** A: the address; CNAME: the target name (a trailing dot is allowed); TXT: the whole text, any length. */
+  /**
+   * A: the address; CNAME, PTR: the target name (a trailing dot is allowed); TXT: the whole text, any length. A PTR
+   * lives at an address's reverse name (`reverseName`).
+   */
   value: string;
   ttl?: number;
 }
@@ -34,6 +37,22 @@ const DEFAULT_TTL = 60;
 
 export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/\.+$/, '');
+}
+
+/**
+ * Where the PTR record of an address lives: `1.2.0.192.in-addr.arpa` for 192.0.2.1, the 32 nibbles under `ip6.arpa`
+ * for IPv6. A test sets a reverse name with the OVH simulator's other-DNS-host records:
+ * `sim.setExternalRecord(reverseName('192.0.2.1'), 'PTR', 'mail.example.net')`.
+ */
+export function reverseName(ip: string): string {
+  if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  if (isIP(ip) !== 6) throw new Error(`not an IP address: ${ip}`);
+  const [head = '', tail = ''] = ip.includes('::') ? ip.split('::') : [ip, ''];
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = [...groups(head), ...Array<string>(missing).fill('0'), ...groups(tail)];
+  const nibbles = all.map((group) => group.padStart(4, '0')).join('');
+  return `${[...nibbles.toLowerCase()].reverse().join('.')}.ip6.arpa`;
 }
 
 /** Splits a text into the 255-byte character-strings a TXT record is made of. */
@@ -182,7 +201,7 @@ async function bindBoth(host: string, port: number, tcp: TcpServer): Promise<Udp
   throw new Error(`DNS simulator: no port free for both UDP and TCP on ${host}`);
 }
 
-/** A DNS server on loopback (UDP, and TCP for truncated answers) answering A, CNAME and TXT from `source`. */
+/** A DNS server on loopback (UDP, and TCP for truncated answers) answering A, CNAME, TXT and PTR from `source`. */
 export async function startDnsServer(
   source: RecordSource,
   options: { host?: string; port?: number } = {},

@@ -150,6 +150,7 @@ export function mailRoutes(model: OvhModel): Route[] {
     // Exchange
     route('GET', 'email/exchange', () => services.organizations()),
     route('GET', 'email/exchange/:org/service', (p) => services.exchangeServices(p.org!)),
+    route('GET', EXCHANGE_SERVICE, (p) => services.exchangeService(p.org!, p.service!)),
     route('GET', `${EXCHANGE_SERVICE}/domain`, (p) => services.exchangeDomains(p.org!, p.service!)),
     route('GET', `${EXCHANGE_SERVICE}/domain/:domain`, (p) => ({
       name: exchangeDomain(p).domain,

@@ -25,11 +25,17 @@ const EMAIL_PRO_TASKS: TaskNames = {
 export interface MailDomainOptions {
   selectorPrefix?: string;
   newTargetOnRecreate?: boolean;
+  /** Exchange: the service's offer (`email.exchange.ServiceOfferEnum`); a Private Exchange is `dedicated`. */
+  serviceOffer?: ExchangeOffer;
 }
+
+export type ExchangeOffer = 'hosted' | 'provider' | 'dedicated' | 'dedicatedCluster';
 
 export class MailServices {
   readonly exchange = new Map<string, Map<string, Map<string, MailDomain>>>();
   readonly emailPro = new Map<string, Map<string, MailDomain>>();
+  /** Exchange services' offers, by `org/service` (hosted unless set). */
+  private readonly exchangeOffers = new Map<string, ExchangeOffer>();
   private readonly byDomain = new Map<string, MailDomain[]>();
 
   constructor(private readonly nextSelectorPrefix: (kind: 'ovhex' | 'ovhemp') => string) {}
@@ -41,6 +47,7 @@ export class MailServices {
     domains.set(entry.domain, entry);
     services.set(service, domains);
     this.exchange.set(org, services);
+    if (options.serviceOffer) this.exchangeOffers.set(`${org}/${service}`, options.serviceOffer);
     return this.index(entry);
   }
 
@@ -60,6 +67,12 @@ export class MailServices {
 
   exchangeServices(org: string): string[] {
     return [...this.requireOrg(org).keys()];
+  }
+
+  /** `GET /email/exchange/{org}/service/{service}`, the fields the bot reads. */
+  exchangeService(org: string, service: string): { domain: string; offer: ExchangeOffer; state: string } {
+    this.requireExchangeService(org, service);
+    return { domain: service, offer: this.exchangeOffers.get(`${org}/${service}`) ?? 'hosted', state: 'ok' };
   }
 
   exchangeDomains(org: string, service: string): string[] {

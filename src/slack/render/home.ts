@@ -4,16 +4,21 @@ import { type Run, stateLabel } from '../../domain/runs.ts';
 import { countsLine, type ScanSummary } from '../../domain/scan.ts';
 import { type Text, when, words } from '../../domain/text.ts';
 import { placeOf } from '../../engine/summary.ts';
+import type { RecentReports } from '../../operations/report.ts';
 import type { Watch } from '../../store/watches.ts';
 import { KIND_LABELS } from './messages.ts';
+import { recentReportsBlocks } from './report.ts';
 import { context, fit, section } from './text.ts';
 
-/** The App Home tab: what the watch found broken, the last scan, every active run, then the latest finished ones. */
+/**
+ * The App Home tab: what the watch found broken, the last scan, every active run, the latest finished ones, then one
+ * line per domain the receivers' DMARC reports spoke of lately.
+ */
 export function homeView(
   active: Run[],
   finished: Run[],
   now: number,
-  { broken = [], lastScan }: { broken?: Watch[]; lastScan?: Run } = {},
+  { broken = [], lastScan, reported }: { broken?: Watch[]; lastScan?: Run; reported?: RecentReports } = {},
 ): { type: 'home'; blocks: KnownBlock[] } {
   const line = (run: Run): Text => {
     const where = placeOf(run).where ?? KIND_LABELS[run.kind];
@@ -38,6 +43,7 @@ export function homeView(
     { type: 'divider' },
     section('*Latest finished runs*'),
     ...(finished.length ? finished.slice(0, 5).flatMap((r) => context(line(r))) : context('None yet.')),
+    ...(reported ? [{ type: 'divider' } as KnownBlock, ...recentReportsBlocks(reported)] : []),
   ];
   return { type: 'home', blocks: fit(blocks) };
 }

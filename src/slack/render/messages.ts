@@ -16,6 +16,7 @@ export const KIND_LABELS: Record<RunKind, string> = {
   batch: 'OVH batch order',
   scan: 'DKIM scan',
   group: 'DKIM setup of a group',
+  dmarc: 'SPF and DMARC',
 };
 
 const STATE_EMOJI: Partial<Record<RunState, string>> = {

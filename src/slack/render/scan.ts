@@ -1,12 +1,14 @@
 import type { KnownBlock } from '@slack/types';
+import { readinessWords } from '../../domain/readiness.ts';
 import { countsLine, DKIM_STATE_LABELS, type ScanLine, type ScanSummary } from '../../domain/scan.ts';
 import { joinText, type Text, words } from '../../domain/text.ts';
 import { BUTTON_MAX, context, plain, sections } from './text.ts';
 
 /**
- * A finished scan on its parent message: the counts; every domain of a small account (those a setup would fix
- * first, each with a **Set up** button; signing ones with their selector and DMARC policy), or, for a larger one, the
- * first domains a setup would fix and the rest counted; then **Set up all**. The CSV in the thread has every domain.
+ * A finished scan on its parent message: the counts (the bulk senders' rules among them); every domain of a small
+ * account (those a setup would fix first, each with a **Set up** button; signing ones with their selector and DMARC
+ * policy; each with its bulk-sender readiness), or, for a larger one, the first domains a setup would fix and the rest
+ * counted; then **Set up all**. The CSV in the thread has every domain.
  */
 
 export const SCAN_SETUP_ACTION = 'dkim_scan_setup';
@@ -47,13 +49,18 @@ function shownOf(scan: ScanSummary & { needing?: Omit<ScanLine, 'where' | 'dmarc
 }
 
 function needingLine(line: ScanLine): Text {
-  return words`• *${line.domain}* · ${line.where} · ${DKIM_STATE_LABELS[line.dkim]} — ${line.next}`;
+  return words`• *${line.domain}* · ${line.where} · ${DKIM_STATE_LABELS[line.dkim]}${bulk(line)} — ${line.next}`;
 }
 
 function otherLine(line: ScanLine): Text {
   const dkim = line.signing ? `signing with \`${line.signing}\`` : DKIM_STATE_LABELS[line.dkim];
   const next = line.next === 'nothing' ? '' : ` — ${line.next}`;
-  return words`• *${line.domain}* · ${line.where} · ${dkim} · DMARC ${line.dmarc || '?'}${next}`;
+  return words`• *${line.domain}* · ${line.where} · ${dkim} · DMARC ${line.dmarc || '?'}${bulk(line)}${next}`;
+}
+
+/** ` · bulk senders: not ready (no DMARC)`; nothing on a line stored before readiness was counted. */
+function bulk(line: ScanLine): string {
+  return line.readiness ? ` · bulk senders: ${readinessWords(line.readiness)}` : '';
 }
 
 function signingOf(scan: ScanSummary): string {

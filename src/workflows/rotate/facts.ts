@@ -42,9 +42,3 @@ export function spareOf(facts: RotateFacts): string {
 export function keyed(run: Run, ctx: StepContext): KeyedDkimApi {
   return keyedApi(ctx, run.facts as RotateFacts, run.domain);
 }
-
-export function hours(ms: number): string {
-  const h = ms / 3_600_000;
-  if (h >= 1) return `${Number(h.toFixed(2))} h`;
-  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
-}

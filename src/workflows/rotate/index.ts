@@ -1,6 +1,7 @@
 import { showRun, stripDot } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { when, words } from '../../domain/text.ts';
+import { spanWords } from '../../domain/time.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
 import { findService } from '../setup/discover.ts';
@@ -9,7 +10,7 @@ import { recordOf, watchOf, zonesOf } from '../setup/facts.ts';
 import { checkCname } from '../shared/dns-check.ts';
 import { enableUnderGrant } from '../shared/enable-key.ts';
 import { ensureCname, recordsToAdd } from '../shared/publish.ts';
-import { hours, keyed, oldOf, type RotateFacts, type RotateParams, spareOf } from './facts.ts';
+import { keyed, oldOf, type RotateFacts, type RotateParams, spareOf } from './facts.ts';
 import { deleteOld, grace, rekey, rekeyWaiting, retire } from './retire.ts';
 
 /**
@@ -196,7 +197,7 @@ async function spareWaiting(run: Run, facts: Facts, ctx: StepContext): Promise<S
       lines: [
         `The spare \`${spare}\` is ready: DNS serves its key and OVH shows it \`ready\`.`,
         `Now: \`POST ${api.enablePath(spare)}\` — \`${spare}\` signs from then on.`,
-        `After ${hours(graceMs)} (ROTATION_GRACE_HOURS), for mail signed with \`${old}\` to be checked: \`POST ${api.disablePath(old)}\`, \`DELETE ${api.keyPath(old)}\`, \`POST ${api.path}/dkim {selectorName: ${old}}\`.`,
+        `After ${spanWords(graceMs)} (ROTATION_GRACE_HOURS), for mail signed with \`${old}\` to be checked: \`POST ${api.disablePath(old)}\`, \`DELETE ${api.keyPath(old)}\`, \`POST ${api.path}/dkim {selectorName: ${old}}\`.`,
         `\`${old}\` then has a fresh key and is the spare; its CNAME is ${facts.zone ? `refreshed in zone *${facts.zone}*` : 'checked in DNS'}, a changed target ${change}.`,
       ],
     },

@@ -1,3 +1,4 @@
+import { bulkReadiness, type SpfCount } from '../../domain/readiness.ts';
 import {
   type DkimState,
   keyedState,
@@ -8,6 +9,7 @@ import {
   type ScanResult,
   type SelectorCheck,
 } from '../../domain/scan.ts';
+import { countLookups } from '../../domain/spf.ts';
 import { need } from '../../engine/invariant.ts';
 import type { DnsChecker } from '../../providers/dns.ts';
 import { errorMessage, ProviderError } from '../../providers/errors.ts';
@@ -24,7 +26,8 @@ import { checkCname } from '../shared/dns-check.ts';
 
 /**
  * One domain of the scan: its DKIM at OVH in the fewest calls (Exchange, Email Pro: the list of keys, then one read
- * per key; MX Plan: one read), then what DNS serves (each selector's CNAME and key, SPF, DMARC), which costs nothing.
+ * per key; MX Plan: one read), then what DNS serves (each selector's CNAME and key, SPF with its look-ups counted
+ * through its includes, DMARC), which costs nothing, and whether the domain meets the bulk senders' rules.
  * OVH's refusal (a domain gone, a right missing) is that domain's result; trouble that may pass is thrown, and the
  * scan looks at the domain again later.
  */
@@ -43,11 +46,11 @@ export async function checkDomain(
   lastTry = false,
 ): Promise<{ result: ScanResult; ovhCalls: number }> {
   const dkim = await readDkim(ovh, dns, target, lastTry);
-  const [spf, dmarc] = await Promise.all([
-    dnsRead(() => dns.txt(target.domain), readSpf),
+  const [{ spf, lookups }, dmarc] = await Promise.all([
+    spfOf(dns, target.domain),
     dnsRead(() => dns.txt(`_dmarc.${target.domain}`), readDmarc),
   ]);
-  const partial = {
+  const facts = {
     domain: target.domain,
     service: serviceSpec(target.at),
     where: describeService(target.at).replace(/`/g, ''),
@@ -56,6 +59,7 @@ export async function checkDomain(
     spf,
     dmarc,
   };
+  const partial = { ...facts, readiness: bulkReadiness(facts, lookups) };
   return { result: { ...partial, ...nextSteps(partial) }, ovhCalls: dkim.ovhCalls };
 }
 
@@ -134,6 +138,21 @@ async function selectorDns(dns: DnsChecker, name: string, target: string, zone: 
     return { dns: check.ok ? ('ok' as const) : ('wrong' as const), observation: check.observation };
   } catch (error) {
     return { dns: 'unknown' as const, observation: errorMessage(error) };
+  }
+}
+
+/**
+ * The apex's SPF, and its DNS look-ups counted as a receiver would make them (through includes and redirects, by DNS
+ * only). A count that DNS trouble cut short is said as such, not guessed.
+ */
+async function spfOf(dns: DnsChecker, domain: string): Promise<{ spf: ScanResult['spf']; lookups?: SpfCount }> {
+  const spf = await dnsRead(() => dns.txt(domain), readSpf);
+  if ((spf.state !== 'ok' && spf.state !== 'no_ovh_include') || spf.record === undefined) return { spf };
+  try {
+    const counted = await countLookups(spf.record, (name) => dns.txt(name), domain);
+    return { spf, lookups: { count: counted.count, voidLookups: counted.voidLookups } };
+  } catch (error) {
+    return { spf, lookups: { error: errorMessage(error) } };
   }
 }
 

@@ -2,8 +2,10 @@ import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { type Text, words } from '../../../domain/text.ts';
 import { type BatchFormRequest, HELP, type Operations, type Reply, SERVICE_USAGE } from '../../../operations/index.ts';
+import type { ReportRequest } from '../../../operations/report.ts';
 import { batchForm } from '../../render/batch-form.ts';
 import { mrkdwn } from '../../render/escape.ts';
+import { reportMessage, reportRefusal } from '../../render/report.ts';
 import { threadLink } from '../../render/text.ts';
 import type { ListenerDeps } from '../index.ts';
 
@@ -15,21 +17,34 @@ interface CommandInput {
   channel: string;
 }
 
-/** The answer in the ack, and a form to open after it. */
+/** The answer in the ack, and a form to open or a report to read after it. */
 interface Answer {
-  ack: { response_type: 'ephemeral'; text: string };
+  /** Nothing to say in the ack: the answer follows. */
+  ack: { response_type: 'ephemeral'; text: string } | undefined;
   form?: BatchFormRequest;
+  report?: ReportRequest;
 }
 
 /**
  * `/dkim <subcommand>`: ack first, with the answer when it is local; anything slower comes after the ack. A command
  * delivered twice (its ack was lost) gets the first answer again and starts nothing twice.
  */
-export function dkimCommand({ ops, deliveries, drafts }: ListenerDeps) {
+export function dkimCommand({ ops, deliveries, drafts, log }: ListenerDeps) {
   return async ({ command, ack, client, respond }: CommandArgs): Promise<void> => {
     const input = { text: command.text, user: command.user_id, channel: command.channel_id };
     const { value, first } = await deliveries.once(`command:${command.trigger_id}`, () => answer(ops, input));
     await ack(value.ack);
+    if (value.report && first) {
+      // DNS (the failing sources' reverse names) is not local: the report follows the ack, for the asker alone.
+      try {
+        const report = await ops.report.read(value.report);
+        await respond(reportMessage(ops.report.sections(report, value.report.domain)));
+      } catch (error) {
+        log.warn('could not answer /dkim report', { error: (error as Error).message });
+        await respond(reportRefusal(words`Could not read the reports: ${(error as Error).message}`)).catch(() => {});
+      }
+      return;
+    }
     if (!value.form || !first) return;
     const { authinfo } = value.form;
     const draft = authinfo ? drafts.keep({ authinfo }) : undefined;
@@ -57,18 +72,15 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
       return { ack: started(await ops.setup({ domain: rest[0] ?? '', user, channel, service })) };
     }
     case 'rotate':
-    case 'disable': {
+    case 'disable':
+    case 'dmarc': {
+      const verb = sub.toLowerCase() as 'rotate' | 'disable' | 'dmarc';
       const { rest, service } = serviceOption(args);
       const [domain] = rest;
       if (domain === undefined || rest.length !== 1 || service === '') {
-        return {
-          ack: ephemeral(
-            `Not started: ${sub.toLowerCase()} takes one domain, e.g. \`/dkim ${sub.toLowerCase()} example.fr\`.`,
-          ),
-        };
+        return { ack: ephemeral(`Not started: ${verb} takes one domain, e.g. \`/dkim ${verb} example.fr\`.`) };
       }
-      const input = { domain, user, channel, service };
-      return { ack: started(sub.toLowerCase() === 'rotate' ? await ops.rotate(input) : await ops.disable(input)) };
+      return { ack: started(await ops[verb]({ domain, user, channel, service })) };
     }
     case 'vtex': {
       const [domain, sender] = args;
@@ -85,6 +97,12 @@ async function answer(ops: Operations, { text, user, channel }: CommandInput): P
       if (args.length > 0)
         return { ack: ephemeral('Not started: `/dkim scan` takes nothing: it looks at the whole account.') };
       return { ack: started(await ops.fleet.scan({ user, channel })) };
+    case 'report': {
+      const [domain, days] = args;
+      if (domain === undefined || args.length > 2) return { ack: ephemeral(`No report: ${ops.report.usage()}`) };
+      const checked = ops.report.parse(domain, days);
+      return checked.ok ? { ack: undefined, report: checked.request } : { ack: ephemeral(checked.text) };
+    }
     case 'status':
       return { ack: ephemeral(ops.status(args).text) };
     case 'list':

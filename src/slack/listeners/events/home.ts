@@ -6,7 +6,7 @@ import type { ListenerDeps } from '../index.ts';
 type HomeArgs = Pick<SlackEventMiddlewareArgs<'app_home_opened'>, 'event'> & { client: WebClient };
 
 /** The App Home tab, published each time someone opens it. */
-export function appHomeOpened({ store, clock }: ListenerDeps) {
+export function appHomeOpened({ ops, store, clock }: ListenerDeps) {
   return async ({ event, client }: HomeArgs): Promise<void> => {
     if (event.tab !== 'home') return;
     await client.views.publish({
@@ -14,6 +14,7 @@ export function appHomeOpened({ store, clock }: ListenerDeps) {
       view: homeView(store.runs.listActive(200, { shown: true }), store.runs.listFinished(5), clock.now(), {
         broken: store.watches.broken(),
         lastScan: store.runs.latestOfKind('scan'),
+        reported: ops.report.recent(),
       }),
     });
   };

@@ -1,0 +1,53 @@
+import type { KnownBlock } from '@slack/types';
+import { joinText, type Text } from '../../domain/text.ts';
+import type { RecentReports, ReportSections } from '../../operations/report.ts';
+import { context, fallback, fit, sections } from './text.ts';
+
+/**
+ * `/dkim report`'s answer, for the person who asked alone: the title and the figures first, the failing sources, then
+ * the small print (the days covered, who reported). Reporters' names and reverse names come from outside: they pass
+ * the one escape boundary like every other word (text.ts), and the texts are verbatim, so none can mention, ping or
+ * link.
+ */
+export function reportMessage(report: ReportSections): {
+  response_type: 'ephemeral';
+  text: string;
+  blocks: KnownBlock[];
+} {
+  const blocks: KnownBlock[] = [
+    ...sections(joinText([report.title, ...report.figures])),
+    ...(report.sources.length ? sections(joinText(report.sources)) : []),
+    ...(report.notes.length ? context(joinText(report.notes)) : []),
+  ];
+  return { response_type: 'ephemeral', text: fallback(report.title), blocks: verbatim(fit(blocks)) };
+}
+
+/** A refusal or a failure, for the person who asked alone. */
+export function reportRefusal(text: Text): { response_type: 'ephemeral'; text: string } {
+  return { response_type: 'ephemeral', text: fallback(text) };
+}
+
+/** App Home's section: one line per domain reported on, the rest counted. */
+export function recentReportsBlocks(recent: RecentReports): KnownBlock[] {
+  const heading = `*DMARC reports* (last ${recent.days === 1 ? 'day' : `${recent.days} days`})`;
+  if (recent.lines.length === 0) return [...sections(heading), ...context('No DMARC report in that time.')];
+  const more = recent.more
+    ? context(`…and ${recent.more} more ${recent.more === 1 ? 'domain' : 'domains'}: \`/dkim report <domain>\`.`)
+    : context('The details of one: `/dkim report <domain> [days]`.');
+  return verbatim([...sections(joinText([heading, ...recent.lines])), ...more]);
+}
+
+/**
+ * Every mrkdwn text of the blocks marked `verbatim`: Slack then makes no link of a bare URL or domain (a reporter
+ * named `https://evil.example`, a domain on App Home) and no mention of a bare `@here` or `#channel`. Escaping
+ * (escape.ts) already keeps `<…>` markup out; the bot's `*bold*`, `` `code` `` and its tokens still work.
+ */
+export function verbatim(blocks: KnownBlock[]): KnownBlock[] {
+  const mark = <T>(text: T): T =>
+    (text as { type?: string }).type === 'mrkdwn' ? ({ ...text, verbatim: true } as T) : text;
+  return blocks.map((block) => {
+    if (block.type === 'section' && block.text) return { ...block, text: mark(block.text) };
+    if (block.type === 'context') return { ...block, elements: block.elements.map(mark) };
+    return block;
+  });
+}
