@@ -25,7 +25,7 @@ export function withProfile(command: readonly string[], dir: string | undefined,
   if (!dir) return [...command];
   const [node, ...rest] = command;
   mkdirSync(join(dir, name), { recursive: true });
-  return [node!, '--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`, ...rest];
+  return [node!, '--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${join(dir, name)}`, ...rest];
 }
 
 /** A child process whose stdout and stderr are read line by line (always drained: a full pipe would block it). */
