@@ -227,6 +227,8 @@ test('a mailbox that refuses the login is said once and read again later; the re
     const warnings = h.logLines.filter((line) => line.includes('dmarc mailbox unreadable'));
     assert.equal(warnings.length, 1, 'said once');
     assert.ok(!h.logLines.join('\n').includes('not-the-password'));
+    const metrics = await h.core.metrics.text();
+    assert.match(metrics, /dkim_dmarc_mailbox_reads_total\{result="failed"\} 2/, 'counted for the operator');
   } finally {
     await h.close();
   }

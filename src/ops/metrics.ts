@@ -13,6 +13,7 @@ export class Metrics {
   private readonly ovhSeconds: Histogram<'method'>;
   private readonly slackRequests: Counter<'method' | 'ok'>;
   private readonly dmarcReports: Counter<'result'>;
+  private readonly dmarcMailboxReads: Counter<'result'>;
 
   constructor(store: Store, clock: Clock) {
     const registers = [this.registry];
@@ -38,6 +39,12 @@ export class Metrics {
     this.dmarcReports = new Counter({
       name: 'dkim_dmarc_reports_total',
       help: 'DMARC aggregate reports read from the mailbox, by result (imported, duplicate, rejected).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.dmarcMailboxReads = new Counter({
+      name: 'dkim_dmarc_mailbox_reads_total',
+      help: 'Reads of the DMARC reports mailbox (DMARC_CRON), by result: ok, or failed (login refused, link down).',
       labelNames: ['result'],
       registers,
     });
@@ -90,6 +97,10 @@ export class Metrics {
 
   dmarcReport(result: 'imported' | 'duplicate' | 'rejected'): void {
     this.dmarcReports.inc({ result });
+  }
+
+  dmarcMailboxRead(ok: boolean): void {
+    this.dmarcMailboxReads.inc({ result: ok ? 'ok' : 'failed' });
   }
 
   /** The text a scrape gets; a gauge whose query fails makes this reject, which the route answers with a 503. */

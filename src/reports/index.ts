@@ -67,6 +67,7 @@ export class DmarcReports {
       try {
         round.read = await this.reader.read();
         this.lastReadAt = this.d.clock.now();
+        this.d.metrics.dmarcMailboxRead(true);
         if (this.trouble) this.d.log.info('dmarc mailbox read again', { after: this.trouble });
         this.trouble = undefined;
         if (round.read.imported + round.read.duplicates + round.read.rejected > 0) {
@@ -74,6 +75,7 @@ export class DmarcReports {
         }
       } catch (error) {
         round.mailboxError = errorMessage(error);
+        this.d.metrics.dmarcMailboxRead(false);
         if (round.mailboxError !== this.trouble) {
           this.d.log.warn('dmarc mailbox unreadable; read again next round', { error: round.mailboxError });
         }
