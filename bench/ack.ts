@@ -76,7 +76,7 @@ export interface AckRound {
 export interface AckFigures {
   commands: number;
   botCommand: string;
-  /** Every round, in order; each bot figure is compared with the floor measured just before it. */
+  /** Every round, in order: its floor, then the bot, then the bot scraped. */
   rounds: AckRound[];
   /** The floor's closing run (after the last round). */
   lastFloor: LatencyFigures;
@@ -88,6 +88,8 @@ export interface AckFigures {
   p99Ratio: number;
   /** The worst round's bot p99 ÷ the floor's median p99 (bot and scraped alike). */
   worstRoundRatio: number;
+  /** The worst round's bot p99 ÷ the p99 of the floor measured just before it, in the same round. */
+  worstOwnRoundRatio: number;
   targetRatio: number;
 }
 
@@ -196,6 +198,9 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
       floor,
       p99Ratio: bot.p99Ms / floor.p99Ms,
       worstRoundRatio: Math.max(...ratios),
+      worstOwnRoundRatio: Math.max(
+        ...rounds.flatMap((r) => [r.bot.p99Ms / r.floor.p99Ms, r.scraped.p99Ms / r.floor.p99Ms]),
+      ),
       targetRatio: ACK_P99_TARGET_RATIO,
     };
   } finally {

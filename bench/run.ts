@@ -83,12 +83,13 @@ async function main(): Promise<void> {
       `   statuses:                  ${[...new Set(all.map((f) => JSON.stringify(f.statuses)))].join(' ')} (runs started: ${a.bot.started} / ${a.commands})`,
     );
     console.log(
-      '   every round, p50 / p99 / max in ms; ×: p99 ÷ the median floor p99 (the floor: a bare Bolt app that only acks)',
+      "   every round, p50 / p99 / max in ms; ×: p99 ÷ the median floor p99, then ÷ the round's own floor (measured just before it; the floor: a bare Bolt app that only acks)",
     );
-    const times = (f: LatencyFigures) => `×${fmt(f.p99Ms / a.floor.p99Ms, 2)}`;
+    const times = (f: LatencyFigures, own: LatencyFigures) =>
+      `×${fmt(f.p99Ms / a.floor.p99Ms, 2)} / ${fmt(f.p99Ms / own.p99Ms, 2)}`;
     for (const [i, r] of a.rounds.entries()) {
       console.log(
-        `     round ${i + 1}: floor ${figures(r.floor)} · bot ${figures(r.bot)} ${times(r.bot)} · bot scraped ${figures(r.scraped)} ${times(r.scraped)} (${r.scraped.scrapes} scrapes of /metrics, slowest ${fmt(r.scraped.scrapeMaxMs)} ms)`,
+        `     round ${i + 1}: floor ${figures(r.floor)} · bot ${figures(r.bot)} ${times(r.bot, r.floor)} · bot scraped ${figures(r.scraped)} ${times(r.scraped, r.floor)} (${r.scraped.scrapes} scrapes of /metrics, slowest ${fmt(r.scraped.scrapeMaxMs)} ms)`,
       );
     }
     console.log(`     closing floor: ${figures(a.lastFloor)}`);
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     );
     const floors = [...a.rounds.map((r) => r.floor.p99Ms), a.lastFloor.p99Ms];
     console.log(
-      `   bot p99 ÷ floor p99:       ${fmt(a.p99Ratio, 2)} (target ≤ ${a.targetRatio}; Slack's deadline is 3000 ms); worst round ${fmt(a.worstRoundRatio, 2)}`,
+      `   bot p99 ÷ floor p99:       ${fmt(a.p99Ratio, 2)} (target ≤ ${a.targetRatio}; Slack's deadline is 3000 ms); worst round ${fmt(a.worstRoundRatio, 2)} against the median floor, ${fmt(a.worstOwnRoundRatio, 2)} against its own round's floor`,
     );
     console.log(
       `   the floor's own spread:    its slowest run's p99 ÷ its fastest: ${fmt(Math.max(...floors) / Math.min(...floors), 2)} (the noise of one round on this machine)`,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AckFirst } from '../src/slack/ack-first.ts';
+import { REQUESTER, startHarness } from './harness.ts';
 
 /** Bounded waits on real timers: AckFirst is about the network, not the engine's clock. */
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,4 +59,33 @@ test('held work that throws is reported and does not stop the work after it (it 
   assert.deepEqual(ran, ['the next step']);
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /database or disk is full/);
+});
+
+test('a poll cycle that began before a burst steps none of its runs while the burst is being answered', async () => {
+  const gate = new AckFirst(10, 10_000);
+  const h = await startHarness({ core: { defer: (work) => gate.defer(work), concurrency: 1 } });
+  try {
+    for (const domain of ['first.fr', 'second.fr']) {
+      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+      assert.ok((await h.ops.setup({ domain, user: REQUESTER, channel: 'C1' })).ok);
+    }
+    await h.core.engine.idle();
+    const due = Math.max(...h.core.store.runs.listActive().map((r) => r.nextCheckAt ?? 0));
+    h.clock.set(due);
+    const versions = () => h.core.store.runs.listActive().map((r) => r.version);
+    const before = versions();
+    const cycle = h.core.engine.tick();
+    // The burst arrives as the cycle begins: its steps wait for the acks.
+    const answered = gate.arrived();
+    await settle(150);
+    assert.deepEqual(versions(), before, 'no step while a command is being answered');
+    answered();
+    assert.equal(await cycle, 2);
+    assert.ok(
+      versions().every((version, i) => version > (before[i] ?? 0)),
+      'then the cycle steps its runs',
+    );
+  } finally {
+    await h.close();
+  }
 });

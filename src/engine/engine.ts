@@ -164,6 +164,10 @@ export class Engine {
         const due = run.nextCheckAt !== null && run.nextCheckAt <= clock.now();
         if (!due && !(force && i === 0)) return;
         if (i > 0 && !this.leases.renew(runId)) return;
+        // Each step waits its turn like a kicked one: a cycle that began just before a burst of commands does not
+        // step its runs between their acks.
+        await this.turn();
+        if (this.stopping) return;
         const again = await this.stepOnce(run);
         if (!again) return;
       }
@@ -178,8 +182,7 @@ export class Engine {
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
     // Deferred: a Slack listener that started this acks before any outside call is made.
-    const defer = this.o.defer ?? setImmediate;
-    const work = new Promise<void>((resolve) => defer(() => resolve())).then(() => this.advance(runId));
+    const work = this.turn().then(() => this.advance(runId));
     void this.track(work).catch((error) => this.o.log.error('background step failed', { runId, error }));
   }
 
@@ -250,6 +253,12 @@ export class Engine {
       }
     }
     return dropped;
+  }
+
+  /** The moment work that can wait may run (see `defer`): at once when nothing is being answered. */
+  private turn(): Promise<void> {
+    const defer = this.o.defer ?? setImmediate;
+    return new Promise<void>((resolve) => defer(() => resolve()));
   }
 
   /** Graceful shutdown: no new step starts; the steps under way finish (what they did is persisted). */

@@ -75,10 +75,14 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const client = new WebClient(botToken, clientOptions);
   directory = new SlackDirectory(client, clock);
   const ops = new Operations(core);
-  const notifier = new Notifier(core.store, client, clock, core.log, {
-    owner: core.boot.id,
-    ms: claimMs(config.slack.timeoutMs),
-  });
+  const notifier = new Notifier(
+    core.store,
+    client,
+    clock,
+    core.log,
+    { owner: core.boot.id, ms: claimMs(config.slack.timeoutMs) },
+    () => new Promise<void>((resolve) => defer(resolve)),
+  );
   core.engine.onOutbox(() => defer(() => void notifier.drain()));
 
   const link: Link = { state: 'down' };

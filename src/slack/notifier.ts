@@ -57,6 +57,8 @@ export class Notifier {
     private readonly log: Logger,
     /** This process's boot id, and how long a claim lasts (`claimMs`). */
     private readonly claim: { owner: string; ms: number },
+    /** When the next batch may go: a drain under way waits while Slack's requests are being answered (AckFirst). */
+    private readonly turn: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** Delivers what is due; a call during a drain makes the drain go round once more. */
@@ -82,6 +84,7 @@ export class Notifier {
     do {
       this.again = false;
       for (;;) {
+        await this.turn();
         if (this.closed) break;
         const batch = this.store.outbox.nextPerRun(this.clock.now(), 20);
         if (batch.length === 0) break;
