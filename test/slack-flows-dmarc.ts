@@ -89,6 +89,19 @@ export const dmarcFlows: Record<string, FlowCase> = {
         assert.match(dmarcTxt(h, 'proof.fr') ?? '', /p=quarantine/);
         assert.deepEqual((await h.bot.core.reports.round()).journey.proposed, [], 'not proposed again at once');
         assertNoMarkup(h);
+
+        // Another day: a stray source, reported by a hostile reporter, is named on the card for p=reject, escaped.
+        h.clock.set(h.clock.now() + DAY_MS + 60_000);
+        mailbox.deliver('google.com', 'proof.fr', [signed('proof.fr', selector, 400)]);
+        const stray = { sourceIp: '203.0.113.9', count: 2, dkim: 'fail' as const, spf: 'fail' as const };
+        mailbox.deliver(HOSTILE_REPORTER, 'proof.fr', [{ ...stray, headerFrom: 'proof.fr' }]);
+        assert.deepEqual((await h.bot.core.reports.round()).journey.proposed, ['proof.fr']);
+        const reject = await approveDmarcCard(h, /Step up the DMARC policy of proof\.fr to p=reject\?/);
+        assert.match(
+          reject,
+          /What p=reject would have rejected: 203\.0\.113\.9 \(2 messages, reported by &lt;!channel&gt;/,
+        );
+        assertNoMarkup(h);
       },
     },
 
