@@ -1,9 +1,10 @@
 import { ImapFlow } from 'imapflow';
+import { parseImapUrl } from '../dist/config/imap-url.js';
 import { parseConfig } from '../dist/config/index.js';
 import { buildCore } from '../dist/core.js';
 import { parseAggregateReport } from '../dist/domain/dmarc-report.js';
 import { silentLogger } from '../dist/log.js';
-import { parseImapUrl, reportParts } from '../dist/providers/imap.js';
+import { reportParts } from '../dist/providers/imap.js';
 
 /**
  * Child process of the DMARC import benchmark, so that each side's peak RSS is its own:

@@ -27,6 +27,8 @@ export class RecordsWatch {
   async checkAll(): Promise<RecordsWatchReport> {
     const report: RecordsWatchReport = { checked: 0, broken: 0, repaired: 0 };
     for (const domain of this.d.store.dmarcDomains.all()) {
+      // A dmarc run under way is changing the records: DNS may already serve what the row will say once it is done.
+      if (this.d.store.runs.active('dmarc', domain.domain)) continue;
       try {
         const said = await this.check(domain);
         report.checked++;

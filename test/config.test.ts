@@ -149,6 +149,7 @@ test('DMARC settings: defaults, the report address, the mailbox over TLS (plain 
   const refused: [string, string][] = [
     ['DMARC_IMAP_URL', 'imap://r:p@imap.example.net/INBOX'],
     ['DMARC_IMAP_URL', 'imaps://imap.example.net/INBOX'],
+    ['DMARC_IMAP_URL', 'imaps://u:ab%zz@imap.example.net/INBOX'],
     ['DMARC_RUA', 'not an address'],
     ['DMARC_STEP_UP_PASS', '120'],
     ['DMARC_CRON', 'hourly'],

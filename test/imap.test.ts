@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
+import { parseImapUrl } from '../src/config/imap-url.ts';
 import { parseAggregateReport, ReportRejected } from '../src/domain/dmarc-report.ts';
 import { ProviderError } from '../src/providers/errors.ts';
-import { createImapMailbox, parseImapUrl, type ReportHandler, type ReportMessage } from '../src/providers/imap.ts';
+import { createImapMailbox, type ReportHandler, type ReportMessage } from '../src/providers/imap.ts';
 import { Store } from '../src/store/index.ts';
 import {
   type Attachment,

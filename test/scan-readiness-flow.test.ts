@@ -63,9 +63,10 @@ test('the scan counts the domains ready for the bulk senders, says why the other
       policy: 'quarantine',
     });
     assert.equal(readiness('mxon.fr')?.verdict, 'ready');
+    // Its include finds no SPF record: a permerror at the receivers (RFC 7208 §5.2).
     assert.deepEqual(readiness('ready.fr'), {
       verdict: 'not_ready',
-      reasons: ['dkim_not_signing'],
+      reasons: ['spf_permerror', 'dkim_not_signing'],
       spfLookups: 1,
       spfVoidLookups: 1,
       policy: 'none',
@@ -82,7 +83,7 @@ test('the scan counts the domains ready for the bulk senders, says why the other
       policy: 'quarantine',
     });
     assert.match(byDomain.get('heavy.fr')?.next ?? '', /cut SPF to 10 DNS look-ups \(it needs 13: receivers fail it\)/);
-    assert.deepEqual(readiness('voids.fr')?.reasons, ['spf_void_lookups']);
+    assert.deepEqual(readiness('voids.fr')?.reasons, ['spf_void_lookups', 'spf_permerror']);
     assert.deepEqual(readiness('unsure.fr'), { verdict: 'unknown', reasons: ['spf_uncounted'], policy: 'quarantine' });
     assert.equal(byDomain.get('unsure.fr')?.spf.state, 'no_ovh_include', 'the record itself was read');
 
@@ -100,7 +101,7 @@ test('the scan counts the domains ready for the bulk senders, says why the other
     const summary = run.facts.summary as ScanSummary;
     assert.deepEqual(summary.counts.readiness, { ready: 2, not_ready: 7, unknown: 1 });
     const line =
-      "Bulk-sender rules (SPF, DKIM, DMARC): 2 ready · 7 not ready (1 no SPF, 1 several SPF records, 1 SPF over 10 DNS look-ups, 1 SPF over 2 look-ups that find nothing, 4 DKIM not signing, 1 the signing key's DNS record is wrong, 1 no DMARC, 1 DMARC without a valid p= policy) · 1 unknown";
+      "Bulk-sender rules (SPF, DKIM, DMARC): 2 ready · 7 not ready (1 no SPF, 1 several SPF records, 1 SPF over 10 DNS look-ups, 1 SPF over 2 look-ups that find nothing, 2 SPF that receivers fail on, 4 DKIM not signing, 1 the signing key's DNS record is wrong, 1 no DMARC, 1 DMARC without a valid p= policy) · 1 unknown";
     assert.equal(countsLine(summary.counts).split('\n')[2], line);
     assert.equal(plainText(run.facts.lastObservation as string).split('\n')[2], line);
     const parent = h.core.store.outbox

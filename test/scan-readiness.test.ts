@@ -185,7 +185,7 @@ test("SPF's look-ups are counted through includes and redirects by DNS, and 11 a
     dns.resolve,
     'x.fr',
   );
-  assert.deepEqual(bulkReadiness(ready(), voids).reasons, ['spf_void_lookups']);
+  assert.deepEqual(bulkReadiness(ready(), voids).reasons, ['spf_void_lookups', 'spf_permerror']);
 });
 
 /** A scan result as the scan writes it (readiness judged from its facts), or as stored before (without). */
@@ -279,4 +279,18 @@ function summaryOf(scan: ScanSummary): RunSummary {
 test('a readiness stored as JSON reads back the same', () => {
   const r: Readiness = bulkReadiness(ready(), { count: 11, voidLookups: 1 });
   assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
+});
+
+test('SPF that receivers fail on is not ready; one the count could not follow is unknown', async () => {
+  const zones: Record<string, string[]> = { 'two.example': ['v=spf1 -all', 'v=spf1 ~all'] };
+  const resolve = async (name: string) => zones[name] ?? [];
+  const broken = await countLookups('v=spf1 include:nospf.example include:two.example -all', resolve, 'x.fr');
+  assert.equal(broken.permerror, true);
+  const failing = bulkReadiness(ready(), broken);
+  assert.equal(failing.verdict, 'not_ready');
+  assert.ok(failing.reasons.includes('spf_permerror'));
+  const macro = await countLookups('v=spf1 include:%{d}.spf.example -all', resolve, 'x.fr');
+  assert.deepEqual([macro.permerror, macro.unfollowed], [false, 1]);
+  const unfollowed = bulkReadiness(ready(), macro);
+  assert.deepEqual([unfollowed.verdict, unfollowed.reasons], ['unknown', ['spf_uncounted']]);
 });

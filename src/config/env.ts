@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isLoopback } from '../domain/names.ts';
+import { DEFAULT_DONE_FOLDER, parseImapUrl } from './imap-url.ts';
 
 /** The environment contract (DESIGN §5), as a zod schema: every variable, its form and its default. */
 
@@ -92,22 +93,21 @@ const cronExpression = (fallback: string) =>
       .default(fallback)
       .refine((v) => cron.validate(v), 'must be a cron expression (5 or 6 fields)'),
   );
-/** IMAP with TLS (imaps://), or without only to this machine; a user and a password. */
+/** IMAP with TLS (imaps://), or without only to this machine; a user and a password (config/imap-url.ts). */
 const imapUrl = z.preprocess(
   blankToUndefined,
   z
     .string()
-    .refine((value) => {
+    .superRefine((value, ctx) => {
       try {
-        const url = new URL(value);
-        const tls = url.protocol === 'imaps:';
-        return (
-          (tls || (url.protocol === 'imap:' && isLoopback(url.hostname))) && url.username !== '' && url.password !== ''
-        );
-      } catch {
-        return false;
+        parseImapUrl(value);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${(error as Error).message}: give imaps://user:password@host[:port]/folder (imap:// only to this machine)`,
+        });
       }
-    }, 'must be imaps://user:password@host[:port]/folder (imap:// only to 127.0.0.1 or localhost)')
+    })
     .optional(),
 );
 
@@ -220,7 +220,7 @@ export const envSchema = z.object({
     z
       .string()
       .regex(/^[^\r\n*%]{1,200}$/, 'must be a folder name')
-      .default('dmarc-done'),
+      .default(DEFAULT_DONE_FOLDER),
   ),
   DMARC_CRON: cronExpression('17 * * * *'),
   DMARC_STEP_UP_DAYS: decimal(14, 0.0001, 365),

@@ -3,8 +3,12 @@
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 const POLICIES: readonly DmarcPolicy[] = ['none', 'quarantine', 'reject'];
 
-/** Matched as the fleet scan matches it (src/domain/scan.ts), so the two never disagree on what a record is. */
 const DMARC_VERSION = /^v=DMARC1\s*(;|$)/i;
+
+/** Whether a TXT string is a DMARC record (`v=DMARC1`, spaces around it ignored): one test for the scan and the bot. */
+export function isDmarcRecord(txt: string): boolean {
+  return DMARC_VERSION.test(txt.trim());
+}
 
 export interface DmarcTag {
   /** The tag name as written. */
@@ -23,7 +27,7 @@ export type DmarcAtName =
 
 /** The `v=DMARC1` records among `_dmarc`'s TXT strings. */
 export function findDmarc(txt: string[]): DmarcAtName {
-  const records = txt.map((t) => t.trim()).filter((t) => DMARC_VERSION.test(t));
+  const records = txt.map((t) => t.trim()).filter(isDmarcRecord);
   const [record] = records;
   if (record === undefined) return { kind: 'none' };
   if (records.length > 1) return { kind: 'invalid', records, reason: `${records.length} DMARC records at one name` };

@@ -15,6 +15,7 @@ export type ReadinessReason =
   | 'spf_multiple'
   | 'spf_over_limit'
   | 'spf_void_lookups'
+  | 'spf_permerror'
   | 'dkim_not_signing'
   | 'dkim_record_wrong'
   | 'dmarc_missing'
@@ -31,6 +32,7 @@ export const READINESS_REASONS: Record<ReadinessReason, string> = {
   spf_multiple: 'several SPF records',
   spf_over_limit: `SPF over ${SPF_LOOKUP_LIMIT} DNS look-ups`,
   spf_void_lookups: `SPF over ${SPF_VOID_LOOKUP_LIMIT} look-ups that find nothing`,
+  spf_permerror: 'SPF that receivers fail on',
   dkim_not_signing: 'DKIM not signing',
   dkim_record_wrong: "the signing key's DNS record is wrong",
   dmarc_missing: 'no DMARC',
@@ -63,7 +65,9 @@ export interface Readiness {
 }
 
 /** SPF's look-ups as `countLookups` counted them in DNS, or why they could not be counted. */
-export type SpfCount = { count: number; voidLookups: number } | { error: string };
+export type SpfCount =
+  | { count: number; voidLookups: number; permerror?: boolean; unfollowed?: number }
+  | { error: string };
 
 /** What the scan read of a domain (its states as src/domain/scan.ts names them). */
 export interface ReadinessFacts {
@@ -104,6 +108,8 @@ export function bulkReadiness(facts: ReadinessFacts, lookups?: SpfCount): Readin
   else {
     if (counted.count > SPF_LOOKUP_LIMIT) reasons.push('spf_over_limit');
     if (counted.voidLookups > SPF_VOID_LOOKUP_LIMIT) reasons.push('spf_void_lookups');
+    if (counted.permerror) reasons.push('spf_permerror');
+    else if (counted.unfollowed) reasons.push('spf_uncounted');
   }
   if (facts.dkim === 'error') reasons.push('dkim_unreadable');
   else if (facts.dkim !== 'signing') reasons.push('dkim_not_signing');

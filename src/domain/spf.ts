@@ -19,8 +19,13 @@ export type SpfAtName =
   | { kind: 'permerror'; records: string[] };
 
 /** The `v=spf1` records among a name's TXT strings. */
+/** Whether a TXT string is an SPF record (`v=spf1`, spaces around it ignored). */
+export function isSpfRecord(txt: string): boolean {
+  return SPF_VERSION.test(txt.trim());
+}
+
 export function findSpf(txt: string[]): SpfAtName {
-  const [record, ...others] = txt.map((t) => t.trim()).filter((t) => SPF_VERSION.test(t));
+  const [record, ...others] = txt.map((t) => t.trim()).filter(isSpfRecord);
   if (record === undefined) return { kind: 'none' };
   if (others.length > 0) return { kind: 'permerror', records: [record, ...others] };
   return { kind: 'one', record };
@@ -98,6 +103,10 @@ export interface LookupCount {
   voidLookups: number;
   /** What would make a receiver's evaluation fail or that the count could not follow, in words. */
   problems: string[];
+  /** A term a receiver fails on (an unknown term, a loop, an include with no or several SPF records). */
+  permerror: boolean;
+  /** Terms the count could not follow (a macro, no domain, past the walk's limit): the count is a lower bound. */
+  unfollowed: number;
   /** Over 10 look-ups or 2 void ones: a permerror at the receivers. */
   overLimit: boolean;
 }
@@ -115,7 +124,15 @@ interface Walk {
  * match). `record` is read at `name` (the domain it is, or will be, published at).
  */
 export async function countLookups(record: string, resolveTxt: ResolveTxt, name = '(record)'): Promise<LookupCount> {
-  const result: LookupCount = { count: 0, counted: [], voidLookups: 0, problems: [], overLimit: false };
+  const result: LookupCount = {
+    count: 0,
+    counted: [],
+    voidLookups: 0,
+    problems: [],
+    permerror: false,
+    unfollowed: 0,
+    overLimit: false,
+  };
   await walk(record, name, [name.toLowerCase()], { resolveTxt, result, stopAt: SPF_LOOKUP_LIMIT * 3 });
   result.overLimit = result.count > SPF_LOOKUP_LIMIT || result.voidLookups > SPF_VOID_LOOKUP_LIMIT;
   return result;
@@ -125,7 +142,10 @@ async function walk(record: string, at: string, path: string[], w: Walk): Promis
   const terms = parseSpf(record);
   const hasAll = terms.some((t) => t.name === 'all');
   for (const term of terms) {
-    if (term.kind === 'unknown') w.result.problems.push(`${at}: unknown term \`${term.raw}\``);
+    if (term.kind === 'unknown') {
+      w.result.problems.push(`${at}: unknown term \`${term.raw}\``);
+      w.result.permerror = true;
+    }
     // RFC 7208 §6.1: a redirect is ignored when the record has an `all` term.
     const isRedirect = term.kind === 'modifier' && term.name === 'redirect' && !hasAll;
     if (!isRedirect && !(term.kind === 'mechanism' && LOOKUP_MECHANISMS.has(term.name))) continue;
@@ -133,6 +153,7 @@ async function walk(record: string, at: string, path: string[], w: Walk): Promis
     w.result.counted.push({ term: term.raw, at });
     if (w.result.count > w.stopAt) {
       w.result.problems.push(`stopped counting past ${w.stopAt} look-ups`);
+      w.result.unfollowed++;
       return;
     }
     if (isRedirect || term.name === 'include') await follow(term, at, path, w);
@@ -143,10 +164,12 @@ async function follow(term: SpfTerm, at: string, path: string[], w: Walk): Promi
   const target = term.value.toLowerCase().replace(/\.$/, '');
   if (target === '' || target.includes('%')) {
     w.result.problems.push(`${at}: \`${term.raw}\` not followed (${target ? 'a macro' : 'no domain'})`);
+    w.result.unfollowed++;
     return;
   }
   if (path.includes(target)) {
     w.result.problems.push(`${at}: \`${term.raw}\` loops back to ${target}`);
+    w.result.permerror = true;
     return;
   }
   const txt = await w.resolveTxt(target);
@@ -155,6 +178,7 @@ async function follow(term: SpfTerm, at: string, path: string[], w: Walk): Promi
   if (spf.kind === 'one') return walk(spf.record, target, [...path, target], w);
   const why = spf.kind === 'none' ? 'has no SPF record' : 'has several SPF records';
   w.result.problems.push(`${at}: \`${term.raw}\`: ${target} ${why} (a permerror)`);
+  w.result.permerror = true;
 }
 
 export type SpfPlan =

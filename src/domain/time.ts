@@ -10,3 +10,9 @@ export function spanWords(ms: number): string {
   if (h >= 1) return `${Number(h.toFixed(2))} h`;
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
+
+/** The reports that began from the start of the UTC day `days` days ago to the end of today. */
+export function reportPeriod(now: number, days: number): { since: number; until: number } {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return { since: today - days * DAY_MS, until: today + DAY_MS };
+}

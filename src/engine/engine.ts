@@ -153,21 +153,23 @@ export class Engine {
 
   /** Steps one run until it waits, under a lease so that two instances never step it at once. */
   async advance(runId: number, force = false): Promise<void> {
+    // Work that can wait: the command that started the run acks first, and no step begins between a burst's acks.
+    await this.turn();
     if (this.inFlight.has(runId) || this.stopping) return;
     const { store, clock } = this.o;
     if (!this.leases.claim(runId)) return;
     this.inFlight.add(runId);
     try {
       for (let i = 0; i < MAX_STEPS_PER_PASS && !this.stopping; i++) {
+        if (i > 0) {
+          await this.turn();
+          if (this.stopping || !this.leases.renew(runId)) return;
+        }
+        // Read after the wait: a cancel or an approval answered meanwhile is seen by this step.
         const run = store.runs.get(runId);
         if (!run || isFinished(run.state)) return;
         const due = run.nextCheckAt !== null && run.nextCheckAt <= clock.now();
         if (!due && !(force && i === 0)) return;
-        if (i > 0 && !this.leases.renew(runId)) return;
-        // Each step waits its turn like a kicked one: a cycle that began just before a burst of commands does not
-        // step its runs between their acks.
-        await this.turn();
-        if (this.stopping) return;
         const again = await this.stepOnce(run);
         if (!again) return;
       }
@@ -181,8 +183,7 @@ export class Engine {
 
   /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
   kick(runId: number): void {
-    // Deferred: a Slack listener that started this acks before any outside call is made.
-    const work = this.turn().then(() => this.advance(runId));
+    const work = this.advance(runId);
     void this.track(work).catch((error) => this.o.log.error('background step failed', { runId, error }));
   }
 

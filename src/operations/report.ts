@@ -1,7 +1,7 @@
 import type { Core } from '../core.ts';
 import { type DomainName, parseDomain, printable, showDomain } from '../domain/names.ts';
 import { joinText, type Text, when, words } from '../domain/text.ts';
-import { DAY_MS } from '../domain/time.ts';
+import { DAY_MS, reportPeriod } from '../domain/time.ts';
 import { createDnsChecker, type DnsChecker } from '../providers/dns.ts';
 import type { DmarcSummary, FailingSource, ReportedDomain } from '../store/dmarc.ts';
 import { REPORT_USAGE } from './help.ts';
@@ -199,12 +199,6 @@ export class ReportOperations {
   private maxDays(): number {
     return Math.max(1, Math.floor(this.core.config.dmarc.retentionDays));
   }
-}
-
-/** The reports that began from the start of the UTC day `days` days ago to the end of today. */
-export function reportPeriod(now: number, days: number): { since: number; until: number } {
-  const today = Math.floor(now / DAY_MS) * DAY_MS;
-  return { since: today - days * DAY_MS, until: today + DAY_MS };
 }
 
 /** The sections one after the other, as plain lines (the CLI, a notification's fallback). */

@@ -1,4 +1,5 @@
 import { ImapFlow, type MessageStructureObject } from 'imapflow';
+import { DEFAULT_DONE_FOLDER, type ImapTarget, parseImapUrl } from '../config/imap-url.ts';
 import { MAX_MESSAGE_BYTES } from '../domain/report-archive.ts';
 import { ProviderError } from './errors.ts';
 
@@ -40,15 +41,6 @@ export interface ReportMailbox {
   drain(handle: ReportHandler, options?: { limit?: number }): Promise<MessageOutcome[]>;
 }
 
-export interface ImapTarget {
-  host: string;
-  port: number;
-  secure: boolean;
-  user: string;
-  password: string;
-  folder: string;
-}
-
 export interface ImapMailboxOptions {
   doneFolder?: string;
   rejectedFolder?: string;
@@ -57,40 +49,11 @@ export interface ImapMailboxOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_DONE_FOLDER = 'dmarc-done';
 /** Messages moved in one MOVE: a crash before it means at most this many read again (and counted once). */
 const MOVE_BATCH = 100;
 export const REJECTED_FOLDER = 'dmarc-rejected';
 /** errors.ts lists the providers it knew before this one. */
 const PROVIDER = 'imap' as ProviderError['provider'];
-
-/** `imaps://user:pass@host[:port]/INBOX`; `imap://` only to a loopback address. Throws without the password. */
-export function parseImapUrl(url: string): ImapTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error('the IMAP URL is not a URL');
-  }
-  const secure = parsed.protocol === 'imaps:';
-  if (!secure && parsed.protocol !== 'imap:') throw new Error('the IMAP URL must start with imaps:// (or imap://)');
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!secure && !isLoopback(host))
-    throw new Error(`imap:// (no TLS) is allowed to a loopback address only, not ${host}`);
-  if (!parsed.username || !parsed.password) throw new Error('the IMAP URL needs a user and a password');
-  return {
-    host,
-    port: parsed.port ? Number(parsed.port) : secure ? 993 : 143,
-    secure,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    folder: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'INBOX',
-  };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 export function createImapMailbox(url: string, options: ImapMailboxOptions = {}): ReportMailbox {
   const target = parseImapUrl(url);

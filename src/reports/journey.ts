@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { DmarcConfig } from '../config/index.ts';
 import type { DmarcPolicy } from '../domain/dmarc-record.ts';
-import { DAY_MS } from '../domain/time.ts';
+import { DAY_MS, reportPeriod } from '../domain/time.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
 import type { DmarcDomain } from '../store/dmarc-domains.ts';
@@ -42,7 +42,9 @@ export class Journey {
     const { store, clock, config } = this.d;
     if (!domain.previousPolicy || domain.policy === 'none') return false;
     const now = clock.now();
-    const day = store.dmarc.summary(domain.domain, now - DAY_MS, now + 1);
+    // Daily reports begin at midnight and arrive after they end: yesterday's and today's.
+    const { since, until } = reportPeriod(now, 1);
+    const day = store.dmarc.summary(domain.domain, since, until);
     if (day.messages < Math.ceil(config.minMessages / config.stepUpDays)) return false;
     if (rate(day.dmarcPass, day.messages) >= config.stepUpPass) {
       store.dmarcDomains.fallOver(domain.domain, now);
@@ -63,7 +65,8 @@ export class Journey {
     const period = config.stepUpDays * DAY_MS;
     if (now - domain.policySince < period) return false;
     if (domain.proposedAt !== null && now - domain.proposedAt < period) return false;
-    const summary = store.dmarc.summary(domain.domain, now - period, now + 1);
+    const { since, until } = reportPeriod(now, config.stepUpDays);
+    const summary = store.dmarc.summary(domain.domain, since, until);
     if (summary.messages < config.minMessages || rate(summary.dmarcPass, summary.messages) < config.stepUpPass) {
       return false;
     }

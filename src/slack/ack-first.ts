@@ -37,6 +37,11 @@ export class AckFirst {
     this.lastArrival = performance.now();
   }
 
+  /** Resolves when work that can wait may run. */
+  turn(): Promise<void> {
+    return new Promise((resolve) => this.defer(resolve));
+  }
+
   defer(work: () => void): void {
     if (this.queue.length === 0) this.oldest = performance.now();
     this.queue.push(work);

@@ -81,13 +81,13 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     clock,
     core.log,
     { owner: core.boot.id, ms: claimMs(config.slack.timeoutMs) },
-    () => new Promise<void>((resolve) => defer(resolve)),
+    () => ackFirst.turn(),
   );
-  core.engine.onOutbox(() => defer(() => void notifier.drain()));
+  core.engine.onOutbox(() => void notifier.drain());
 
   const link: Link = { state: 'down' };
   let listening = false;
-  const pollers = buildPollers(config, core, notifier, defer);
+  const pollers = buildPollers(config, core, notifier, () => ackFirst.turn());
   const sources: HealthSources = {
     store: core.store,
     listening: () => listening,
@@ -161,9 +161,15 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
  * middle of a burst of commands waits for the burst to be answered, instead of stepping the runs it just created
  * while their commands are still being acked.
  */
-function buildPollers(config: Config, core: Core, notifier: Notifier, defer: (work: () => void) => void) {
+function buildPollers(config: Config, core: Core, notifier: Notifier, turn: () => Promise<void>) {
   const now = () => Date.now();
-  const job = (name: string, run: () => unknown) => ({ name, run: () => held(defer, run).then(() => undefined) });
+  const job = (name: string, run: () => unknown) => ({
+    name,
+    run: () =>
+      turn()
+        .then(run)
+        .then(() => undefined),
+  });
   const poller = new Poller(
     config.pollCron,
     [job('engine', () => core.engine.tick()), job('checkpoint', () => core.store.checkpoint())],
@@ -175,19 +181,6 @@ function buildPollers(config: Config, core: Core, notifier: Notifier, defer: (wo
   const retentionPoller = new Poller(RETENTION_CRON, [job('housekeeping', () => core.housekeeping())], core.log);
   const dmarcPoller = new Poller(config.dmarc.cron, [job('dmarc reports', () => core.reports.round())], core.log);
   return { poller, deliveryPoller, watchPoller, retentionPoller, dmarcPoller };
-}
-
-/** Work the Slack face holds until the requests are answered (AckFirst), as a promise of its result. */
-function held<T>(defer: (work: () => void) => void, work: () => T | Promise<T>): Promise<T> {
-  return new Promise<T>((done, fail) =>
-    defer(() => {
-      try {
-        Promise.resolve(work()).then(done, fail);
-      } catch (error) {
-        fail(error);
-      }
-    }),
-  );
 }
 
 function pollerHealth(poller: Poller, periodMs: number): NonNullable<HealthSources['poller']> {

@@ -19,7 +19,7 @@ export function reportMessage(report: ReportSections): {
     ...(report.sources.length ? sections(joinText(report.sources)) : []),
     ...(report.notes.length ? context(joinText(report.notes)) : []),
   ];
-  return { response_type: 'ephemeral', text: fallback(report.title), blocks: verbatim(fit(blocks)) };
+  return { response_type: 'ephemeral', text: fallback(report.title), blocks: fit(blocks) };
 }
 
 /** A refusal or a failure, for the person who asked alone. */
@@ -34,20 +34,5 @@ export function recentReportsBlocks(recent: RecentReports): KnownBlock[] {
   const more = recent.more
     ? context(`…and ${recent.more} more ${recent.more === 1 ? 'domain' : 'domains'}: \`/dkim report <domain>\`.`)
     : context('The details of one: `/dkim report <domain> [days]`.');
-  return verbatim([...sections(joinText([heading, ...recent.lines])), ...more]);
-}
-
-/**
- * Every mrkdwn text of the blocks marked `verbatim`: Slack then makes no link of a bare URL or domain (a reporter
- * named `https://evil.example`, a domain on App Home) and no mention of a bare `@here` or `#channel`. Escaping
- * (escape.ts) already keeps `<…>` markup out; the bot's `*bold*`, `` `code` `` and its tokens still work.
- */
-export function verbatim(blocks: KnownBlock[]): KnownBlock[] {
-  const mark = <T>(text: T): T =>
-    (text as { type?: string }).type === 'mrkdwn' ? ({ ...text, verbatim: true } as T) : text;
-  return blocks.map((block) => {
-    if (block.type === 'section' && block.text) return { ...block, text: mark(block.text) };
-    if (block.type === 'context') return { ...block, elements: block.elements.map(mark) };
-    return block;
-  });
+  return [...sections(joinText([heading, ...recent.lines])), ...more];
 }

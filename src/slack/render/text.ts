@@ -20,7 +20,7 @@ export const MAX_BLOCKS = 50;
 export const BUTTON_MAX = 75;
 
 export function section(text: Text): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(mrkdwn(text), SECTION_MAX) } };
+  return { type: 'section', text: words(cutMrkdwn(mrkdwn(text), SECTION_MAX)) };
 }
 
 /**
@@ -28,12 +28,21 @@ export function section(text: Text): KnownBlock {
  * and a card's last lines must not be the ones cut. Only a single line longer than that is shortened.
  */
 export function sections(text: Text): KnownBlock[] {
-  return chunks(text).map((chunk) => ({ type: 'section', text: { type: 'mrkdwn', text: chunk } }) as KnownBlock);
+  return chunks(text).map((chunk) => ({ type: 'section', text: words(chunk) }) as KnownBlock);
 }
 
 /** Smaller, grey text under what matters: the details a person reads second. */
 export function context(text: Text): KnownBlock[] {
-  return chunks(text).map((chunk) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: chunk }] }) as KnownBlock);
+  return chunks(text).map((chunk) => ({ type: 'context', elements: [words(chunk)] }) as KnownBlock);
+}
+
+/**
+ * Rendered mrkdwn as a text object marked `verbatim`: Slack then makes no link of a bare URL or domain (a reporter
+ * named `https://evil.example`) and no mention of a bare `@here` or `#channel`. Escaping (escape.ts) keeps `<…>` markup
+ * out; the bot's `*bold*`, `` `code` `` and its tokens still work.
+ */
+function words(rendered: string) {
+  return { type: 'mrkdwn' as const, text: rendered, verbatim: true };
 }
 
 function chunks(text: Text): string[] {

@@ -1,4 +1,6 @@
+import { isDmarcRecord } from '../../domain/dmarc-record.ts';
 import { relativeName } from '../../domain/names.ts';
+import { isSpfRecord } from '../../domain/spf.ts';
 import { quotedTxt, txtText } from '../../domain/txt.ts';
 import type { StepContext } from '../../engine/types.ts';
 import type { ZoneApi } from '../../providers/ovh-api.ts';
@@ -43,12 +45,12 @@ export async function readTxt(
   ctx: StepContext,
 ): Promise<TxtAt[]> {
   const name = ownerName(domain, what);
-  if (!zone || !zones) return (await ctx.dns.txt(name)).map((text) => ({ text }));
+  if (!zone || !zones) return (await ctx.dns.txt(name)).map((text) => ({ text: text.trim() }));
   const subDomain = relativeName(name, zone) ?? '';
   const found: TxtAt[] = [];
   for (const fieldType of TYPES[what]) {
     for (const record of await zones.records(zone, fieldType, subDomain)) {
-      found.push({ text: txtText(record.target), record: { id: record.id, fieldType: record.fieldType } });
+      found.push({ text: txtText(record.target).trim(), record: { id: record.id, fieldType: record.fieldType } });
     }
   }
   return found;
@@ -91,5 +93,5 @@ export const TXT_TTL = 3600;
 
 /** Whether a TXT string is a record of that kind (an SPF or a DMARC record). */
 export function isRecordOf(text: string, what: RecordWhat): boolean {
-  return what === 'spf' ? /^v=spf1(\s|$)/i.test(text) : /^v=DMARC1\s*(;|$)/i.test(text);
+  return what === 'spf' ? isSpfRecord(text) : isDmarcRecord(text);
 }

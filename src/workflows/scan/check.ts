@@ -150,7 +150,8 @@ async function spfOf(dns: DnsChecker, domain: string): Promise<{ spf: ScanResult
   if ((spf.state !== 'ok' && spf.state !== 'no_ovh_include') || spf.record === undefined) return { spf };
   try {
     const counted = await countLookups(spf.record, (name) => dns.txt(name), domain);
-    return { spf, lookups: { count: counted.count, voidLookups: counted.voidLookups } };
+    const { count, voidLookups, permerror, unfollowed } = counted;
+    return { spf, lookups: { count, voidLookups, permerror, unfollowed } };
   } catch (error) {
     return { spf, lookups: { error: errorMessage(error) } };
   }
