@@ -11,7 +11,7 @@ import { KeyedDkimApi, MxPlanApi } from './providers/ovh-mail.ts';
 import type { Store } from './store/index.ts';
 import type { Watch } from './store/watches.ts';
 import { RecordsWatch, type RecordsWatchReport } from './watch-dmarc.ts';
-import { checkCname } from './workflows/shared/dns-check.ts';
+import { checkCname } from './workflows/common/dns-check.ts';
 
 /**
  * The watch on every finished domain (DESIGN §2.7), on WATCH_CRON: the signing selector's CNAME must still resolve to

@@ -8,6 +8,7 @@ import {
   withPolicy,
   withRua,
 } from '../src/domain/dmarc-record.ts';
+import { readSpf } from '../src/domain/scan.ts';
 import { countLookups, findSpf, OVH_DEFAULT_SPF, parseSpf, planSpf, withInclude } from '../src/domain/spf.ts';
 
 /** A resolver over a fixed zone, as `DnsChecker.txt` answers: a name's TXT strings, [] when it has none. */
@@ -229,4 +230,14 @@ test('relaxed alignment without the public-suffix list: equal, or one a subdomai
   assert.equal(relaxedAligned('badexample.fr', 'example.fr'), false);
   assert.equal(relaxedAligned('sendgrid.net', 'example.fr'), false);
   assert.equal(relaxedAligned('', 'example.fr'), false);
+});
+
+test("one answer to 'does the SPF include mx.ovh.com?' for the scan and /dkim dmarc: a final dot counts, a `-` does not", () => {
+  assert.equal(readSpf(['v=spf1 include:mx.ovh.com. ~all']).state, 'ok');
+  assert.deepEqual(withInclude('v=spf1 include:MX.ovh.com. ~all'), {
+    changed: false,
+    record: 'v=spf1 include:MX.ovh.com. ~all',
+  });
+  assert.equal(readSpf(['v=spf1 -include:mx.ovh.com ~all']).state, 'no_ovh_include');
+  assert.equal(withInclude('v=spf1 -include:mx.ovh.com ~all').changed, true);
 });

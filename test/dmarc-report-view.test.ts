@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
+import { percent, share } from '../src/domain/figures-text.ts';
 import { plainText } from '../src/domain/text.ts';
 import { reportPeriod } from '../src/domain/time.ts';
-import { percent, ReportOperations, share } from '../src/operations/report.ts';
+import { ReportOperations } from '../src/operations/report.ts';
 import { createDnsChecker, type DnsChecker } from '../src/providers/dns.ts';
 import { Deliveries } from '../src/slack/deliveries.ts';
 import { FormDrafts } from '../src/slack/form-drafts.ts';

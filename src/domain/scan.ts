@@ -9,7 +9,7 @@ import {
   readinessWords,
   spfLookupSteps,
 } from './readiness.ts';
-import { findSpf } from './spf.ts';
+import { findSpf, includes } from './spf.ts';
 
 /**
  * The fleet scan's rules (DESIGN §2.7), pure: what a domain's DKIM, SPF and DMARC say, what to do next, the counts
@@ -98,8 +98,7 @@ export function readSpf(txt: string[]): ScanResult['spf'] {
   const found = findSpf(txt);
   if (found.kind === 'none') return { state: 'missing' };
   if (found.kind === 'permerror') return { state: 'multiple', record: found.records.join(' | ') };
-  const includesOvh = /(^|\s)[+~?]?include:mx\.ovh\.com(\s|$)/i.test(found.record);
-  return { state: includesOvh ? 'ok' : 'no_ovh_include', record: found.record };
+  return { state: includes(found.record) ? 'ok' : 'no_ovh_include', record: found.record };
 }
 
 /** `_dmarc`'s TXT records as DMARC, read as `/dkim dmarc` reads them: one `v=DMARC1` record with a valid `p=`. */

@@ -75,11 +75,17 @@ export type IncludeEdit = { changed: false; record: string } | { changed: true; 
  * The record with `include:<domain>` added: before the `all` term, else before `redirect=` (which only applies when
  * nothing matched), else at the end. Every other term stays as written; already included, nothing changes.
  */
+/** Whether the record lets `domain`'s senders pass: an `include` of it not qualified `-` (a final dot ignored). */
+export function includes(record: string, domain = OVH_SPF_INCLUDE): boolean {
+  const wanted = domain.toLowerCase();
+  return parseSpf(record).some(
+    (t) => t.name === 'include' && t.qualifier !== '-' && t.value.toLowerCase().replace(/\.$/, '') === wanted,
+  );
+}
+
 export function withInclude(record: string, domain = OVH_SPF_INCLUDE): IncludeEdit {
+  if (includes(record, domain)) return { changed: false, record };
   const terms = parseSpf(record);
-  if (terms.some((t) => t.name === 'include' && t.value.toLowerCase() === domain.toLowerCase())) {
-    return { changed: false, record };
-  }
   const anchor = terms.find((t) => t.name === 'all') ?? terms.find((t) => t.name === 'redirect');
   const include = `include:${domain}`;
   if (!anchor) return { changed: true, record: `${record.trimEnd()} ${include}` };

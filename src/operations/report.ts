@@ -1,4 +1,5 @@
 import type { Core } from '../core.ts';
+import { count, days, names, percent, plural, share } from '../domain/figures-text.ts';
 import { type DomainName, parseDomain, printable, showDomain } from '../domain/names.ts';
 import { joinText, type Text, when, words } from '../domain/text.ts';
 import { DAY_MS, reportPeriod } from '../domain/time.ts';
@@ -17,9 +18,8 @@ import type { Reply } from './reply.ts';
 export const DEFAULT_REPORT_DAYS = 7;
 /** The failing sources shown, most messages first. */
 const TOP_SOURCES = 10;
-/** Selectors and reporters named in a report; the rest counted. */
+/** Selectors named in a report; the rest counted. */
 const MAX_SELECTORS = 10;
-const MAX_REPORTERS = 10;
 /** App Home: the domains shown, most messages first; the rest counted. */
 export const HOME_DOMAINS = 10;
 /** The longest a reverse look-up may take: the answer waits for the slowest of them. */
@@ -211,39 +211,4 @@ function domainLine(d: ReportedDomain): Text {
   const parsed = parseDomain(d.domain);
   const shown = parsed.ok ? showDomain(parsed.domain) : printable(d.domain);
   return words`*${shown}* · DMARC pass ${share(d.dmarcPass, d.messages)} · aligned DKIM ${percent(d.alignedDkimPass, d.messages)} (${count(d.alignedDkimPass)}) · aligned SPF ${percent(d.alignedSpfPass, d.messages)} (${count(d.alignedSpfPass)}) · ${count(d.reporters)} ${plural(d.reporters, 'reporter')}`;
-}
-
-/** "97.9% (1,234 of 1,260)". */
-export function share(part: number, whole: number): string {
-  return `${percent(part, whole)} (${count(part)} of ${count(whole)})`;
-}
-
-/**
- * A share in percent, one decimal, rounded down: 99.96% of the mail is not "100%", which only all of it is. None of
- * nothing is "—".
- */
-export function percent(part: number, whole: number): string {
-  if (whole <= 0) return '—';
-  if (part >= whole) return '100%';
-  if (part <= 0) return '0%';
-  return `${(Math.floor((part / whole) * 1000) / 10).toFixed(1)}%`;
-}
-
-export function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function plural(n: number, word: string): string {
-  return n === 1 ? word : `${word}s`;
-}
-
-function days(n: number): string {
-  return `${count(n)} ${plural(n, 'day')}`;
-}
-
-/** Reporters' names as they wrote them (control characters shown, long ones cut), the first ten. */
-function names(list: string[]): string {
-  if (list.length === 0) return 'nobody named';
-  const shown = list.slice(0, MAX_REPORTERS).map(printable).join(', ');
-  return list.length > MAX_REPORTERS ? `${shown} and ${list.length - MAX_REPORTERS} more` : shown;
 }

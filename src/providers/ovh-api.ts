@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ProviderError } from './errors.ts';
 import type { OvhApi } from './ovh.ts';
 import type { SharedReads } from './shared-reads.ts';
 
@@ -30,8 +29,6 @@ export const dkimSchema = z.object({
 });
 export type Dkim = z.infer<typeof dkimSchema>;
 
-const taskSchema = z.object({ id: z.number() }).loose().nullish();
-
 export const zoneRecordSchema = z.object({
   id: z.number(),
   zone: z.string(),
@@ -45,110 +42,21 @@ export const zoneRecordSchema = z.object({
 });
 export type ZoneRecord = z.infer<typeof zoneRecordSchema>;
 
-export interface ExchangeLocation {
-  org: string;
-  service: string;
-}
-
 const seg = encodeURIComponent;
 
-function servicePath(at: ExchangeLocation): string {
-  return `/email/exchange/${seg(at.org)}/service/${seg(at.service)}/domain`;
-}
-
-export function exchangeDomainPath(at: ExchangeLocation, domain: string): string {
-  return `${servicePath(at)}/${seg(domain)}`;
-}
-
 /** A list read through the shared, kept answers (discovery), or straight from OVH when there are none. */
-function sharedList(ovh: OvhApi, shared: SharedReads | undefined, path: string, after?: number) {
+export function sharedList(ovh: OvhApi, shared: SharedReads | undefined, path: string, after?: number) {
   const load = () => ovh.get(path, names);
   return shared ? shared.read(`GET ${path}`, load, after) : load();
 }
 
-export class ExchangeApi {
-  constructor(
-    private readonly ovh: OvhApi,
-    private readonly shared?: SharedReads,
-  ) {}
-
-  organizations(after?: number): Promise<string[]> {
-    return sharedList(this.ovh, this.shared, '/email/exchange', after);
-  }
-
-  services(org: string, after?: number): Promise<string[]> {
-    return sharedList(this.ovh, this.shared, `/email/exchange/${seg(org)}/service`, after);
-  }
-
-  domains(at: ExchangeLocation, after?: number): Promise<string[]> {
-    return sharedList(this.ovh, this.shared, servicePath(at), after);
-  }
-
-  /**
-   * The organization and service hosting `domain`, looked up across the account through the kept lists. When they
-   * do not name it and were read before run `askedBy` was requested (the domain may be new), they are read again.
-   */
-  async locate(domain: string, askedBy?: number): Promise<ExchangeLocation | undefined> {
-    return (await this.find(domain)) ?? (askedBy === undefined ? undefined : await this.find(domain, askedBy));
-  }
-
-  private async find(domain: string, after?: number): Promise<ExchangeLocation | undefined> {
-    for (const org of await this.organizations(after)) {
-      for (const service of await this.services(org, after)) {
-        const hosted = await this.domains({ org, service }, after);
-        if (hosted.some((d) => d.toLowerCase() === domain)) return { org, service };
-      }
-    }
-    return undefined;
-  }
-
-  /** OVH contradicted the kept lists (a 404 on a domain they name): forget them, so the next look asks OVH. */
-  forgetDiscovery(): void {
-    this.shared?.forget('GET /email/exchange');
-  }
-
-  /** Whether the service is a Private Exchange (OVH's `dedicated` offers), which sends from its own IP ranges. */
-  async isPrivate(at: ExchangeLocation): Promise<boolean> {
-    const path = `/email/exchange/${seg(at.org)}/service/${seg(at.service)}`;
-    const { offer } = await this.ovh.get(path, z.object({ offer: z.string() }));
-    return offer === 'dedicated' || offer === 'dedicatedCluster';
-  }
-
-  selectors(at: ExchangeLocation, domain: string): Promise<string[]> {
-    return this.ovh.get(`${exchangeDomainPath(at, domain)}/dkimSelector`, names);
-  }
-
-  existingDkim(at: ExchangeLocation, domain: string): Promise<string[]> {
-    return this.ovh.get(`${exchangeDomainPath(at, domain)}/dkim`, names);
-  }
-
-  async createDkim(at: ExchangeLocation, domain: string, selectorName: string): Promise<'created' | 'exists'> {
-    try {
-      // The bot writes and checks the CNAME itself, so OVH is not asked to (configureDkim: false): one writer only.
-      await this.ovh.post(`${exchangeDomainPath(at, domain)}/dkim`, { selectorName, configureDkim: false }, taskSchema);
-      return 'created';
-    } catch (error) {
-      if (error instanceof ProviderError && error.status === 409) return 'exists';
-      throw error;
-    }
-  }
-
-  dkim(at: ExchangeLocation, domain: string, selector: string): Promise<Dkim> {
-    return this.ovh.get(`${exchangeDomainPath(at, domain)}/dkim/${seg(selector)}`, dkimSchema);
-  }
-
-  /** 'already' when OVH says it is enabled or enabling (a 409): that is success too. */
-  async enable(at: ExchangeLocation, domain: string, selector: string): Promise<'enabled' | 'already' | 'refused'> {
-    try {
-      await this.ovh.post(`${exchangeDomainPath(at, domain)}/dkim/${seg(selector)}/enable`, undefined, taskSchema);
-      return 'enabled';
-    } catch (error) {
-      if (error instanceof ProviderError && error.status === 409) {
-        return /already|enabling|production/i.test(error.details.providerMessage ?? '') ? 'already' : 'refused';
-      }
-      throw error;
-    }
-  }
+/** Whether an Exchange service is a Private Exchange (OVH's `dedicated` offers), which sends from its own IP ranges. */
+export async function isPrivateExchange(ovh: OvhApi, org: string, service: string): Promise<boolean> {
+  const { offer } = await ovh.get(
+    `/email/exchange/${seg(org)}/service/${seg(service)}`,
+    z.object({ offer: z.string() }),
+  );
+  return offer === 'dedicated' || offer === 'dedicatedCluster';
 }
 
 export class ZoneApi {

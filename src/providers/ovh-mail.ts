@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProviderError } from './errors.ts';
 import type { OvhApi } from './ovh.ts';
-import { type Dkim, dkimSchema } from './ovh-api.ts';
+import { type Dkim, dkimSchema, sharedList } from './ovh-api.ts';
 import type { SharedReads } from './shared-reads.ts';
 
 /**
@@ -75,12 +75,6 @@ export interface LookedAt {
 /** " (not read: org1/svc3 — This service does not exist)" for the services an offer's look went past; else "". */
 export function skippedNote(lookedAt: LookedAt): string {
   return lookedAt.skipped?.length ? ` (not read: ${lookedAt.skipped.join('; ')})` : '';
-}
-
-/** A list read through the shared, kept answers (discovery), or straight from OVH when there are none. */
-function sharedList(ovh: OvhApi, shared: SharedReads | undefined, path: string, after?: number): Promise<string[]> {
-  const load = () => ovh.get(path, names);
-  return shared ? shared.read(`GET ${path}`, load, after) : load();
 }
 
 /** Every mail service of the account that hosts a domain, across the three offers, through the kept answers. */

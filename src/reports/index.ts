@@ -42,7 +42,6 @@ export class DmarcReports {
   private running?: Promise<ReportsRound>;
   /** The mailbox's last trouble, said once. */
   private trouble?: string;
-  lastReadAt?: number;
 
   constructor(private readonly d: ReportsDeps) {
     const mailbox =
@@ -66,7 +65,6 @@ export class DmarcReports {
     if (this.reader) {
       try {
         round.read = await this.reader.read();
-        this.lastReadAt = this.d.clock.now();
         this.d.metrics.dmarcMailboxRead(true);
         if (this.trouble) this.d.log.info('dmarc mailbox read again', { after: this.trouble });
         this.trouble = undefined;

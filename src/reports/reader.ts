@@ -16,7 +16,7 @@ export interface ReadResult {
   imported: number;
   duplicates: number;
   rejected: number;
-  /** The domains of the reports imported (policy_published.domain). */
+  /** The domains of the reports read, imported or already counted (policy_published.domain). */
   domains: string[];
 }
 
@@ -53,12 +53,10 @@ export class ReportReader {
       }
       read++;
       const stored = this.d.store.dmarc.importReport(report, this.d.clock.now());
-      if (stored === 'imported') {
-        result.imported++;
-        domains.add(report.policyPublished.domain);
-      } else {
-        result.duplicates++;
-      }
+      if (stored === 'imported') result.imported++;
+      else result.duplicates++;
+      // A duplicate too: its verdict may not have been said (a round that stopped after storing it).
+      domains.add(report.policyPublished.domain);
       this.d.metrics.dmarcReport(stored);
     }
     if (read > 0) {

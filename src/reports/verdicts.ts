@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { relaxedAligned } from '../domain/dmarc-record.ts';
+import { count, days, names, plural } from '../domain/figures-text.ts';
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import { DAY_MS } from '../domain/time.ts';
@@ -49,34 +50,28 @@ export class Verdicts {
   }
 
   private proof(watch: Watch, seen: SelectorSeen): Notice {
-    const days = seen.covered.days;
     return {
       type: 'reply',
       level: 'success',
       mention: true,
-      text: `Receivers confirm: ${count(seen.passed)} signed with \`${watch.selector}\` passed DKIM at ${listed(seen.confirmedBy)} over ${days} day${days === 1 ? '' : 's'}. DKIM of ${showRun(watch)} is in production.`,
+      text: `Receivers confirm: ${messages(seen.passed)} signed with \`${watch.selector}\` passed DKIM at ${names(seen.confirmedBy)} over ${days(seen.covered.days)}. DKIM of ${showRun(watch)} is in production.`,
     };
   }
 
   private failing(watch: Watch, seen: SelectorSeen): Notice {
     const sources = this.d.store.dmarc.selectorFailures(watch.domain, watch.selector, watch.signingSince - DAY_MS, 5);
     const from = sources
-      .map((s) => `${s.sourceIp} (${count(s.messages)}, reported by ${listed(s.reporters)})`)
+      .map((s) => `${s.sourceIp} (${messages(s.messages)}, reported by ${names(s.reporters)})`)
       .join('; ');
     return {
       type: 'reply',
       level: 'warning',
       mention: true,
-      text: `Receivers report that mail signed with \`${watch.selector}\` fails DKIM: ${count(seen.failed)} failed, ${count(seen.passed)} passed (reported by ${listed(seen.failedAt)}). Where it came from: ${from || 'the reports name no source'}. Check that this mail leaves through OVH's servers, and the key's record in DNS (\`/dkim status ${watch.domain}\`).`,
+      text: `Receivers report that mail signed with \`${watch.selector}\` fails DKIM: ${messages(seen.failed)} failed, ${messages(seen.passed)} passed (reported by ${names(seen.failedAt)}). Where it came from: ${from || 'the reports name no source'}. Check that this mail leaves through OVH's servers, and the key's record in DNS (\`/dkim status ${watch.domain}\`).`,
     };
   }
 }
 
-function count(messages: number): string {
-  return `${messages.toLocaleString('en')} message${messages === 1 ? '' : 's'}`;
-}
-
-function listed(names: string[]): string {
-  if (names.length <= 3) return names.join(', ') || 'the receivers';
-  return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+function messages(n: number): string {
+  return `${count(n)} ${plural(n, 'message')}`;
 }

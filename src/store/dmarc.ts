@@ -280,13 +280,13 @@ export class DmarcRepository {
     }));
   }
 
-  /** Where the mail whose signature of one selector did not pass came from, most messages first. */
+  /** Where the mail whose aligned signature of one selector did not pass came from, most messages first. */
   selectorFailures(domain: string, selector: string, since: number, limit = 10): FailingSource[] {
     const rows = this.db
       .prepare(
         `SELECT r.source_ip AS sourceIp, TOTAL(r.count) AS messages, json_group_array(DISTINCT p.org_name) AS reporters
          FROM dmarc_dkim_results d JOIN dmarc_records r ON r.id = d.record_id JOIN dmarc_reports p ON p.id = r.report_id
-         WHERE d.domain = ? AND d.selector = ? AND d.begin_at >= ? AND d.result <> 'pass'
+         WHERE d.domain = ? AND d.selector = ? AND d.begin_at >= ? AND d.result <> 'pass' AND d.aligned = 1
          GROUP BY r.source_ip ORDER BY messages DESC, r.source_ip LIMIT ?`,
       )
       .all(domain, selector, since, limit) as (SourceRow & { reporters: string })[];

@@ -7,9 +7,9 @@ import { judge, type Seen, sendOnce } from '../engine/once.ts';
 import { failed, proceed, waitFor } from '../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import type { Dkim } from '../providers/ovh-api.ts';
+import { SIGNING, signingNow } from './common/signing.ts';
 import { findService } from './setup/discover.ts';
 import { keyedApi, mxPlanApi, type SetupFacts } from './setup/facts.ts';
-import { SIGNING, signingNow } from './shared/signing.ts';
 
 /**
  * `/dkim disable` (DESIGN §2.6): after an approval, the offer's disable call — `POST …/dkim/{active}/disable` on

@@ -8,8 +8,8 @@ import type { StepContext, StepOutcome, Workflow } from '../engine/types.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { ZoneApi } from '../providers/ovh-api.ts';
 import { parseDkimKeys, type SesRecord } from '../providers/vtex.ts';
-import { checkCname } from './shared/dns-check.ts';
-import { ensureCname, recordsToAdd } from './shared/publish.ts';
+import { checkCname } from './common/dns-check.ts';
+import { ensureCname, recordsToAdd } from './common/publish.ts';
 
 /** VTEX transactional mail / Amazon SES DKIM (DESIGN §2.2): keys fetched, three CNAMEs published and verified. */
 

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { count, days, plural } from '../../domain/figures-text.ts';
 import { joinText, type Text } from '../../domain/text.ts';
 import type { RecentReports, ReportSections } from '../../operations/report.ts';
 import { context, fallback, fit, sections } from './text.ts';
@@ -29,10 +30,10 @@ export function reportRefusal(text: Text): { response_type: 'ephemeral'; text: s
 
 /** App Home's section: one line per domain reported on, the rest counted. */
 export function recentReportsBlocks(recent: RecentReports): KnownBlock[] {
-  const heading = `*DMARC reports* (last ${recent.days === 1 ? 'day' : `${recent.days} days`})`;
+  const heading = `*DMARC reports* (last ${recent.days === 1 ? 'day' : days(recent.days)})`;
   if (recent.lines.length === 0) return [...sections(heading), ...context('No DMARC report in that time.')];
   const more = recent.more
-    ? context(`…and ${recent.more} more ${recent.more === 1 ? 'domain' : 'domains'}: \`/dkim report <domain>\`.`)
+    ? context(`…and ${count(recent.more)} more ${plural(recent.more, 'domain')}: \`/dkim report <domain>\`.`)
     : context('The details of one: `/dkim report <domain> [days]`.');
   return [...sections(joinText([heading, ...recent.lines])), ...more];
 }

@@ -1,4 +1,5 @@
 import { findDmarc, initialDmarc, readPolicy, withPolicy, withRua } from '../../domain/dmarc-record.ts';
+import { count, names, percent, plural } from '../../domain/figures-text.ts';
 import { showRun } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { planSpf, SPF_LOOKUP_LIMIT } from '../../domain/spf.ts';
@@ -7,12 +8,13 @@ import { DAY_MS, spanWords } from '../../domain/time.ts';
 import { need } from '../../engine/invariant.ts';
 import { failed, proceed } from '../../engine/outcomes.ts';
 import type { ApprovalRequest, StepContext, StepOutcome } from '../../engine/types.ts';
-import { ExchangeApi } from '../../providers/ovh-api.ts';
+import { isPrivateExchange } from '../../providers/ovh-api.ts';
+import { RECORD_TTL } from '../common/publish.ts';
+import { signingNow } from '../common/signing.ts';
 import { findService } from '../setup/discover.ts';
 import { ovhOf, serviceOf, zonesOf } from '../setup/facts.ts';
-import { signingNow } from '../shared/signing.ts';
 import { type DmarcFacts, type DmarcParams, paramsOf } from './facts.ts';
-import { ownerName, type RecordChange, readTxt, TXT_TTL } from './records.ts';
+import { ownerName, type RecordChange, readTxt } from './records.ts';
 
 /**
  * Before the card: the domain must sign (DKIM on at OVH), then its SPF and DMARC are read and the changes planned,
@@ -56,7 +58,6 @@ function adopted(expected: { spf: string | null; dmarc: string }) {
 }
 
 async function findSigning(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
-  ovhOf(ctx);
   const found = await findService(run, facts, ctx);
   if ('outcome' in found) return found.outcome;
   const located = { ...facts, ...found.at, zone: found.zone };
@@ -69,9 +70,10 @@ async function findSigning(run: Run, facts: Facts, ctx: StepContext): Promise<St
     );
   }
   const at = need(serviceOf(located), 'the mail service');
+  // Only a setup writes SPF: a step-up or a rollback needs no look at the offer.
   const privateExchange =
-    at.offer === 'exchange' && at.org && at.service
-      ? await new ExchangeApi(ovhOf(ctx), ctx.shared).isPrivate({ org: at.org, service: at.service })
+    paramsOf(run).action === 'setup' && at.offer === 'exchange' && at.org && at.service
+      ? await isPrivateExchange(ovhOf(ctx), at.org, at.service)
       : false;
   return proceed(run.state, { ...located, signing, privateExchange });
 }
@@ -204,7 +206,7 @@ function card(
     ),
     ...unchanged,
     ...evidenceLines(params),
-    `${where} TTL ${TXT_TTL} s.`,
+    `${where} TTL ${RECORD_TTL} s.`,
   ];
   return {
     action: `dmarc-${params.action}`,
@@ -223,18 +225,13 @@ function titleOf(run: Run, params: DmarcParams): Text {
 function evidenceLines(params: DmarcParams): Text[] {
   const evidence = params.evidence;
   if (!evidence) return [];
-  const share = evidence.messages > 0 ? ((100 * evidence.dmarcPass) / evidence.messages).toFixed(1) : '0';
-  const head = `The receivers' reports over ${spanWords(evidence.days * DAY_MS)}: ${evidence.dmarcPass.toLocaleString('en')} of ${evidence.messages.toLocaleString('en')} messages passed DMARC (${share}%).`;
+  const { dmarcPass, messages } = evidence;
+  const head = `The receivers' reports over ${spanWords(evidence.days * DAY_MS)}: ${count(dmarcPass)} of ${count(messages)} ${plural(messages, 'message')} passed DMARC (${percent(dmarcPass, messages)}).`;
   if (evidence.failing.length === 0)
     return [head, 'No source failed DMARC: nothing would have been quarantined or rejected.'];
   const verb = params.policy === 'reject' ? 'rejected' : 'quarantined';
-  return [
-    head,
-    `What p=${params.policy} would have ${verb}: ${evidence.failing
-      .map(
-        (f) =>
-          `${f.sourceIp} (${f.messages.toLocaleString('en')} ${f.messages === 1 ? 'message' : 'messages'}, reported by ${f.reporters.join(', ')})`,
-      )
-      .join('; ')}.`,
-  ];
+  const sources = evidence.failing.map(
+    (f) => `${f.sourceIp} (${count(f.messages)} ${plural(f.messages, 'message')}, reported by ${names(f.reporters)})`,
+  );
+  return [head, `What p=${params.policy} would have ${verb}: ${sources.join('; ')}.`];
 }

@@ -4,6 +4,7 @@ import { isSpfRecord } from '../../domain/spf.ts';
 import { quotedTxt, txtText } from '../../domain/txt.ts';
 import type { StepContext } from '../../engine/types.ts';
 import type { ZoneApi } from '../../providers/ovh-api.ts';
+import { RECORD_TTL } from '../common/publish.ts';
 
 /**
  * The SPF record lives in the apex's TXT strings, the DMARC record in `_dmarc`'s. In an OVH zone they may be TXT or
@@ -79,7 +80,7 @@ export async function writeChange(
       fieldType: 'TXT',
       subDomain: relativeName(change.name, zone) ?? '',
       target,
-      ttl: TXT_TTL,
+      ttl: RECORD_TTL,
     });
     return 'written';
   }
@@ -88,8 +89,6 @@ export async function writeChange(
   await zones.updateRecord(zone, current.record.id, target);
   return 'written';
 }
-
-export const TXT_TTL = 3600;
 
 /** Whether a TXT string is a record of that kind (an SPF or a DMARC record). */
 export function isRecordOf(text: string, what: RecordWhat): boolean {

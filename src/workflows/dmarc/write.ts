@@ -1,15 +1,15 @@
 import { findDmarc, readPolicy } from '../../domain/dmarc-record.ts';
-import { relativeName, showRun } from '../../domain/names.ts';
-import type { DnsRecordToAdd } from '../../domain/notices.ts';
+import { showRun } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { findSpf } from '../../domain/spf.ts';
 import { grantHolds } from '../../engine/approvals/grants.ts';
 import { need } from '../../engine/invariant.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
+import { recordsToAdd } from '../common/publish.ts';
 import { zonesOf } from '../setup/facts.ts';
 import { type DmarcFacts, paramsOf } from './facts.ts';
-import { type RecordChange, TXT_TTL, writeChange } from './records.ts';
+import { writeChange } from './records.ts';
 
 /**
  * After the approval: each change made once in the OVH zone (read first, so a write whose answer was lost is found
@@ -27,7 +27,10 @@ export async function writeRecords(run: Run, facts: Facts, ctx: StepContext): Pr
       {
         type: 'records',
         text: `The DNS zone of ${showRun(run)} is not at OVH. Set these records at your DNS host (a record shown replaces the one at its name); the bot watches DNS and carries on by itself.`,
-        records: changes.map((c) => toAdd(c, run.domain)),
+        records: recordsToAdd(
+          changes.map((c) => ({ name: c.name, target: c.after, type: 'TXT' as const })),
+          run.domain,
+        ),
       },
     ]);
   }
@@ -131,14 +134,4 @@ function done(run: Run, facts: Facts, ctx: StepContext): StepOutcome {
 function previousPolicy(facts: Facts) {
   const before = facts.changes?.find((c) => c.what === 'dmarc')?.before;
   return before ? readPolicy(before).p : undefined;
-}
-
-function toAdd(change: RecordChange, domain: string): DnsRecordToAdd {
-  return {
-    name: `${change.name}.`,
-    relative: relativeName(change.name, domain) || '@',
-    type: 'TXT',
-    target: change.after,
-    ttl: TXT_TTL,
-  };
 }

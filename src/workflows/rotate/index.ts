@@ -4,12 +4,12 @@ import { when, words } from '../../domain/text.ts';
 import { spanWords } from '../../domain/time.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome, Workflow } from '../../engine/types.ts';
+import { checkCname } from '../common/dns-check.ts';
+import { enableUnderGrant } from '../common/enable-key.ts';
+import { ensureCname, recordsToAdd } from '../common/publish.ts';
 import { findService } from '../setup/discover.ts';
 import { createKey } from '../setup/exchange-pro.ts';
 import { recordOf, watchOf, zonesOf } from '../setup/facts.ts';
-import { checkCname } from '../shared/dns-check.ts';
-import { enableUnderGrant } from '../shared/enable-key.ts';
-import { ensureCname, recordsToAdd } from '../shared/publish.ts';
 import { keyed, oldOf, type RotateFacts, type RotateParams, spareOf } from './facts.ts';
 import { deleteOld, grace, rekey, rekeyWaiting, retire } from './retire.ts';
 

@@ -6,10 +6,10 @@ import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import type { Dkim } from '../../providers/ovh-api.ts';
 import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
+import { checkCname } from '../common/dns-check.ts';
+import { RECORD_TTL, recordsToAdd } from '../common/publish.ts';
 import { createKey } from '../setup/exchange-pro.ts';
 import { type KeyRecord, recordOf, zonesOf } from '../setup/facts.ts';
-import { checkCname } from '../shared/dns-check.ts';
-import { RECORD_TTL, recordsToAdd } from '../shared/publish.ts';
 import { keyed, oldOf, type RotateFacts, spareOf } from './facts.ts';
 
 /**

@@ -22,7 +22,7 @@ import {
   parseMxPlanCname,
   serviceSpec,
 } from '../../providers/ovh-mail.ts';
-import { checkCname } from '../shared/dns-check.ts';
+import { checkCname } from '../common/dns-check.ts';
 
 /**
  * One domain of the scan: its DKIM at OVH in the fewest calls (Exchange, Email Pro: the list of keys, then one read

@@ -7,10 +7,10 @@ import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import type { Dkim } from '../../providers/ovh-api.ts';
 import type { KeyedDkimApi } from '../../providers/ovh-mail.ts';
+import { checkCname } from '../common/dns-check.ts';
+import { enableUnderGrant } from '../common/enable-key.ts';
+import { ensureCname, recordsToAdd } from '../common/publish.ts';
 import { inGroup, memberReady } from '../group/member.ts';
-import { checkCname } from '../shared/dns-check.ts';
-import { enableUnderGrant } from '../shared/enable-key.ts';
-import { ensureCname, recordsToAdd } from '../shared/publish.ts';
 import { lookAgainIfMoved } from './discover.ts';
 import {
   type KeyedSetupFacts,

@@ -5,9 +5,9 @@ import { need } from '../../engine/invariant.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
 import { type MxPlanDkim, parseMxPlanCname } from '../../providers/ovh-mail.ts';
+import { checkCname } from '../common/dns-check.ts';
+import { ensureCname, recordsToAdd } from '../common/publish.ts';
 import { inGroup, memberReady } from '../group/member.ts';
-import { checkCname } from '../shared/dns-check.ts';
-import { ensureCname, recordsToAdd } from '../shared/publish.ts';
 import { type KeyRecord, mxPlanApi, type SetupFacts, watchOf, zonesOf } from './facts.ts';
 
 /**

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import { type Text, words } from '../../../domain/text.ts';
 import { type BatchFormRequest, HELP, type Operations, type Reply, SERVICE_USAGE } from '../../../operations/index.ts';
 import type { ReportRequest } from '../../../operations/report.ts';
+import { errorMessage } from '../../../providers/errors.ts';
 import { batchForm } from '../../render/batch-form.ts';
 import { mrkdwn } from '../../render/escape.ts';
 import { reportMessage, reportRefusal } from '../../render/report.ts';
@@ -40,8 +41,8 @@ export function dkimCommand({ ops, deliveries, drafts, log }: ListenerDeps) {
         const report = await ops.report.read(value.report);
         await respond(reportMessage(ops.report.sections(report, value.report.domain)));
       } catch (error) {
-        log.warn('could not answer /dkim report', { error: (error as Error).message });
-        await respond(reportRefusal(words`Could not read the reports: ${(error as Error).message}`)).catch(() => {});
+        log.warn('could not answer /dkim report', { error: errorMessage(error) });
+        await respond(reportRefusal(words`Could not read the reports: ${errorMessage(error)}`)).catch(() => {});
       }
       return;
     }
@@ -54,7 +55,7 @@ export function dkimCommand({ ops, deliveries, drafts, log }: ListenerDeps) {
         view: batchForm(value.form, command.channel_id, draft),
       });
     } catch (error) {
-      await respond(ephemeral(`Could not open the form: ${(error as Error).message}`));
+      await respond(ephemeral(`Could not open the form: ${errorMessage(error)}`));
     }
   };
 }

@@ -39,13 +39,19 @@ function servedTarget(target: string, zone: string): string {
   return t.endsWith('.') ? t : `${t}.${zone}.`;
 }
 
-/** Records for a DNS host that is not OVH: both names absolute, and the relative name for web forms. */
-export function recordsToAdd(records: { name: string; target: string }[], zone: string): DnsRecordToAdd[] {
-  return records.map((r) => ({
-    name: absolute(r.name),
-    relative: relativeName(r.name, zone) ?? stripDot(r.name),
-    type: 'CNAME',
-    target: absolute(r.target),
+/**
+ * Records for a DNS host that is not OVH: both names absolute, and the relative name for web forms (`@` for the
+ * zone's apex); a CNAME's target absolute, a TXT's text as it is.
+ */
+export function recordsToAdd(
+  records: { name: string; target: string; type?: DnsRecordToAdd['type'] }[],
+  zone: string,
+): DnsRecordToAdd[] {
+  return records.map(({ name, target, type = 'CNAME' }) => ({
+    name: absolute(name),
+    relative: (relativeName(name, zone) ?? stripDot(name)) || '@',
+    type,
+    target: type === 'CNAME' ? absolute(target) : target,
     ttl: RECORD_TTL,
   }));
 }
