@@ -112,3 +112,58 @@ test('outbox: a dedupe key writes once; delivery order is per run, oldest first'
     ['a2', 'b1'],
   );
 });
+
+test('shared transactions: writes queued in one turn commit together, each in a savepoint of its own', async () => {
+  const store = freshStore();
+  // The write-ahead log's frames since it was emptied: one per page per commit.
+  const emptyLog = () => store.db.pragma('wal_checkpoint(TRUNCATE)');
+  const loggedFrames = () => (store.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+  // Apart: one commit each, each writing the page the run lands on and each index it changes.
+  emptyLog();
+  for (const domain of ['a.fr', 'b.fr', 'c.fr']) {
+    await store.sharedTransaction(() => store.runs.insert({ ...newRun, domain }, 1));
+  }
+  const apart = loggedFrames();
+  // Together: the same writes, one commit.
+  emptyLog();
+  const together = await Promise.allSettled([
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'd.fr' }, 1)),
+    store.sharedTransaction(() => {
+      store.runs.insert({ ...newRun, domain: 'e.fr' }, 1);
+      throw new Error('refused halfway');
+    }),
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'f.fr' }, 1)),
+  ]);
+  const together_ = loggedFrames();
+  assert.ok(together_ > 0 && together_ * 2 < apart, `one commit (${together_} frames) against three (${apart})`);
+  assert.deepEqual(
+    together.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.equal((together[1] as PromiseRejectedResult).reason.message, 'refused halfway');
+  const domains = (store.db.prepare('SELECT domain FROM runs ORDER BY id').all() as { domain: string }[]).map(
+    (r) => r.domain,
+  );
+  // The one that threw is undone alone, its insert included; the others are written.
+  assert.deepEqual(domains, ['a.fr', 'b.fr', 'c.fr', 'd.fr', 'f.fr']);
+});
+
+test('shared transactions: a commit that fails fails every write queued with it, and writes nothing', async () => {
+  const store = freshStore();
+  const other = new Database(store.db.name);
+  other.pragma('busy_timeout = 0');
+  store.db.pragma('busy_timeout = 0');
+  other.prepare('BEGIN IMMEDIATE').run();
+  const results = await Promise.allSettled([
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'a.fr' }, 1)),
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'b.fr' }, 1)),
+  ]);
+  other.prepare('ROLLBACK').run();
+  other.close();
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  assert.match(String((results[0] as PromiseRejectedResult).reason), /locked|busy/i);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 0);
+});

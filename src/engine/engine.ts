@@ -115,7 +115,18 @@ export class Engine {
     return this.o.store;
   }
 
-  start(input: StartInput): StartResult {
+  /**
+   * A run a person asked for. Its commit is shared with the starts asked for at the same moment, so that a burst of
+   * commands writes once instead of once per command; it resolves once the run is written.
+   */
+  async start(input: StartInput): Promise<StartResult> {
+    const result = await this.o.store.sharedTransaction(() => this.starts.start(input));
+    if (result.ok) this.kick(result.run.id);
+    return result;
+  }
+
+  /** A run started inside the caller's transaction, beside what else the caller writes there. */
+  startWithin(input: StartInput): StartResult {
     const result = this.starts.start(input);
     if (result.ok) this.kick(result.run.id);
     return result;

@@ -18,7 +18,7 @@ export class FleetOperations {
     if (!this.core.config.ovh) return { ok: false, text: `Not started: ${this.core.config.ovhDisabledReason}` };
     const refusal = await this.core.access.startRefusal(actorId(input.user), 'scan');
     if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
-    const result = this.core.engine.start({
+    const result = await this.core.engine.start({
       kind: 'scan',
       domain: WHOLE_ACCOUNT,
       params: {},

@@ -216,7 +216,7 @@ export class Operations {
   ): Promise<Reply> {
     const refusal = await this.core.access.startRefusal(actorId(user), kind);
     if (refusal) return { ok: false, text: words`Not started: ${refusal}` };
-    const result = this.core.engine.start({
+    const result = await this.core.engine.start({
       kind,
       domain: domain.ascii,
       params,

@@ -92,7 +92,7 @@ export class Journey {
     try {
       return store.transaction(() => {
         if (!taken()) return false;
-        const started = engine.start({
+        const started = engine.startWithin({
           kind: 'dmarc',
           domain: domain.domain,
           params: { ...params },

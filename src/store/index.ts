@@ -4,6 +4,7 @@ import { type Db, openDatabase } from './db.ts';
 import { DmarcRepository } from './dmarc.ts';
 import { DmarcDomainRepository } from './dmarc-domains.ts';
 import { EventRepository } from './events.ts';
+import { GroupCommit } from './group-commit.ts';
 import { OutboxRepository } from './outbox.ts';
 import { ProcessRepository } from './processes.ts';
 import { PruneRepository } from './pruning.ts';
@@ -23,8 +24,10 @@ export class Store {
   readonly pruning: PruneRepository;
   readonly dmarc: DmarcRepository;
   readonly dmarcDomains: DmarcDomainRepository;
+  private readonly groupCommit: GroupCommit;
 
   constructor(readonly db: Db) {
+    this.groupCommit = new GroupCommit(db);
     this.runs = new RunRepository(db);
     this.approvals = new ApprovalRepository(db);
     this.events = new EventRepository(db);
@@ -45,6 +48,14 @@ export class Store {
   /** Runs `work` in one IMMEDIATE transaction: all of it is written, or none. */
   transaction<T>(work: () => T): T {
     return this.db.transaction(work).immediate();
+  }
+
+  /**
+   * `work` in a transaction it may share with the writes queued in the same turn of the event loop (GroupCommit): for
+   * the small writes many requests make at once, a burst of commands starting runs. Resolves once committed.
+   */
+  sharedTransaction<T>(work: () => T): Promise<T> {
+    return this.groupCommit.run(work);
   }
 
   /**

@@ -1,0 +1,57 @@
+import type { Db } from './db.ts';
+
+interface Queued {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Small writes that may share one commit. A burst of slash commands, each starting a run, would pay a commit each
+ * (the write-ahead log written, its index updated): that commit is most of what a start costs. Writes queued in the
+ * same turn of the event loop are made in one IMMEDIATE transaction instead, each in a savepoint of its own, so that
+ * one that throws is undone alone and the others still commit. Each caller hears its own answer only once the commit
+ * is done, so what it tells the user is written.
+ */
+export class GroupCommit {
+  private queue: Queued[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  /** `work()`'s value once it is committed, with whatever else was queued in this turn of the event loop. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.db.transaction(() => batch.map(({ work }) => this.savepoint(work))).immediate();
+    } catch (error) {
+      // The commit itself failed (the database locked past busy_timeout, a full disk): nothing was written.
+      for (const queued of batch) queued.reject(error);
+      return;
+    }
+    for (const [i, queued] of batch.entries()) {
+      const outcome = outcomes[i];
+      if (outcome?.ok) queued.resolve(outcome.value);
+      else queued.reject(outcome?.error);
+    }
+  }
+
+  /** Inside the open transaction, better-sqlite3 makes a nested transaction a savepoint. */
+  private savepoint(work: () => unknown): Outcome {
+    try {
+      return { ok: true, value: this.db.transaction(work)() };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+}
