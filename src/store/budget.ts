@@ -1,4 +1,4 @@
-import { type Db, preparedOnce, type Statements } from './db.ts';
+import { type Db, preparedOnce, type Statements, type Transactional, transactional } from './db.ts';
 
 /**
  * The OVH budget's slots, shared by every process on the database (OVH counts per credentials, not per process). A
@@ -8,8 +8,11 @@ import { type Db, preparedOnce, type Statements } from './db.ts';
 export class BudgetRepository {
   private readonly db: Statements;
 
-  constructor(private readonly raw: Db) {
+  private readonly transaction: Transactional;
+
+  constructor(raw: Db) {
     this.db = preparedOnce(raw);
+    this.transaction = transactional(raw);
   }
 
   /**
@@ -22,34 +25,32 @@ export class BudgetRepository {
     now: number,
     { limit, windowMs, maxCallMs }: { limit: number; windowMs: number; maxCallMs: number },
   ): { slot: number } | { inFlight: number; oldestDoneAt: number | undefined } {
-    return this.raw
-      .transaction(() => {
-        const since = now - windowMs;
-        this.db
-          .prepare('DELETE FROM ovh_slots WHERE budget = ? AND COALESCE(done_at, granted_at + ?) <= ?')
-          .run(budget, maxCallMs, since);
-        const held = this.db
-          .prepare(
-            `SELECT
+    return this.transaction.immediate(() => {
+      const since = now - windowMs;
+      this.db
+        .prepare('DELETE FROM ovh_slots WHERE budget = ? AND COALESCE(done_at, granted_at + ?) <= ?')
+        .run(budget, maxCallMs, since);
+      const held = this.db
+        .prepare(
+          `SELECT
                SUM(CASE WHEN done_at IS NULL AND granted_at + ? > ? THEN 1 ELSE 0 END) AS inFlight,
                COUNT(*) AS total,
                MIN(CASE WHEN done_at IS NOT NULL OR granted_at + ? <= ? THEN COALESCE(done_at, granted_at + ?) END) AS oldest
              FROM ovh_slots WHERE budget = ?`,
-          )
-          .get(maxCallMs, now, maxCallMs, now, maxCallMs, budget) as {
-          inFlight: number | null;
-          total: number;
-          oldest: number | null;
-        };
-        if (held.total < limit) {
-          const slot = this.db
-            .prepare('INSERT INTO ovh_slots (budget, owner, granted_at) VALUES (?, ?, ?)')
-            .run(budget, owner, now);
-          return { slot: Number(slot.lastInsertRowid) };
-        }
-        return { inFlight: held.inFlight ?? 0, oldestDoneAt: held.oldest ?? undefined };
-      })
-      .immediate();
+        )
+        .get(maxCallMs, now, maxCallMs, now, maxCallMs, budget) as {
+        inFlight: number | null;
+        total: number;
+        oldest: number | null;
+      };
+      if (held.total < limit) {
+        const slot = this.db
+          .prepare('INSERT INTO ovh_slots (budget, owner, granted_at) VALUES (?, ?, ?)')
+          .run(budget, owner, now);
+        return { slot: Number(slot.lastInsertRowid) };
+      }
+      return { inFlight: held.inFlight ?? 0, oldestDoneAt: held.oldest ?? undefined };
+    });
   }
 
   done(slot: number, now: number): void {

@@ -1,7 +1,7 @@
 import { reportTotals, signaturesOf, signatureTotals } from '../domain/dmarc-figures.ts';
 import type { AggregateReport, ReportRecord } from '../domain/dmarc-report.ts';
 import { DAY_MS } from '../domain/time.ts';
-import { type Db, preparedOnce, type Statements } from './db.ts';
+import { type Db, preparedOnce, type Statements, type Transactional, transactional } from './db.ts';
 
 /**
  * DMARC aggregate reports and their records (DESIGN §2.8). Every figure is a number of messages: a record's `count`.
@@ -123,13 +123,16 @@ type SeenRow = Omit<SelectorSeen, 'confirmedBy' | 'failedAt' | 'covered'> & {
 export class DmarcRepository {
   private readonly db: Statements;
 
-  constructor(private readonly database: Db) {
+  private readonly transaction: Transactional;
+
+  constructor(database: Db) {
     this.db = preparedOnce(database);
+    this.transaction = transactional(database);
   }
 
   /** One IMMEDIATE transaction (inside another, a savepoint of it). */
   private write<T>(work: () => T): T {
-    return this.database.transaction(work).immediate();
+    return this.transaction.immediate(work);
   }
 
   /** Stores a report, its records and its sums in one transaction; a report already stored adds nothing. */
@@ -216,7 +219,7 @@ export class DmarcRepository {
 
   /** What receivers reported for a domain over a period, read in one transaction: the figures agree. */
   summary(domain: string, since: number, until: number, topSources = 10): DmarcSummary {
-    return this.database.transaction(() => this.readSummary(domain, since, until, topSources))();
+    return this.transaction(() => this.readSummary(domain, since, until, topSources));
   }
 
   private readSummary(domain: string, since: number, until: number, topSources: number): DmarcSummary {

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Transactional } from './db.ts';
 
 interface Queued {
   work: () => unknown;
@@ -18,7 +18,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class GroupCommit {
   private queue: Queued[] = [];
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly transaction: Transactional) {}
 
   /** `work()`'s value once it is committed, with whatever else was queued in this turn of the event loop. */
   run<T>(work: () => T): Promise<T> {
@@ -33,7 +33,7 @@ export class GroupCommit {
     this.queue = [];
     let outcomes: Outcome[];
     try {
-      outcomes = this.db.transaction(() => batch.map(({ work }) => this.savepoint(work))).immediate();
+      outcomes = this.transaction.immediate(() => batch.map(({ work }) => this.savepoint(work)));
     } catch (error) {
       // The commit itself failed (the database locked past busy_timeout, a full disk): nothing was written.
       for (const queued of batch) queued.reject(error);
@@ -46,10 +46,10 @@ export class GroupCommit {
     }
   }
 
-  /** Inside the open transaction, better-sqlite3 makes a nested transaction a savepoint. */
+  /** Inside the open transaction, a nested one is a savepoint. */
   private savepoint(work: () => unknown): Outcome {
     try {
-      return { ok: true, value: this.db.transaction(work)() };
+      return { ok: true, value: this.transaction(work) };
     } catch (error) {
       return { ok: false, error };
     }

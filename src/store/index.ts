@@ -1,6 +1,6 @@
 import { ApprovalRepository } from './approvals.ts';
 import { BudgetRepository } from './budget.ts';
-import { type Db, openDatabase } from './db.ts';
+import { type Db, openDatabase, type Transactional, transactional } from './db.ts';
 import { DmarcRepository } from './dmarc.ts';
 import { DmarcDomainRepository } from './dmarc-domains.ts';
 import { EventRepository } from './events.ts';
@@ -25,9 +25,11 @@ export class Store {
   readonly dmarc: DmarcRepository;
   readonly dmarcDomains: DmarcDomainRepository;
   private readonly groupCommit: GroupCommit;
+  private readonly transactional: Transactional;
 
   constructor(readonly db: Db) {
-    this.groupCommit = new GroupCommit(db);
+    this.transactional = transactional(db);
+    this.groupCommit = new GroupCommit(this.transactional);
     this.runs = new RunRepository(db);
     this.approvals = new ApprovalRepository(db);
     this.events = new EventRepository(db);
@@ -47,7 +49,7 @@ export class Store {
 
   /** Runs `work` in one IMMEDIATE transaction: all of it is written, or none. */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return this.transactional.immediate(work);
   }
 
   /**
