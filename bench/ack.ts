@@ -1,49 +1,64 @@
 /**
  * Slash-command ack latency, beside its floor, measured in the same run the same way.
  *
- * Three kinds of process, none sharing an event loop with another: the simulators (bench/sims.ts: OVH answering every
- * call in 200 ms, FakeSlack), the app measured (the bot as `npm start` starts it, or bench/floor-app.ts: a bare Bolt
- * app with the bot's receiver that only acks), and this process, which only sends the load: `concurrent` signed
- * `/dkim setup ack-<i>.fr` commands at once, each on a fresh TCP connection as Slack sends them, after thirty warm-up
- * commands one after the other (not counted). Latency: from the request's start (before connecting) to the last byte of the answer.
- * The bot polls every second, as it runs when watched closely, so that a burst may meet a poll cycle. Rounds of
- * floor, bot, bot with /metrics scraped during the burst; every round is returned, and the medians.
+ * Three processes, none sharing an event loop with another: the simulators (bench/sims.ts: OVH answering every call
+ * in 200 ms, FakeSlack), the apps measured, both running all along: the bot as `npm start` starts it, and the floor
+ * (bench/floor-app.mjs: a bare Bolt app built as the bot builds its own, whose listener only acks), and this process,
+ * which only sends the load. A burst is `concurrent` signed `/dkim setup ack-….fr` commands at once, each on a fresh
+ * TCP connection as Slack sends them. Latency: from the request's start (before connecting) to the last byte of the
+ * answer. The bot polls every second, as it runs when watched closely, so that a burst may meet a poll cycle.
  *
- * BENCH_CPU_PROF=<dir>: every run writes V8 CPU profiles in <dir>/<run> (bot-1, scraped-1, floor-1, …)
- * (one file per thread: with `--import tsx` the loader has a thread of its own), with window.json: the measured
- * load's start and end on the profiles' clock. `node --import tsx bench/profile-summary.ts <dir>/bot` reads them.
+ * Both apps are warmed up alike first (WARM_UP_COMMANDS one after the other, then WARM_UP_BURSTS bursts: a bot that
+ * has run a while, its code compiled). Then the bursts alternate, each of the bot's between two of the floor's: floor,
+ * bot, floor, bot with /metrics scraped back to back, floor, … so that whatever else the machine does over those
+ * seconds falls on both alike. Each bot burst is set against the floor's median p99 over the whole run (the floor's
+ * own bursts move by half from one to the next on this machine: a single neighbour is a noisy yardstick), and, printed
+ * beside it, against the mean of the two floor bursts either side of it. Before every floor burst the bot is let
+ * finish what its last burst started (its runs ended, its messages posted: read from /healthz and /metrics), so that
+ * the floor is never measured beside the bot's work. Each app's garbage collections during each burst are read from
+ * its /metrics (the floor counts its own the same way).
+ *
+ * BENCH_CPU_PROF=<dir>: V8 CPU profiles of the bot and the floor in <dir>/bot and <dir>/floor (one file per thread),
+ * with windows.json: every burst's label, start and end on the profiles' clock.
+ * `node --import tsx bench/profile-summary.ts <dir>/bot 25 scraped` reads the scraped bursts' windows.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { signSlackRequest, slashCommandBody } from '../test/sim/slack.ts';
 import { baseEnv, Child, withProfile } from './child.ts';
 import type { SimsReady } from './sims.ts';
 
-/**
- * How `npm start` runs the bot, from the repository's root. The one place to change when it changes (e.g. to
- * `['node', 'dist/main.js']` after `npm run build`).
- */
+/** How `npm start` runs the bot (built by `npm run bench` first), from the repository's root. */
 export const BOT_COMMAND: readonly string[] = ['node', 'dist/main.js'];
-/** The floor app, with the same node and loader flags as the bot, so that both pay the same start-up costs. */
-const FLOOR_COMMAND: readonly string[] = ['node', '--import', 'tsx', 'bench/floor-app.ts'];
+/** The floor app, run as the bot is: plain node, no loader. */
+const FLOOR_COMMAND: readonly string[] = ['node', 'bench/floor-app.mjs'];
 const SIMS_COMMAND: readonly string[] = ['node', '--import', 'tsx', 'bench/sims.ts'];
 
 const SIGNING_SECRET = 'bench-signing-secret';
-const WARM_UP_SETTLE_MS = 4_000;
-const WARM_UP_COMMANDS = 30;
-/** Rounds of floor, bot, bot scraped; the floor runs once more at the end. */
+/**
+ * Commands one after the other, then bursts, before anything is measured: V8 optimizes a path only after many calls,
+ * and a burst's own paths (many connections at once) only after a few bursts.
+ */
+const WARM_UP_COMMANDS = 300;
+const WARM_UP_BURSTS = 5;
+/** Rounds of bot, floor, bot scraped, floor. */
 const ROUNDS = 6;
 /** As an operator runs it when watching closely: the poller (engine, outbox) every second, during the bursts too. */
 const POLL_EVERY_SECOND = '* * * * * *';
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How long the bot may take to finish what a burst started (100 runs ended at discovery, their messages posted). */
+const QUIET_TIMEOUT_MS = 60_000;
 /** DESIGN §7: the bot's ack p99 at most this many times the bare Bolt app's, under the same load. */
 export const ACK_P99_TARGET_RATIO = 1.5;
 
-/** The run whose p99 is the median. */
-function medianBy<T extends { p99Ms: number }>(runs: T[]): T {
-  return [...runs].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(runs.length / 2)]!;
+/** The figure whose p99 is the median. */
+function medianBy<T extends { p99Ms: number }>(figures: T[]): T {
+  return [...figures].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(figures.length / 2)]!;
 }
 
 export interface LatencyFigures {
@@ -52,8 +67,15 @@ export interface LatencyFigures {
   maxMs: number;
   /** HTTP status → count; 0 counts a request that failed or timed out. All must be 200. */
   statuses: Record<number, number>;
-  /** From spawning the process to it listening (the bot's "dkim-bot started" line, the floor's port line). */
-  startupMs: number;
+  /** The app's garbage collections during the burst (read from its /metrics before and after). */
+  gc: GcTally;
+}
+
+export interface GcTally {
+  count: number;
+  ms: number;
+  /** Of which major (mark-compact) collections. */
+  majorMs: number;
 }
 
 export interface BotFigures extends LatencyFigures {
@@ -61,36 +83,48 @@ export interface BotFigures extends LatencyFigures {
   started: number;
   /** Log lines the bot wrote on stderr while the measured commands were in flight. */
   logLines: number;
-  /** GET /metrics answered back to back from just before the burst to its end (scraped rounds only); the slowest. */
+  /** GET /metrics answered back to back from just before the burst to its end (scraped bursts only); the slowest. */
   scrapes: number;
   scrapeMaxMs: number;
 }
 
 export interface AckRound {
-  floor: LatencyFigures;
+  floorBefore: LatencyFigures;
   bot: BotFigures;
+  /** After the bot's burst and before the scraped one: the floor of both. */
+  floorBetween: LatencyFigures;
   /** The same bot, /metrics scraped back to back while the commands are in flight. */
   scraped: BotFigures;
+  floorAfter: LatencyFigures;
+  /** bot p99 ÷ the mean p99 of the floor bursts either side of it; the same for the scraped burst. */
+  botRatio: number;
+  scrapedRatio: number;
 }
 
 export interface AckFigures {
   commands: number;
   botCommand: string;
-  /** Every round, in order: its floor, then the bot, then the bot scraped. */
+  /** From spawning the process to it listening (the bot's "dkim-bot started" line, the floor's port line). */
+  startupMs: { bot: number; floor: number };
   rounds: AckRound[];
-  /** The floor's closing run (after the last round). */
-  lastFloor: LatencyFigures;
-  /** The runs with the median p99. */
+  /** The bursts with the median p99. */
   bot: BotFigures;
   scraped: BotFigures;
   floor: LatencyFigures;
+  /** Every floor burst, in order. */
+  floors: LatencyFigures[];
   /** bot p99 ÷ floor p99, both medians. */
   p99Ratio: number;
-  /** The worst round's bot p99 ÷ the floor's median p99 (bot and scraped alike). */
-  worstRoundRatio: number;
-  /** The worst round's bot p99 ÷ the p99 of the floor measured just before it, in the same round. */
-  worstOwnRoundRatio: number;
+  /** The worst burst's p99 ÷ the floor's median p99 (bot and scraped alike). */
+  worstBurstRatio: number;
+  /** The worst burst's ratio to the floor bursts either side of it. */
+  worstNeighboursRatio: number;
   targetRatio: number;
+}
+
+interface App {
+  child: Child;
+  port: number;
 }
 
 export async function benchAck(concurrent = 100): Promise<AckFigures> {
@@ -105,10 +139,10 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
     children.add(child);
     return child;
   };
+  const windows: { label: string; startUs: number; endUs: number }[] = [];
   try {
     const sims = started(Child.spawn('sims', [...SIMS_COMMAND, String(concurrent)], baseEnv(), 'pipe'));
     const ready = (await sims.waitForLine('stdout', (line) => JSON.parse(line) as SimsReady)).value;
-
     const floorEnv = {
       ...baseEnv(),
       SLACK_BOT_TOKEN: ready.botToken,
@@ -133,74 +167,94 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
       NODE_EXTRA_CA_CERTS: ready.caFile,
     };
 
-    const runFloor = async (name: string): Promise<LatencyFigures> => {
-      const command = withProfile(FLOOR_COMMAND, profileDir, name);
-      const floor = started(Child.spawn(name, command, floorEnv, 'pipe'));
-      const { value: port, elapsedMs: startupMs } = await floor.waitForLine('stdout', (line) => {
-        const port = (JSON.parse(line) as { port?: unknown }).port;
-        if (typeof port !== 'number') throw new Error('no port');
-        return port;
-      });
-      const window = profileDir && join(profileDir, name, 'window.json');
-      const { samples } = await measure(port, ready, concurrent, name, window);
-      await floor.stop();
-      children.delete(floor);
-      return { ...summarize(samples), startupMs };
+    const floorChild = started(Child.spawn('floor', withProfile(FLOOR_COMMAND, profileDir, 'floor'), floorEnv, 'pipe'));
+    const floorUp = await floorChild.waitForLine('stdout', (line) => {
+      const port = (JSON.parse(line) as { port?: unknown }).port;
+      if (typeof port !== 'number') throw new Error('no port');
+      return port;
+    });
+    const botChild = started(Child.spawn('bot', withProfile(BOT_COMMAND, profileDir, 'bot'), botEnv, 'ignore'));
+    const botUp = await botChild.waitForLine('stderr', (line) => {
+      const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
+      if (entry.msg !== 'dkim-bot started' || typeof entry.port !== 'number') throw new Error('not yet');
+      return entry.port;
+    });
+    const floor: App = { child: floorChild, port: floorUp.value };
+    const bot: App = { child: botChild, port: botUp.value };
+
+    const load = new Load(ready, concurrent);
+    await load.warmUp(floor.port, 'floor');
+    await load.warmUp(bot.port, 'bot');
+    // Prometheus scrapes from the start: the scrapes measured meet a warm /metrics, as the commands a warm listener.
+    await send(bot.port, 'GET', '/metrics');
+    // The runs the warm-up left waiting (the one domain OVH has waits for its approval): the bot's steady state.
+    const waiting = await quiet(bot.port, undefined);
+    for (let i = 0; i < WARM_UP_BURSTS; i++) {
+      await load.burst(floor.port, `warm-floor-${i}`);
+      await load.burst(bot.port, `warm-bot-${i}`, i % 2 === 1);
+      await quiet(bot.port, waiting);
+    }
+
+    const floorBurst = async (label: string): Promise<LatencyFigures> => {
+      await quiet(bot.port, waiting);
+      const { samples, window, gc } = await load.burst(floor.port, label);
+      windows.push(window);
+      return { ...summarize(samples), gc };
+    };
+    const botBurst = async (label: string, scrape: boolean): Promise<BotFigures> => {
+      const linesBefore = bot.child.stderrLines;
+      const { samples, scrapes, window, gc } = await load.burst(bot.port, label, scrape);
+      windows.push(window);
+      const logLines = bot.child.stderrLines - linesBefore;
+      if (scrapes.some((s) => s.status !== 200)) throw new Error(`${label}: a scrape of /metrics failed`);
+      return {
+        ...summarize(samples),
+        gc,
+        started: samples.filter((sample) => sample.body.includes('Started DKIM setup')).length,
+        logLines,
+        scrapes: scrapes.length,
+        scrapeMaxMs: Math.max(0, ...scrapes.map((s) => s.elapsedMs)),
+      };
     };
 
-    const runBot = async (name: string, scrape: boolean): Promise<BotFigures> => {
-      const env = { ...botEnv, DATABASE_PATH: join(work, `${name}.sqlite`) };
-      const bot = started(Child.spawn(name, withProfile(BOT_COMMAND, profileDir, name), env, 'ignore'));
-      const { value: port, elapsedMs: startupMs } = await bot.waitForLine('stderr', (line) => {
-        const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-        if (entry.msg !== 'dkim-bot started' || typeof entry.port !== 'number') throw new Error('not yet');
-        return entry.port;
-      });
-      let linesBefore = 0;
-      const window = profileDir && join(profileDir, name, 'window.json');
-      const { samples, scrapes } = await measure(port, ready, concurrent, name, window, {
-        beforeLoad: () => {
-          linesBefore = bot.stderrLines;
-        },
-        scrape,
-      });
-      const logLines = bot.stderrLines - linesBefore;
-      await bot.stop();
-      children.delete(bot);
-      const started_ = samples.filter((sample) => sample.body.includes('Started DKIM setup')).length;
-      const scrapeMaxMs = Math.max(0, ...scrapes.map((s) => s.elapsedMs));
-      if (scrapes.some((s) => s.status !== 200)) throw new Error(`${name}: a scrape of /metrics failed`);
-      return { ...summarize(samples), startupMs, started: started_, logLines, scrapes: scrapes.length, scrapeMaxMs };
-    };
-
-    // Alternated rounds, floor first and last, so that whatever else the machine does falls on all alike.
+    const floors: LatencyFigures[] = [await floorBurst('floor-0')];
     const rounds: AckRound[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const floor = await runFloor(`floor-${round}`);
-      const bot = await runBot(`bot-${round}`, false);
-      const scraped = await runBot(`scraped-${round}`, true);
-      rounds.push({ floor, bot, scraped });
+      const floorBefore = floors.at(-1)!;
+      const botFigures = await botBurst(`bot-${round}`, false);
+      const floorBetween = await floorBurst(`floor-${round}a`);
+      const scraped = await botBurst(`scraped-${round}`, true);
+      const floorAfter = await floorBurst(`floor-${round}b`);
+      floors.push(floorBetween, floorAfter);
+      rounds.push({
+        floorBefore,
+        bot: botFigures,
+        floorBetween,
+        scraped,
+        floorAfter,
+        botRatio: botFigures.p99Ms / mean(floorBefore.p99Ms, floorBetween.p99Ms),
+        scrapedRatio: scraped.p99Ms / mean(floorBetween.p99Ms, floorAfter.p99Ms),
+      });
     }
-    const lastFloor = await runFloor(`floor-${ROUNDS + 1}`);
-    await sims.stop();
-    children.delete(sims);
-    const bot = medianBy(rounds.map((r) => r.bot));
-    const scraped = medianBy(rounds.map((r) => r.scraped));
-    const floor = medianBy([...rounds.map((r) => r.floor), lastFloor]);
-    const ratios = rounds.flatMap((r) => [r.bot.p99Ms / floor.p99Ms, r.scraped.p99Ms / floor.p99Ms]);
+    if (profileDir) {
+      writeFileSync(join(profileDir, 'bot', 'windows.json'), JSON.stringify(windows.filter((w) => !isFloor(w))));
+      writeFileSync(join(profileDir, 'floor', 'windows.json'), JSON.stringify(windows.filter(isFloor)));
+    }
+    await Promise.all([bot.child.stop(), floor.child.stop(), sims.stop()]);
+    const botMedian = medianBy(rounds.map((r) => r.bot));
+    const floorMedian = medianBy(floors);
     return {
       commands: concurrent,
       botCommand: BOT_COMMAND.join(' '),
+      startupMs: { bot: botUp.elapsedMs, floor: floorUp.elapsedMs },
       rounds,
-      lastFloor,
-      bot,
-      scraped,
-      floor,
-      p99Ratio: bot.p99Ms / floor.p99Ms,
-      worstRoundRatio: Math.max(...ratios),
-      worstOwnRoundRatio: Math.max(
-        ...rounds.flatMap((r) => [r.bot.p99Ms / r.floor.p99Ms, r.scraped.p99Ms / r.floor.p99Ms]),
-      ),
+      bot: botMedian,
+      scraped: medianBy(rounds.map((r) => r.scraped)),
+      floor: floorMedian,
+      floors,
+      p99Ratio: botMedian.p99Ms / floorMedian.p99Ms,
+      worstBurstRatio: Math.max(...rounds.flatMap((r) => [r.bot.p99Ms, r.scraped.p99Ms])) / floorMedian.p99Ms,
+      worstNeighboursRatio: Math.max(...rounds.flatMap((r) => [r.botRatio, r.scrapedRatio])),
       targetRatio: ACK_P99_TARGET_RATIO,
     };
   } finally {
@@ -210,87 +264,182 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
   }
 }
 
-interface Sample {
-  status: number;
-  body: string;
-  elapsedMs: number;
+function isFloor(window: { label: string }): boolean {
+  return window.label.startsWith('floor');
+}
+
+function mean(a: number, b: number): number {
+  return (a + b) / 2;
 }
 
 /**
- * Warm-up commands, then `concurrent` at once; `beforeLoad` runs between the two. With `scrape`, GET /metrics is
- * sent back to back (one at a time, as many as fit) while the commands are in flight. With `profileWindow`, writes
- * the load's time window there.
+ * Waits until the bot has done what the last burst started: its active runs back to `waiting` (or, undefined, no
+ * longer changing), no message waiting for Slack. Returns the active runs then.
  */
-async function measure(
-  port: number,
-  ready: SimsReady,
-  concurrent: number,
-  label: string,
-  profileWindow: string | undefined,
-  options: { beforeLoad?: () => void; scrape?: boolean } = {},
-): Promise<{ samples: Sample[]; scrapes: Sample[] }> {
-  const body = (domain: string, id: string) =>
-    slashCommandBody({
-      text: `setup ${domain}`,
-      // One user per command: MAX_ACTIVE_RUNS_PER_USER (20) would refuse most of them, a cheaper path.
-      userId: `UBENCH${id.toUpperCase()}`,
-      userName: `bench-${id}`,
-      channelId: 'CBENCH',
-      responseUrl: `${ready.responseUrlBase}${label}-${id}`,
-    });
-  // Warm-up, one command after the other: enough calls for V8 to compile the command's path, as in a bot that has run
-  // for a while (the first on a domain OVH has, the others on names it does not: those runs end at discovery).
-  for (let i = 0; i < WARM_UP_COMMANDS; i++) {
-    const domain = i === 0 ? ready.warmupDomain : `warm-${i}.fr`;
-    const warm = await post(port, signed(body(domain, `w${i}`)));
-    if (warm.status !== 200) throw new Error(`${label}: a warm-up command answered ${warm.status}: ${warm.body}`);
+async function quiet(port: number, waiting: number | undefined): Promise<number> {
+  const deadline = performance.now() + QUIET_TIMEOUT_MS;
+  let last = -1;
+  while (performance.now() < deadline) {
+    const health = JSON.parse((await send(port, 'GET', '/healthz')).body) as { activeRuns?: number };
+    const metrics = (await send(port, 'GET', '/metrics')).body;
+    const outbox = Number(/^dkim_outbox_pending (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+    const active = health.activeRuns ?? -1;
+    const settled = waiting === undefined ? active === last : active <= waiting;
+    if (settled && outbox === 0) return active;
+    last = active;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
   }
-  // Prometheus scrapes from the start: the scrapes measured meet a warm /metrics, as the commands a warm listener.
-  if (options.scrape) await send(port, 'GET', '/metrics');
-  // The warm-up's own work (its first steps, its first Slack post: code run for the first time) is let finish, for
-  // the floor and the bot alike: the burst then meets a process in its steady state.
-  await new Promise((resolveWait) => setTimeout(resolveWait, WARM_UP_SETTLE_MS));
-  options.beforeLoad?.();
-  // Bodies signed before any timer starts; the requests then all leave in one synchronous loop.
-  const requests = Array.from({ length: concurrent }, (_, i) => signed(body(`ack-${i}.fr`, String(i))));
-  // Scraped: the scrapes begin a moment before the burst, so that the burst meets a scrape under way.
-  let loading = true;
-  const scrapes: Sample[] = [];
-  const scraping = (async () => {
-    while (options.scrape && loading) scrapes.push(await send(port, 'GET', '/metrics'));
-  })();
-  if (options.scrape) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
-  const startUs = monotonicUs();
-  const samples = await Promise.all(requests.map((r) => post(port, r)));
-  loading = false;
-  await scraping;
-  if (profileWindow) writeFileSync(profileWindow, JSON.stringify({ startUs, endUs: monotonicUs() }));
-  return { samples, scrapes };
+  throw new Error(`bench ack: the bot did not finish its work in ${QUIET_TIMEOUT_MS} ms`);
 }
+
+/** The app's garbage collections so far, from its /metrics (prom-client's nodejs_gc_duration_seconds; the floor's own). */
+async function gcTally(port: number): Promise<GcTally> {
+  const tally = { count: 0, ms: 0, majorMs: 0 };
+  const text = (await send(port, 'GET', '/metrics')).body;
+  for (const [, what, kind, value] of text.matchAll(
+    /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm,
+  )) {
+    if (what === 'count') tally.count += Number(value);
+    else {
+      tally.ms += Number(value) * 1000;
+      if (kind === 'major') tally.majorMs += Number(value) * 1000;
+    }
+  }
+  return tally;
+}
+
+/** The commands sent: signed as Slack signs them, each from a user and for a domain of its own. */
+class Load {
+  private sent = 0;
+
+  constructor(
+    private readonly ready: SimsReady,
+    private readonly concurrent: number,
+  ) {}
+
+  /**
+   * One command after the other: enough calls for V8 to compile the command's path, as in a bot that has run for a
+   * while (the first on a domain OVH has, the others on names it does not: those runs end at discovery).
+   */
+  async warmUp(port: number, label: string): Promise<void> {
+    for (let i = 0; i < WARM_UP_COMMANDS; i++) {
+      const domain = i === 0 ? this.ready.warmupDomain : `warm-${label}-${i}.fr`;
+      const warm = await post(port, this.command(domain, label));
+      if (warm.status !== 200) throw new Error(`${label}: a warm-up command answered ${warm.status}: ${warm.body}`);
+    }
+  }
+
+  /**
+   * `concurrent` commands at once. With `scrape`, GET /metrics is sent back to back (one at a time, as many as fit)
+   * from a moment before the burst until its end.
+   */
+  async burst(
+    port: number,
+    label: string,
+    scrape = false,
+  ): Promise<{
+    samples: Sample[];
+    scrapes: Sample[];
+    window: { label: string; startUs: number; endUs: number };
+    gc: GcTally;
+  }> {
+    const gcBefore = await gcTally(port);
+    // Bodies signed before any timer starts; the requests then all leave in one synchronous loop.
+    const requests = Array.from({ length: this.concurrent }, (_, i) => this.command(`ack-${label}-${i}.fr`, label));
+    // This process's own garbage collected now, so that its pauses do not land in the measurement.
+    collectGarbage();
+    let loading = true;
+    const scrapes: Sample[] = [];
+    const scraping = (async () => {
+      while (scrape && loading) scrapes.push(await send(port, 'GET', '/metrics'));
+    })();
+    if (scrape) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    const startUs = monotonicUs();
+    const samples = await Promise.all(requests.map((r) => post(port, r)));
+    const endUs = monotonicUs();
+    loading = false;
+    await scraping;
+    const gcAfter = await gcTally(port);
+    const gc = {
+      count: gcAfter.count - gcBefore.count,
+      ms: gcAfter.ms - gcBefore.ms,
+      majorMs: gcAfter.majorMs - gcBefore.majorMs,
+    };
+    return { samples, scrapes, window: { label, startUs, endUs }, gc };
+  }
+
+  private command(domain: string, label: string): SignedRequest {
+    const id = `${label}-${this.sent++}`;
+    return signed(
+      slashCommandBody({
+        text: `setup ${domain}`,
+        // One user per command: MAX_ACTIVE_RUNS_PER_USER (20) would refuse most of them, a cheaper path.
+        userId: `UBENCH${id.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
+        userName: `bench-${id}`,
+        channelId: 'CBENCH',
+        responseUrl: `${this.ready.responseUrlBase}${id}`,
+      }),
+    );
+  }
+}
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** CLOCK_MONOTONIC in µs: the clock of V8's CPU profiles in the other processes too (Linux). */
 function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-interface SignedRequest {
+interface Sample {
+  status: number;
   body: string;
-  headers: Record<string, string>;
+  elapsedMs: number;
+}
+
+/** A command's HTTP request, written out in full before any timer starts. */
+interface SignedRequest {
+  bytes: Buffer;
 }
 
 function signed(body: string): SignedRequest {
-  return {
-    body,
-    headers: { ...signSlackRequest(SIGNING_SECRET, body), 'content-length': String(Buffer.byteLength(body)) },
+  const headers = {
+    host: '127.0.0.1',
+    connection: 'close',
+    ...signSlackRequest(SIGNING_SECRET, body),
+    'content-length': String(Buffer.byteLength(body)),
   };
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return { bytes: Buffer.from(`POST /slack/events HTTP/1.1\r\n${head}\r\n${body}`) };
 }
 
 /**
- * POSTs on a connection of its own (`agent: false`: a new TCP connection, `Connection: close`), as Slack does.
- * sendToBot uses fetch, whose global pool keeps connections alive and would reuse the warm-up's.
+ * POSTs on a connection of its own, as Slack does (a new TCP connection, `Connection: close`), read until the app
+ * closes it. A bare socket rather than node:http's client: the load generator's own work (an HTTP parser and an agent
+ * per request) would be a third of each burst's time, the apps idle meanwhile, and its variations noise on both.
  */
-function post(port: number, { body, headers }: SignedRequest): Promise<Sample> {
-  return send(port, 'POST', '/slack/events', body, headers);
+function post(port: number, { bytes }: SignedRequest): Promise<Sample> {
+  return new Promise((resolveSample) => {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const done = (status: number, text: string) => {
+      if (settled) return;
+      settled = true;
+      resolveSample({ status, body: text, elapsedMs: performance.now() - started });
+    };
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.end(bytes));
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy(new Error('timeout')));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error) => done(0, String(error)));
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      done(status, text.slice(text.indexOf('\r\n\r\n') + 4));
+    });
+  });
 }
 
 function send(
@@ -316,7 +465,7 @@ function send(
   });
 }
 
-function summarize(samples: Sample[]): Omit<LatencyFigures, 'startupMs'> {
+function summarize(samples: Sample[]): Omit<LatencyFigures, 'gc'> {
   const times = samples.map((s) => s.elapsedMs).sort((a, b) => a - b);
   const statuses: Record<number, number> = {};
   for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;

@@ -23,9 +23,10 @@ export function baseEnv(): Record<string, string> {
 /** `--cpu-prof` into `<dir>/<name>`, created now (the window file goes there before the profiles, written at exit). */
 export function withProfile(command: readonly string[], dir: string | undefined, name: string): string[] {
   if (!dir) return [...command];
-  const [node, ...rest] = command;
+  const at = command.indexOf('node') + 1;
   mkdirSync(join(dir, name), { recursive: true });
-  return [node!, '--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${join(dir, name)}`, ...rest];
+  const flags = ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${join(dir, name)}`];
+  return [...command.slice(0, at), ...flags, ...command.slice(at)];
 }
 
 /** A child process whose stdout and stderr are read line by line (always drained: a full pipe would block it). */

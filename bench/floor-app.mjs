@@ -1,37 +1,63 @@
 /**
- * The floor of the ack benchmark: a bare Bolt app in HTTP mode with the bot's receiver (src/slack/app.ts: same
- * HTTPReceiver options, same Web API client options, deferred initialization) whose `/dkim` listener acks and does
- * nothing else. Whatever the bot takes beyond this is the bot's own. Prints `{"port":N}` on stdout once listening;
- * stops on SIGTERM/SIGINT or when stdin closes.
+ * The floor of the ack benchmark: a bare Bolt app in HTTP mode built as the bot builds its own (src/slack/app.ts
+ * and receiver.ts: the same HTTPReceiver options, Web API client options and App options, deferred initialization,
+ * no conversation store) whose `/dkim` listener acks and does nothing else. Whatever the bot takes beyond this is the
+ * bot's own. GET /metrics says its garbage collections only, as the bot's own /metrics does among its figures. Plain JavaScript run by plain node, as `npm start` runs the compiled bot: no loader either side.
+ * Prints `{"port":N}` on stdout once listening; stops on SIGTERM/SIGINT or when stdin closes.
  *
- *   SLACK_BOT_TOKEN=… SLACK_SIGNING_SECRET=… SLACK_API_URL=… PORT=0 node --import tsx bench/floor-app.ts
+ *   SLACK_BOT_TOKEN=… SLACK_SIGNING_SECRET=… SLACK_API_URL=… PORT=0 node bench/floor-app.mjs
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { App, HTTPReceiver } from '@slack/bolt';
 
-async function main(): Promise<void> {
+/** Garbage collections, as prom-client counts them in the bot (its nodejs_gc_duration_seconds): the bench reads both. */
+const gcKinds = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+/** @type {Record<string, { count: number, seconds: number }>} */
+const collections = {};
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = gcKinds[/** @type {{ kind: number }} */ (entry.detail).kind] ?? 'other';
+    collections[kind] ??= { count: 0, seconds: 0 };
+    const tally = collections[kind];
+    tally.count++;
+    tally.seconds += entry.duration / 1000;
+  }
+}).observe({ entryTypes: ['gc'] });
+
+async function main() {
   const env = process.env;
-  const botToken = env.SLACK_BOT_TOKEN!;
-  const signingSecret = env.SLACK_SIGNING_SECRET!;
-  const slackApiUrl = env.SLACK_API_URL!;
-  const clientOptions = { slackApiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true };
-  const health = {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (_req: unknown, res: import('node:http').ServerResponse) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
-    },
+  const clientOptions = { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true };
+  /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
+  const ok = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  };
+  /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
+  const gcMetrics = (_req, res) => {
+    const lines = Object.entries(collections).flatMap(([kind, { count, seconds }]) => [
+      `nodejs_gc_duration_seconds_sum{kind="${kind}"} ${seconds}`,
+      `nodejs_gc_duration_seconds_count{kind="${kind}"} ${count}`,
+    ]);
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`${lines.join('\n')}\n`);
   };
   const app = new App({
-    token: botToken,
+    token: env.SLACK_BOT_TOKEN,
     clientOptions,
     deferInitialization: true,
+    convoStore: false,
     receiver: new HTTPReceiver({
-      signingSecret,
+      signingSecret: env.SLACK_SIGNING_SECRET ?? '',
       endpoints: '/slack/events',
-      customRoutes: [health],
+      customRoutes: [
+        { path: '/healthz', method: ['GET'], handler: ok },
+        { path: '/metrics', method: ['GET'], handler: gcMetrics },
+      ],
       unhandledRequestTimeoutMillis: 3001,
     }),
   });
@@ -39,7 +65,8 @@ async function main(): Promise<void> {
     await ack({ response_type: 'ephemeral', text: 'ok' });
   });
   await app.init();
-  const server = (await app.start(Number(env.PORT ?? 0))) as Server;
+  /** @type {import('node:http').Server} */
+  const server = await app.start(Number(env.PORT ?? 0));
 
   let stopping = false;
   const stop = async () => {
@@ -52,7 +79,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop());
   process.stdin.on('end', () => void stop());
   process.stdin.resume();
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
 }
 
 main().catch((error) => {

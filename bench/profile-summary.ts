@@ -1,10 +1,10 @@
 /**
  * Where a process's CPU time went while the ack benchmark's load was in flight: self time by function and by module,
  * from the main thread's V8 CPU profile in a directory written under BENCH_CPU_PROF (bench/ack.ts), restricted to the
- * window in its window.json when present.
+ * windows in its windows.json when present (every burst, or those whose label begins with `label`).
  *
- *   BENCH_CPU_PROF=/tmp/ack-prof npm run bench   (or benchAck alone)
- *   node --import tsx bench/profile-summary.ts /tmp/ack-prof/bot [top=25]
+ *   BENCH_CPU_PROF=/tmp/ack-prof npm run bench -- 2
+ *   node --import tsx bench/profile-summary.ts /tmp/ack-prof/bot [top=25] [label: bot, scraped]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -39,12 +39,15 @@ export function mainThreadProfile(dir: string): string {
   return join(dir, main);
 }
 
-export function summarizeProfile(dir: string, top = 25): ProfileSummary {
+export function summarizeProfile(dir: string, top = 25, label = ''): ProfileSummary {
   const profile = JSON.parse(readFileSync(mainThreadProfile(dir), 'utf8')) as CpuProfile;
-  const windowPath = join(dir, 'window.json');
-  const window = existsSync(windowPath)
-    ? (JSON.parse(readFileSync(windowPath, 'utf8')) as { startUs: number; endUs: number })
-    : { startUs: profile.startTime, endUs: profile.endTime };
+  const windowsPath = join(dir, 'windows.json');
+  const windows = existsSync(windowsPath)
+    ? (JSON.parse(readFileSync(windowsPath, 'utf8')) as { label: string; startUs: number; endUs: number }[]).filter(
+        (w) => w.label.startsWith(label),
+      )
+    : [{ startUs: profile.startTime, endUs: profile.endTime }];
+  const inWindow = (t: number) => windows.some((w) => t >= w.startUs && t <= w.endUs);
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
@@ -56,7 +59,7 @@ export function summarizeProfile(dir: string, top = 25): ProfileSummary {
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     t += delta;
-    if (t < window.startUs || t > window.endUs) return;
+    if (!inWindow(t)) return;
     const frame = nodes.get(id)!.callFrame;
     const where = moduleOf(frame.url);
     const name = frameName(frame);
@@ -81,7 +84,7 @@ export function summarizeProfile(dir: string, top = 25): ProfileSummary {
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000 }));
   return {
-    windowMs: (window.endUs - window.startUs) / 1000,
+    windowMs: windows.reduce((sum, w) => sum + (w.endUs - w.startUs), 0) / 1000,
     sampledMs: sampled / 1000,
     byFunction: ranked(byFunction),
     byModule: ranked(byModule),
@@ -106,10 +109,10 @@ function moduleOf(url: string): string {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const [path, top] = process.argv.slice(2);
-  if (!path) throw new Error('usage: profile-summary.ts <profile directory> [top]');
-  const s = summarizeProfile(path, Number(top ?? 25));
-  console.log(`load window ${s.windowMs.toFixed(0)} ms, ${s.sampledMs.toFixed(0)} ms sampled`);
+  const [path, top, label] = process.argv.slice(2);
+  if (!path) throw new Error('usage: profile-summary.ts <profile directory> [top] [label]');
+  const s = summarizeProfile(path, Number(top ?? 25), label);
+  console.log(`load windows ${s.windowMs.toFixed(0)} ms, ${s.sampledMs.toFixed(0)} ms sampled`);
   console.log('\nself time by module:');
   for (const m of s.byModule) console.log(`  ${m.ms.toFixed(1).padStart(8)} ms  ${m.name}`);
   console.log('\nself time by function:');
