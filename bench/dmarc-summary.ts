@@ -60,13 +60,13 @@ function syntheticRecord(i: number, domain: string, failingPercent: number): Rep
   };
 }
 
-function fill(store: Store, records: number, failingPercent: number): number {
+async function fill(store: Store, records: number, failingPercent: number): Promise<number> {
   const reports = Math.ceil(records / RECORDS_PER_REPORT);
   const started = Date.now();
   for (let n = 0; n < reports; n++) store.dmarc.importReport(syntheticReport(n, 'example.fr', failingPercent), 0);
   for (let n = 0; n < reports / 10; n++)
     store.dmarc.importReport(syntheticReport(n, `other${n % 20}.fr`, failingPercent), 0);
-  store.checkpoint();
+  await store.checkpoint();
   return Date.now() - started;
 }
 
@@ -107,7 +107,7 @@ export async function benchDmarcReport(
   const dir = mkdtempSync(join(tmpdir(), 'dkim-dmarc-bench-'));
   const path = join(dir, 'bench.sqlite');
   const seeded = Store.open(path);
-  const fillMs = fill(seeded, records, failingPercent);
+  const fillMs = await fill(seeded, records, failingPercent);
   seeded.close();
   // Half the failing sources have a reverse name; the others none (NXDOMAIN), as on the Internet.
   const dns = await startDnsServer((name) =>

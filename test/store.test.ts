@@ -167,3 +167,30 @@ test('shared transactions: a commit that fails fails every write queued with it,
   assert.match(String((results[0] as PromiseRejectedResult).reason), /locked|busy/i);
   assert.equal((store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 0);
 });
+
+test('the WAL checkpoint (on its own thread) moves the log into the database file', async () => {
+  const store = freshStore();
+  await store.checkpoint();
+  store.runs.insert(newRun, 1);
+  // The main file alone, copied before the checkpoint: the run is only in the log.
+  const dir = mkdtempSync(join(tmpdir(), 'dkim-checkpoint-'));
+  const fileAlone = (name: string) => {
+    copyFileSync(store.db.name, join(dir, name));
+    const copy = new Database(join(dir, name), { readonly: true });
+    const runs = (copy.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+    copy.close();
+    return runs;
+  };
+  assert.equal(fileAlone('before.sqlite'), 0);
+  await store.checkpoint();
+  assert.equal(fileAlone('after.sqlite'), 1);
+  // Again, and at once twice: one after the other on the same worker.
+  store.runs.insert({ ...newRun, domain: 'b.fr' }, 2);
+  await Promise.all([store.checkpoint(), store.checkpoint()]);
+  assert.equal(fileAlone('again.sqlite'), 2);
+  store.close();
+  // A database in memory has no log: nothing to do.
+  const memory = Store.open(':memory:');
+  await memory.checkpoint();
+  memory.close();
+});

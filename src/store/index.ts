@@ -1,5 +1,6 @@
 import { ApprovalRepository } from './approvals.ts';
 import { BudgetRepository } from './budget.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { type Db, openDatabase, type Transactional, transactional } from './db.ts';
 import { DmarcRepository } from './dmarc.ts';
 import { DmarcDomainRepository } from './dmarc-domains.ts';
@@ -26,8 +27,11 @@ export class Store {
   readonly dmarcDomains: DmarcDomainRepository;
   private readonly groupCommit: GroupCommit;
   private readonly transactional: Transactional;
+  /** Undefined for a database in memory: it has no write-ahead log. */
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(readonly db: Db) {
+    this.checkpointer = db.memory ? undefined : new Checkpointer(db.name);
     this.transactional = transactional(db);
     this.groupCommit = new GroupCommit(this.transactional);
     this.runs = new RunRepository(db);
@@ -75,12 +79,16 @@ export class Store {
     }
   }
 
-  /** Moves the write-ahead log into the database file without blocking anyone (PASSIVE): the poller's job. */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+  /**
+   * Moves the write-ahead log into the database file without blocking anyone (PASSIVE): the poller's job. On a
+   * thread of its own (Checkpointer): the disk's sync that ends it never holds the event loop.
+   */
+  checkpoint(): Promise<void> {
+    return this.checkpointer?.checkpoint() ?? Promise.resolve();
   }
 
   close(): void {
+    void this.checkpointer?.close();
     this.db.close();
   }
 }
