@@ -77,8 +77,8 @@ export function seedDatabase(path: string, runs: number, { activeEvery = 10, at 
 export function benchMemory(runs = 10_000): MemoryFigures {
   const path = join(mkdtempSync(join(tmpdir(), 'dkim-bench-')), 'db.sqlite');
   seedDatabase(path, runs);
-  const probe = fileURLToPath(new URL('./rss-probe.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', probe, path], { encoding: 'utf8' });
+  const probe = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [probe, path], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`rss probe failed: ${result.stderr}`);
   return { runs, ...JSON.parse(result.stdout.trim().split('\n').at(-1)!) };
 }
@@ -90,8 +90,8 @@ export function benchMemory(runs = 10_000): MemoryFigures {
 export function benchRetention(events = 100_000): RetentionFigures {
   const path = join(mkdtempSync(join(tmpdir(), 'dkim-bench-')), 'db.sqlite');
   seedDatabase(path, Math.ceil(events / 20), { activeEvery: 0, at: Date.now() - 2 * 365 * 86_400_000 });
-  const probe = fileURLToPath(new URL('./retention-probe.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', probe, path], { encoding: 'utf8' });
+  const probe = fileURLToPath(new URL('./retention-probe.mjs', import.meta.url));
+  const result = spawnSync(process.execPath, [probe, path], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`retention probe failed: ${result.stderr}`);
   return { events, ...JSON.parse(result.stdout.trim().split('\n').at(-1)!) };
 }

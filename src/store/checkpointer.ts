@@ -80,7 +80,12 @@ export class Checkpointer {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.path, sqlite: SQLITE } });
+    // Plain JavaScript: no loader or flag of the parent's (tsx under the tests would cost the thread 40 MiB).
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { path: this.path, sqlite: SQLITE },
+    });
     // An idle checkpointer never keeps the process alive; a worker that died is started again at the next checkpoint.
     worker.unref();
     worker.once('exit', () => {

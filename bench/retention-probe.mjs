@@ -1,9 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseConfig } from '../src/config/index.ts';
-import { buildCore } from '../src/core.ts';
-import { silentLogger } from '../src/log.ts';
+import { parseConfig } from '../dist/config/index.js';
+import { buildCore } from '../dist/core.js';
+import { silentLogger } from '../dist/log.js';
 
-/** Child process of the retention benchmark: the core on a given database, one retention pass, what it cost. */
+/**
+ * Child process of the retention benchmark: the core on a given database, one retention pass, what it cost. Plain
+ * JavaScript on the built files, run by plain node as `npm start` runs the bot.
+ */
 const core = buildCore(
   parseConfig({ DATABASE_PATH: process.argv[2], OVH_APP_KEY: 'k', OVH_APP_SECRET: 's', OVH_CONSUMER_KEY: 'c' }),
   { log: silentLogger },
