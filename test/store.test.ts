@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -193,4 +193,15 @@ test('the WAL checkpoint (on its own thread) moves the log into the database fil
   const memory = Store.open(':memory:');
   await memory.checkpoint();
   memory.close();
+});
+
+test('a checkpoint that cannot be made fails with the reason, and the process goes on', async () => {
+  const store = freshStore();
+  // The file gone (the open connection keeps its inode): the worker cannot open it.
+  rmSync(store.db.name);
+  await assert.rejects(store.checkpoint(), /WAL checkpoint failed: unable to open/i);
+  // Still usable, and the next checkpoint tries again (and fails alike).
+  assert.ok(store.runs.insert(newRun, 1));
+  await assert.rejects(store.checkpoint(), /WAL checkpoint failed/);
+  store.close();
 });

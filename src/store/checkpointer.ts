@@ -2,24 +2,31 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
- * The worker's whole program: a connection of its own to the same file, a checkpoint per message. A string, so
- * that it runs alike from the built files and from the sources under tsx (whose loader a worker does not inherit);
+ * The worker's whole program: a connection of its own to the same file (opened at the first checkpoint, tried again
+ * at the next if it could not be), a checkpoint per message, its failure answered, never thrown. A string, so that it
+ * runs alike from the built files and from the sources under tsx (whose loader a worker does not inherit);
  * better-sqlite3 is the one the bot resolved.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-db.pragma('synchronous = NORMAL');
+let db;
+function connection() {
+  if (!db) {
+    db = new Database(workerData.path, { fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+  }
+  return db;
+}
 parentPort.on('message', (message) => {
   if (message === 'close') {
-    db.close();
+    if (db) db.close();
     parentPort.close();
     return;
   }
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    connection().pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ ok: true });
   } catch (error) {
     parentPort.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
@@ -37,6 +44,8 @@ const SQLITE = createRequire(import.meta.url).resolve('better-sqlite3');
 export class Checkpointer {
   private worker: Worker | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** Why the worker failed, told by its `error` event just before its `exit`. */
+  private failure: Error | undefined;
 
   constructor(private readonly path: string) {}
 
@@ -48,10 +57,10 @@ export class Checkpointer {
 
   /** Stops the worker once the checkpoint under way, if any, has ended. */
   async close(): Promise<void> {
+    await this.running;
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
-    await this.running;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.postMessage('close');
     await exited;
@@ -65,7 +74,8 @@ export class Checkpointer {
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => {
         worker.off('message', onMessage);
-        reject(new Error(`the checkpoint worker stopped (exit code ${code})`));
+        const why = this.failure?.message ?? `exit code ${code}`;
+        reject(new Error(`WAL checkpoint failed: its worker stopped (${why})`));
       };
       const onMessage = (answer: { ok: boolean; error?: string }) => {
         worker.off('exit', onExit);
@@ -80,6 +90,7 @@ export class Checkpointer {
   }
 
   private start(): Worker {
+    this.failure = undefined;
     // Plain JavaScript: no loader or flag of the parent's (tsx under the tests would cost the thread 40 MiB).
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -88,6 +99,10 @@ export class Checkpointer {
     });
     // An idle checkpointer never keeps the process alive; a worker that died is started again at the next checkpoint.
     worker.unref();
+    // Listened to, so that a worker that throws (its file gone) never ends the process: its exit fails the checkpoint.
+    worker.on('error', (error) => {
+      this.failure = error;
+    });
     worker.once('exit', () => {
       if (this.worker === worker) this.worker = undefined;
     });
