@@ -205,3 +205,30 @@ test('a checkpoint that cannot be made fails with the reason, and the process go
   await assert.rejects(store.checkpoint(), /WAL checkpoint failed/);
   store.close();
 });
+
+test('shared transactions: a failure that rolls back the whole transaction (a full disk) fails every write of the batch, and writes none', async () => {
+  const store = freshStore();
+  const pages = store.db.pragma('page_count', { simple: true }) as number;
+  store.db.pragma(`max_page_count = ${pages}`);
+  const results = await Promise.allSettled([
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'a.fr' }, 1)),
+    store.sharedTransaction(() =>
+      store.runs.insert({ ...newRun, domain: 'b.fr', params: { big: 'x'.repeat(100_000) } }, 1),
+    ),
+    store.sharedTransaction(() => store.runs.insert({ ...newRun, domain: 'c.fr' }, 1)),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected', 'rejected'],
+  );
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /full/i);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 0);
+  assert.equal(store.db.inTransaction, false);
+});
+
+test('no checkpoint once the store is closed: no worker opens its file again', async () => {
+  const store = freshStore();
+  await store.checkpoint();
+  store.close();
+  await assert.rejects(store.checkpoint(), /the store is closed/);
+});

@@ -46,10 +46,13 @@ export class Checkpointer {
   private running: Promise<void> = Promise.resolve();
   /** Why the worker failed, told by its `error` event just before its `exit`. */
   private failure: Error | undefined;
+  private closed = false;
 
   constructor(private readonly path: string) {}
 
+  /** Rejects once closed: the store's connection is gone, a worker must not open its file again. */
   checkpoint(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('WAL checkpoint: the store is closed'));
     const next = this.running.then(() => this.ask());
     this.running = next.catch(() => undefined);
     return next;
@@ -57,6 +60,7 @@ export class Checkpointer {
 
   /** Stops the worker once the checkpoint under way, if any, has ended. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.running;
     const worker = this.worker;
     this.worker = undefined;

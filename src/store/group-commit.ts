@@ -1,4 +1,4 @@
-import type { Transactional } from './db.ts';
+import type { Db, Transactional } from './db.ts';
 
 interface Queued {
   work: () => unknown;
@@ -18,7 +18,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class GroupCommit {
   private queue: Queued[] = [];
 
-  constructor(private readonly transaction: Transactional) {}
+  constructor(
+    private readonly db: Db,
+    private readonly transaction: Transactional,
+  ) {}
 
   /** `work()`'s value once it is committed, with whatever else was queued in this turn of the event loop. */
   run<T>(work: () => T): Promise<T> {
@@ -46,11 +49,16 @@ export class GroupCommit {
     }
   }
 
-  /** Inside the open transaction, a nested one is a savepoint. */
+  /**
+   * Inside the open transaction, a nested one is a savepoint. Some failures (a full disk, an I/O error, no memory)
+   * make SQLite roll back the whole transaction, not only the savepoint: then the batch ends there, every caller
+   * fails and nothing is written (the works after it would otherwise commit one by one, unseen).
+   */
   private savepoint(work: () => unknown): Outcome {
     try {
       return { ok: true, value: this.transaction(work) };
     } catch (error) {
+      if (!this.db.inTransaction) throw error;
       return { ok: false, error };
     }
   }

@@ -33,7 +33,7 @@ export class Store {
   constructor(readonly db: Db) {
     this.checkpointer = db.memory ? undefined : new Checkpointer(db.name);
     this.transactional = transactional(db);
-    this.groupCommit = new GroupCommit(this.transactional);
+    this.groupCommit = new GroupCommit(db, this.transactional);
     this.runs = new RunRepository(db);
     this.approvals = new ApprovalRepository(db);
     this.events = new EventRepository(db);
