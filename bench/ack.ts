@@ -273,21 +273,25 @@ function mean(a: number, b: number): number {
 }
 
 /**
- * Waits until the bot has done what the last burst started: its active runs back to `waiting` (or, undefined, no
- * longer changing), no message waiting for Slack. Returns the active runs then.
+ * Waits until the bot has done what the last burst started: its active runs back to `waiting` (or, undefined, the
+ * same over three reads a second apart), no message waiting for Slack. Returns the active runs then.
  */
 async function quiet(port: number, waiting: number | undefined): Promise<number> {
   const deadline = performance.now() + QUIET_TIMEOUT_MS;
-  let last = -1;
+  const seen: number[] = [];
   while (performance.now() < deadline) {
-    const health = JSON.parse((await send(port, 'GET', '/healthz')).body) as { activeRuns?: number };
+    const health = JSON.parse((await send(port, 'GET', '/healthz')).body) as { activeRuns?: unknown };
     const metrics = (await send(port, 'GET', '/metrics')).body;
-    const outbox = Number(/^dkim_outbox_pending (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN);
-    const active = health.activeRuns ?? -1;
-    const settled = waiting === undefined ? active === last : active <= waiting;
+    const outbox = Number(/^dkim_outbox_pending (\d+)$/m.exec(metrics)?.[1]);
+    const active = health.activeRuns;
+    if (typeof active !== 'number' || Number.isNaN(outbox)) {
+      throw new Error('bench ack: /healthz or /metrics no longer says the active runs or the outbox backlog');
+    }
+    seen.push(active);
+    const settled =
+      waiting === undefined ? seen.length >= 3 && seen.slice(-3).every((n) => n === active) : active <= waiting;
     if (settled && outbox === 0) return active;
-    last = active;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    await new Promise((resolveWait) => setTimeout(resolveWait, waiting === undefined ? 1_000 : 500));
   }
   throw new Error(`bench ack: the bot did not finish its work in ${QUIET_TIMEOUT_MS} ms`);
 }
