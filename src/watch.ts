@@ -8,6 +8,7 @@ import type { DnsChecker } from './providers/dns.ts';
 import { errorMessage } from './providers/errors.ts';
 import type { OvhApi } from './providers/ovh.ts';
 import { KeyedDkimApi, MxPlanApi } from './providers/ovh-mail.ts';
+import { singleFlight } from './single-flight.ts';
 import type { Store } from './store/index.ts';
 import type { Watch } from './store/watches.ts';
 import { RecordsWatch, type RecordsWatchReport } from './watch-dmarc.ts';
@@ -41,7 +42,6 @@ export interface WatchReport {
 }
 
 export class Watcher {
-  private running?: Promise<WatchReport>;
   private readonly records: RecordsWatch;
 
   constructor(private readonly d: WatcherDeps) {
@@ -49,12 +49,7 @@ export class Watcher {
   }
 
   /** Checks every watched domain; a call during a check waits for it. */
-  checkAll(): Promise<WatchReport> {
-    this.running ??= this.checkEach().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
+  readonly checkAll = singleFlight(() => this.checkEach());
 
   private async checkEach(): Promise<WatchReport> {
     const report: WatchReport = {

@@ -41,3 +41,15 @@ export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProce
   assertBuilt();
   return spawn(process.execPath, [CLI, ...args], options);
 }
+
+/** The CLI run to its end with `env`: its exit status and what it printed (asynchronous: a simulator answering it may live in this process). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.on('exit', (status) => resolve({ status, stdout }));
+  });
+}

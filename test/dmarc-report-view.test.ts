@@ -6,12 +6,10 @@ import { plainText } from '../src/domain/text.ts';
 import { reportPeriod } from '../src/domain/time.ts';
 import { ReportOperations } from '../src/operations/report.ts';
 import { createDnsChecker, type DnsChecker } from '../src/providers/dns.ts';
-import { Deliveries } from '../src/slack/deliveries.ts';
-import { FormDrafts } from '../src/slack/form-drafts.ts';
 import { dkimCommand } from '../src/slack/listeners/commands/dkim.ts';
 import { homeView } from '../src/slack/render/home.ts';
 import { REPORTED_DOMAINS_QUERY } from '../src/store/dmarc.ts';
-import { spawnCli } from './cli-process.ts';
+import { runCli } from './cli-process.ts';
 import {
   dayStart,
   HOSTILE_PTR,
@@ -20,7 +18,7 @@ import {
   RELAY_PTR,
   seedReports,
 } from './dmarc-report-fixtures.ts';
-import { type Harness, startHarness, testEnv } from './harness.ts';
+import { type Harness, listenerDeps, startHarness, testEnv } from './harness.ts';
 import { OvhSim } from './sim/ovh.ts';
 
 /** `/dkim report`'s operation and the CLI's `report`: the figures with their counts, bad input, no report yet. */
@@ -197,14 +195,7 @@ test('the /dkim callback: an empty ack, then the report through respond, once fo
   const h = await startHarness();
   try {
     seedReports(h.core.store, h.sim, h.clock.now());
-    const callback = dkimCommand({
-      ops: h.ops,
-      store: h.core.store,
-      clock: h.clock,
-      log: h.core.log,
-      deliveries: new Deliveries(() => h.clock.now()),
-      drafts: new FormDrafts(() => h.clock.now()),
-    });
+    const callback = dkimCommand(listenerDeps(h));
     const acks: unknown[] = [];
     const responses: { blocks?: unknown[]; response_type?: string }[] = [];
     const command = { text: 'report example.fr 3', user_id: 'U1', channel_id: 'C1', trigger_id: 'trigger-report' };
@@ -282,13 +273,7 @@ test('the CLI: `report x.fr [days] --json` prints every figure; bad days are ref
     const store = Store.open(env.DATABASE_PATH ?? '');
     seedReports(store, sim, Date.now());
     store.close();
-    const cli = (...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string }>((resolve) => {
-        const child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
-        let stdout = '';
-        child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk));
-        child.on('exit', (status) => resolve({ status, stdout }));
-      });
+    const cli = (...args: string[]) => runCli(args, env);
     const json = await cli('report', 'example.fr', '30', '--json');
     assert.equal(json.status, 0, json.stdout);
     const report = JSON.parse(json.stdout);

@@ -8,6 +8,9 @@ import type { Run } from '../src/domain/runs.ts';
 import type { ApproverDirectory } from '../src/engine/access.ts';
 import { createLogger, type Logger, makeRedactor } from '../src/log.ts';
 import { Operations } from '../src/operations/index.ts';
+import { Deliveries } from '../src/slack/deliveries.ts';
+import { FormDrafts } from '../src/slack/form-drafts.ts';
+import type { ListenerDeps } from '../src/slack/listeners/index.ts';
 import { OvhSim, type OvhSimOptions } from './sim/ovh.ts';
 import { trustInProcess } from './sim/tls.ts';
 
@@ -104,3 +107,15 @@ export const isState =
   (...states: string[]) =>
   (run: Run) =>
     states.includes(run.state);
+
+/** What Slack's listeners are given, over the harness's core: to call a listener's callback without Bolt. */
+export function listenerDeps(h: Harness): ListenerDeps {
+  return {
+    ops: h.ops,
+    store: h.core.store,
+    clock: h.clock,
+    log: h.core.log,
+    deliveries: new Deliveries(() => h.clock.now()),
+    drafts: new FormDrafts(() => h.clock.now()),
+  };
+}

@@ -2,29 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BlockButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { Deliveries } from '../src/slack/deliveries.ts';
-import { FormDrafts } from '../src/slack/form-drafts.ts';
 import { decisionClicked } from '../src/slack/listeners/actions/approval.ts';
 import { dkimCommand } from '../src/slack/listeners/commands/dkim.ts';
 import { appHomeOpened } from '../src/slack/listeners/events/home.ts';
-import type { ListenerDeps } from '../src/slack/listeners/index.ts';
-import { APPROVER, type Harness, isState, REQUESTER, startHarness } from './harness.ts';
+import { APPROVER, isState, listenerDeps, REQUESTER, startHarness } from './harness.ts';
 
 /**
  * The listeners as Slack's starter template tests them: each named callback called with a fake `ack` and `respond`,
  * the real operations behind it.
  */
-
-function depsOf(h: Harness): ListenerDeps {
-  return {
-    ops: h.ops,
-    store: h.core.store,
-    clock: h.clock,
-    log: h.core.log,
-    deliveries: new Deliveries(() => h.clock.now()),
-    drafts: new FormDrafts(() => h.clock.now()),
-  };
-}
 
 /** A fake `ack` or `respond` that keeps what it was called with. */
 function recorder() {
@@ -50,7 +36,7 @@ const noClient = {} as WebClient;
 test('the /dkim callback answers in its ack: help, bad input (nothing written), a started run', async () => {
   const h = await startHarness();
   try {
-    const callback = dkimCommand(depsOf(h));
+    const callback = dkimCommand(listenerDeps(h));
     for (const [text, expected] of [
       ['help', /\/dkim setup example\.fr/],
       ['setup not a domain', /Not started/],
@@ -88,7 +74,7 @@ test('the Approve callback acks first; a refusal goes to the clicker alone, once
     const run = (await h.ops.setup({ domain: 'click.fr', user: REQUESTER, channel: 'C1' })).run!;
     await h.drive(isState('awaiting_approval'), run.id);
     const approval = h.core.store.approvals.latestForRun(run.id)!;
-    const approve = decisionClicked(depsOf(h), 'approved');
+    const approve = decisionClicked(listenerDeps(h), 'approved');
     const click = (user: string, ts: string) => ({
       body: { trigger_id: `t-${ts}`, user: { id: user } } as Parameters<typeof approve>[0]['body'],
       action: { value: String(approval.id), action_ts: ts } as unknown as BlockButtonAction['actions'][number],
@@ -122,7 +108,7 @@ test('App Home is published when its tab is opened, not for the other tabs', asy
   try {
     const published: unknown[] = [];
     const client = { views: { publish: async (args: unknown) => published.push(args) } } as unknown as WebClient;
-    const opened = appHomeOpened(depsOf(h));
+    const opened = appHomeOpened(listenerDeps(h));
     const event = (tab: string) => ({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab, event_ts: '1' });
     await opened({ event: event('messages') as never, client });
     assert.equal(published.length, 0);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { spawnCli } from './cli-process.ts';
+import { runCli } from './cli-process.ts';
 import { REQUESTER, testEnv } from './harness.ts';
 import { OvhSim } from './sim/ovh.ts';
 
@@ -19,14 +19,7 @@ test('OAuth2 service-account credentials drive the same flow (the CLI, as an ope
       OVH_TOKEN_URL: sim.tokenUrl,
       NODE_EXTRA_CA_CERTS: sim.caFile,
     };
-    const cli = (...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string }>((resolve) => {
-        // Asynchronous: the simulator answering the child lives in this process.
-        const child = spawnCli(args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
-        let stdout = '';
-        child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk));
-        child.on('exit', (status) => resolve({ status, stdout }));
-      });
+    const cli = (...args: string[]) => runCli(args, env);
     const setup = await cli('setup', 'oauth.fr', '--as', REQUESTER);
     assert.equal(setup.status, 0, setup.stdout);
     assert.match(setup.stdout, /APPROVAL #1: Enable DKIM signing for oauth\.fr\?/);

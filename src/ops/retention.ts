@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { DAY_MS } from '../domain/time.ts';
 import type { Logger } from '../log.ts';
+import { singleFlight } from '../single-flight.ts';
 import type { Store } from '../store/index.ts';
 
 /** Rows deleted at once: a few milliseconds of work, then the event loop (Slack's acks) gets its turn. */
@@ -22,8 +23,6 @@ export interface RetentionReport {
  * loop between them. A pass goes on until nothing is left to prune.
  */
 export class Retention {
-  private running?: Promise<RetentionReport>;
-
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -32,12 +31,7 @@ export class Retention {
   ) {}
 
   /** One pass; a call during a pass waits for it. */
-  pass(): Promise<RetentionReport> {
-    this.running ??= this.prune().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
+  readonly pass = singleFlight(() => this.prune());
 
   private async prune(): Promise<RetentionReport> {
     const { store } = this;

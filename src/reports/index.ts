@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { errorMessage } from '../providers/errors.ts';
 import { createImapMailbox, type ReportMailbox } from '../providers/imap.ts';
+import { singleFlight } from '../single-flight.ts';
 import type { Store } from '../store/index.ts';
 import { Journey, type JourneyReport } from './journey.ts';
 import { type ReadResult, ReportReader } from './reader.ts';
@@ -39,7 +40,6 @@ export class DmarcReports {
   private readonly reader?: ReportReader;
   private readonly verdicts: Verdicts;
   private readonly journey: Journey;
-  private running?: Promise<ReportsRound>;
   /** The mailbox's last trouble, said once. */
   private trouble?: string;
 
@@ -53,12 +53,7 @@ export class DmarcReports {
   }
 
   /** One round; a call during a round waits for it. */
-  round(): Promise<ReportsRound> {
-    this.running ??= this.once().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
+  readonly round = singleFlight(() => this.once());
 
   private async once(): Promise<ReportsRound> {
     const round: ReportsRound = { said: { proofs: 0, failures: 0 }, journey: { proposed: [], rollbacks: [] } };
