@@ -42,6 +42,8 @@ export interface Core {
   /** Who may start, approve, cancel and retry runs. */
   access: ApproverPolicy;
   ovh?: OvhApi;
+  /** The one DNS resolver (DNS_SERVERS): the steps' checks, the watch, `/dkim report`'s reverse names. */
+  dns: DnsChecker;
   log: Logger;
   redact: Redactor;
   clock: Clock;
@@ -116,7 +118,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
   const mail: Mailer | undefined = config.batch
     ? (overrides.mailer ?? createMailer({ url: config.batch.smtpUrl, allowPlaintext: config.batch.smtpAllowPlaintext }))
     : undefined;
-  const engineDns = overrides.dns ?? createDnsChecker(config.dnsServers);
+  const dns = overrides.dns ?? createDnsChecker(config.dnsServers);
   const access = new ApproverPolicy(
     {
       approvers: config.approvers,
@@ -147,7 +149,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
       vtex,
       mail,
       batch: config.batch,
-      dns: engineDns,
+      dns,
       rotationGraceMs: config.rotationGraceHours * 3_600_000,
       ovhRatePerMinute: config.ovh?.ratePerMinute,
       dmarcRua: config.dmarc.rua,
@@ -161,7 +163,6 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     defer: overrides.defer,
     boot,
   });
-  const dns = engineDns;
   const watcher = new Watcher({
     store,
     journal: engine.journal,
@@ -192,6 +193,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): Core {
     limiter,
     access,
     ovh,
+    dns,
     log,
     redact,
     clock,

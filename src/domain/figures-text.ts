@@ -29,8 +29,22 @@ export function plural(n: number, word: string): string {
   return n === 1 ? word : `${word}s`;
 }
 
+/** `n` and the word, in the plural unless one: "1 message", "1,204 messages". */
+export function counted(n: number, word: string): string {
+  return `${count(n)} ${plural(n, word)}`;
+}
+
 export function days(n: number): string {
-  return `${count(n)} ${plural(n, 'day')}`;
+  return counted(n, 'day');
+}
+
+export function messages(n: number): string {
+  return counted(n, 'message');
+}
+
+/** A period as it follows "the last": "day", "30 days". */
+export function lastDays(n: number): string {
+  return n === 1 ? 'day' : days(n);
 }
 
 /** Reporters' names as they wrote them (control characters shown, long ones cut), the first ten. */

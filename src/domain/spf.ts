@@ -18,12 +18,12 @@ export type SpfAtName =
   /** Two or more `v=spf1` records: a permerror for every receiver, said to a person and never "fixed" by the bot. */
   | { kind: 'permerror'; records: string[] };
 
-/** The `v=spf1` records among a name's TXT strings. */
 /** Whether a TXT string is an SPF record (`v=spf1`, spaces around it ignored). */
 export function isSpfRecord(txt: string): boolean {
   return SPF_VERSION.test(txt.trim());
 }
 
+/** The `v=spf1` records among a name's TXT strings. */
 export function findSpf(txt: string[]): SpfAtName {
   const [record, ...others] = txt.map((t) => t.trim()).filter(isSpfRecord);
   if (record === undefined) return { kind: 'none' };
@@ -71,10 +71,6 @@ function parseTerm(raw: string, offset: number): SpfTerm {
 
 export type IncludeEdit = { changed: false; record: string } | { changed: true; record: string };
 
-/**
- * The record with `include:<domain>` added: before the `all` term, else before `redirect=` (which only applies when
- * nothing matched), else at the end. Every other term stays as written; already included, nothing changes.
- */
 /** Whether the record lets `domain`'s senders pass: an `include` of it not qualified `-` (a final dot ignored). */
 export function includes(record: string, domain = OVH_SPF_INCLUDE): boolean {
   const wanted = domain.toLowerCase();
@@ -83,6 +79,10 @@ export function includes(record: string, domain = OVH_SPF_INCLUDE): boolean {
   );
 }
 
+/**
+ * The record with `include:<domain>` added: before the `all` term, else before `redirect=` (which only applies when
+ * nothing matched), else at the end. Every other term stays as written; already included, nothing changes.
+ */
 export function withInclude(record: string, domain = OVH_SPF_INCLUDE): IncludeEdit {
   if (includes(record, domain)) return { changed: false, record };
   const terms = parseSpf(record);

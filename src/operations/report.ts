@@ -1,9 +1,19 @@
 import type { Core } from '../core.ts';
-import { count, days, names, percent, plural, share } from '../domain/figures-text.ts';
+import {
+  count,
+  counted,
+  days,
+  lastDays,
+  messages as messagesText,
+  names,
+  percent,
+  plural,
+  share,
+} from '../domain/figures-text.ts';
 import { type DomainName, parseDomain, printable, showDomain } from '../domain/names.ts';
 import { joinText, type Text, when, words } from '../domain/text.ts';
 import { DAY_MS, reportPeriod } from '../domain/time.ts';
-import { createDnsChecker, type DnsChecker } from '../providers/dns.ts';
+import type { DnsChecker } from '../providers/dns.ts';
 import type { DmarcSummary, FailingSource, ReportedDomain } from '../store/dmarc.ts';
 import { REPORT_USAGE } from './help.ts';
 import type { Reply } from './reply.ts';
@@ -71,7 +81,7 @@ export class ReportOperations {
     private readonly core: Core,
     dns?: DnsChecker,
   ) {
-    this.dns = dns ?? createDnsChecker(core.config.dnsServers, REVERSE_TIMEOUT_MS);
+    this.dns = dns ?? core.dns;
   }
 
   /** `domain [days]` checked: a clear answer for bad input, and nothing read or called. */
@@ -110,7 +120,7 @@ export class ReportOperations {
     const failingSources = await Promise.all(
       summary.failingSources.map(async (source) => ({
         ...source,
-        reverse: (await this.dns.reverse(source.sourceIp)) ?? null,
+        reverse: (await this.dns.reverse(source.sourceIp, REVERSE_TIMEOUT_MS)) ?? null,
       })),
     );
     const latest = summary.messages > 0 ? null : (dmarc.latestReport(domain.ascii) ?? null);
@@ -129,7 +139,7 @@ export class ReportOperations {
   /** The words of a report. */
   sections(report: DomainReport, domain: DomainName): ReportSections {
     const shown = showDomain(domain);
-    const title = words`*DMARC reports for ${shown}* · the last ${report.days === 1 ? 'day' : days(report.days)}`;
+    const title = words`*DMARC reports for ${shown}* · the last ${lastDays(report.days)}`;
     if (report.messages === 0) {
       const none = report.latest
         ? words`No DMARC report for ${shown} began in the last ${days(report.days)}.`
@@ -138,7 +148,7 @@ export class ReportOperations {
     }
     const { messages } = report;
     const figures: Text[] = [
-      words`*${count(messages)}* ${plural(messages, 'message')} reported by ${count(report.reporters.length)} ${plural(report.reporters.length, 'organisation')}`,
+      words`*${count(messages)}* ${plural(messages, 'message')} reported by ${counted(report.reporters.length, 'organisation')}`,
       words`DMARC pass: *${share(report.dmarcPass, messages)}*`,
       words`Aligned DKIM pass: ${share(report.alignedDkimPass, messages)}`,
       ...report.selectors.slice(0, MAX_SELECTORS).map((s) => {
@@ -155,10 +165,10 @@ export class ReportOperations {
       failing <= 0
         ? ['No message failed DMARC.']
         : [
-            words`*Failing DMARC*: ${count(failing)} ${plural(failing, 'message')}, aligned neither by DKIM nor by SPF; the top sources:`,
+            words`*Failing DMARC*: ${messagesText(failing)}, aligned neither by DKIM nor by SPF; the top sources:`,
             ...report.failingSources.map(
               (s, i) =>
-                words`${i + 1}. \`${s.sourceIp}\` ${s.reverse === null ? '(no reverse name)' : `(${printable(s.reverse)})`} · ${count(s.messages)} ${plural(s.messages, 'message')} · reported by ${names(s.reporters)}`,
+                words`${i + 1}. \`${s.sourceIp}\` ${s.reverse === null ? '(no reverse name)' : `(${printable(s.reverse)})`} · ${messagesText(s.messages)} · reported by ${names(s.reporters)}`,
             ),
           ];
     const covered = report.covered;

@@ -13,9 +13,10 @@ export interface DnsChecker {
   txt(name: string): Promise<string[]>;
   /**
    * The reverse name (PTR) of an IP address, when DNS has one: the first, lower-cased, without its trailing dot. No
-   * answer, a resolver in trouble or no answer within the time allowed: undefined. It decides nothing, only shows.
+   * answer, a resolver in trouble or no answer within `withinMs` (the resolver's timeout unless shorter): undefined.
+   * It decides nothing, only shows.
    */
-  reverse(ip: string): Promise<string | undefined>;
+  reverse(ip: string, withinMs?: number): Promise<string | undefined>;
 }
 
 export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecker {
@@ -42,11 +43,11 @@ export function createDnsChecker(servers: string[], timeoutMs = 3000): DnsChecke
         throw resolverTrouble(name, error);
       }
     },
-    async reverse(ip) {
+    async reverse(ip, withinMs = timeoutMs) {
       if (isIP(ip) === 0) return undefined;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
+        timer = setTimeout(() => resolve(undefined), Math.min(withinMs, timeoutMs));
         timer.unref();
       });
       const lookup = resolver.reverse(ip).then(

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { relaxedAligned } from '../domain/dmarc-record.ts';
-import { count, days, names, plural } from '../domain/figures-text.ts';
+import { days, messages, names } from '../domain/figures-text.ts';
 import { showRun } from '../domain/names.ts';
 import type { Notice } from '../domain/notices.ts';
 import { DAY_MS } from '../domain/time.ts';
@@ -70,8 +70,4 @@ export class Verdicts {
       text: `Receivers report that mail signed with \`${watch.selector}\` fails DKIM: ${messages(seen.failed)} failed, ${messages(seen.passed)} passed (reported by ${names(seen.failedAt)}). Where it came from: ${from || 'the reports name no source'}. Check that this mail leaves through OVH's servers, and the key's record in DNS (\`/dkim status ${watch.domain}\`).`,
     };
   }
-}
-
-function messages(n: number): string {
-  return `${count(n)} ${plural(n, 'message')}`;
 }

@@ -1,4 +1,4 @@
-import { type Db, preparedOnce, type Statements, type Transactional, transactional } from './db.ts';
+import { type Db, preparedOnce, type Statements, type Transactional } from './db.ts';
 
 /**
  * The OVH budget's slots, shared by every process on the database (OVH counts per credentials, not per process). A
@@ -8,11 +8,12 @@ import { type Db, preparedOnce, type Statements, type Transactional, transaction
 export class BudgetRepository {
   private readonly db: Statements;
 
-  private readonly transaction: Transactional;
-
-  constructor(raw: Db) {
+  constructor(
+    raw: Db,
+    /** The store's one transaction wrapper. */
+    private readonly transaction: Transactional,
+  ) {
     this.db = preparedOnce(raw);
-    this.transaction = transactional(raw);
   }
 
   /**

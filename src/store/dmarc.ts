@@ -1,7 +1,7 @@
 import { reportTotals, signaturesOf, signatureTotals } from '../domain/dmarc-figures.ts';
 import type { AggregateReport, ReportRecord } from '../domain/dmarc-report.ts';
 import { DAY_MS } from '../domain/time.ts';
-import { type Db, preparedOnce, type Statements, type Transactional, transactional } from './db.ts';
+import { type Db, preparedOnce, type Statements, type Transactional } from './db.ts';
 
 /**
  * DMARC aggregate reports and their records (DESIGN §2.8). Every figure is a number of messages: a record's `count`.
@@ -123,11 +123,12 @@ type SeenRow = Omit<SelectorSeen, 'confirmedBy' | 'failedAt' | 'covered'> & {
 export class DmarcRepository {
   private readonly db: Statements;
 
-  private readonly transaction: Transactional;
-
-  constructor(database: Db) {
+  constructor(
+    database: Db,
+    /** The store's one transaction wrapper. */
+    private readonly transaction: Transactional,
+  ) {
     this.db = preparedOnce(database);
-    this.transaction = transactional(database);
   }
 
   /** One IMMEDIATE transaction (inside another, a savepoint of it). */

@@ -41,9 +41,9 @@ export class Store {
     this.watches = new WatchRepository(db);
     this.scans = new ScanRepository(db);
     this.processes = new ProcessRepository(db);
-    this.budget = new BudgetRepository(db);
+    this.budget = new BudgetRepository(db, this.transactional);
     this.pruning = new PruneRepository(db);
-    this.dmarc = new DmarcRepository(db);
+    this.dmarc = new DmarcRepository(db, this.transactional);
     this.dmarcDomains = new DmarcDomainRepository(db);
   }
 

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { count, days, plural } from '../../domain/figures-text.ts';
+import { count, lastDays, plural } from '../../domain/figures-text.ts';
 import { joinText, type Text } from '../../domain/text.ts';
 import type { RecentReports, ReportSections } from '../../operations/report.ts';
 import { context, fallback, fit, sections } from './text.ts';
@@ -30,7 +30,7 @@ export function reportRefusal(text: Text): { response_type: 'ephemeral'; text: s
 
 /** App Home's section: one line per domain reported on, the rest counted. */
 export function recentReportsBlocks(recent: RecentReports): KnownBlock[] {
-  const heading = `*DMARC reports* (last ${recent.days === 1 ? 'day' : days(recent.days)})`;
+  const heading = `*DMARC reports* (last ${lastDays(recent.days)})`;
   if (recent.lines.length === 0) return [...sections(heading), ...context('No DMARC report in that time.')];
   const more = recent.more
     ? context(`…and ${count(recent.more)} more ${plural(recent.more, 'domain')}: \`/dkim report <domain>\`.`)

@@ -1,5 +1,5 @@
 import { findDmarc, initialDmarc, readPolicy, withPolicy, withRua } from '../../domain/dmarc-record.ts';
-import { count, names, percent, plural } from '../../domain/figures-text.ts';
+import { count, counted, messages as messagesText, names, percent } from '../../domain/figures-text.ts';
 import { showRun } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
 import { planSpf, SPF_LOOKUP_LIMIT } from '../../domain/spf.ts';
@@ -104,7 +104,7 @@ async function setupPlan(
       apexTxt.map((t) => t.text),
       resolveTxt,
     );
-    const count = (n: number) => `${n} DNS look-up${n === 1 ? '' : 's'} of ${SPF_LOOKUP_LIMIT}`;
+    const lookUps = (n: number) => `${counted(n, 'DNS look-up')} of ${SPF_LOOKUP_LIMIT}`;
     switch (spfPlan.kind) {
       case 'permerror':
         unchanged.push(
@@ -113,11 +113,11 @@ async function setupPlan(
         break;
       case 'present':
         spf = spfPlan.record;
-        unchanged.push(`SPF already includes mx.ovh.com (${count(spfPlan.lookups.count)}).`);
+        unchanged.push(`SPF already includes mx.ovh.com (${lookUps(spfPlan.lookups.count)}).`);
         break;
       case 'refused':
         unchanged.push(
-          `SPF: adding include:mx.ovh.com would need ${count(spfPlan.lookups.count)}, past the limit: receivers would fail every message (RFC 7208 §4.6.4). Remove an include first.`,
+          `SPF: adding include:mx.ovh.com would need ${lookUps(spfPlan.lookups.count)}, past the limit: receivers would fail every message (RFC 7208 §4.6.4). Remove an include first.`,
         );
         break;
       case 'change': {
@@ -130,7 +130,7 @@ async function setupPlan(
           ...(found?.record ? { record: found.record } : {}),
         });
         spf = spfPlan.after;
-        unchanged.push(`SPF after the change: ${count(spfPlan.lookups.count)}.`);
+        unchanged.push(`SPF after the change: ${lookUps(spfPlan.lookups.count)}.`);
         break;
       }
     }
@@ -226,12 +226,12 @@ function evidenceLines(params: DmarcParams): Text[] {
   const evidence = params.evidence;
   if (!evidence) return [];
   const { dmarcPass, messages } = evidence;
-  const head = `The receivers' reports over ${spanWords(evidence.days * DAY_MS)}: ${count(dmarcPass)} of ${count(messages)} ${plural(messages, 'message')} passed DMARC (${percent(dmarcPass, messages)}).`;
+  const head = `The receivers' reports over ${spanWords(evidence.days * DAY_MS)}: ${count(dmarcPass)} of ${messagesText(messages)} passed DMARC (${percent(dmarcPass, messages)}).`;
   if (evidence.failing.length === 0)
     return [head, 'No source failed DMARC: nothing would have been quarantined or rejected.'];
   const verb = params.policy === 'reject' ? 'rejected' : 'quarantined';
   const sources = evidence.failing.map(
-    (f) => `${f.sourceIp} (${count(f.messages)} ${plural(f.messages, 'message')}, reported by ${names(f.reporters)})`,
+    (f) => `${f.sourceIp} (${messagesText(f.messages)}, reported by ${names(f.reporters)})`,
   );
   return [head, `What p=${params.policy} would have ${verb}: ${sources.join('; ')}.`];
 }
