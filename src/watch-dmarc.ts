@@ -1,13 +1,12 @@
 import type { Clock } from './clock.ts';
-import { findDmarc } from './domain/dmarc-record.ts';
 import { showRun } from './domain/names.ts';
-import { findSpf } from './domain/spf.ts';
 import type { Journal } from './engine/journal.ts';
 import type { Logger } from './log.ts';
 import type { DnsChecker } from './providers/dns.ts';
 import { errorMessage } from './providers/errors.ts';
 import type { DmarcDomain } from './store/dmarc-domains.ts';
 import type { Store } from './store/index.ts';
+import { servedMismatches } from './workflows/common/dns-check.ts';
 
 /**
  * The watch on the SPF and DMARC records the bot wrote (DESIGN §2.8), beside the DKIM watch and on its schedule: DNS
@@ -70,20 +69,17 @@ export class RecordsWatch {
   }
 
   private async problems(domain: DmarcDomain): Promise<string[]> {
+    const { spf, dmarc } = await servedMismatches(this.d.dns, domain.domain, domain);
     const problems: string[] = [];
-    if (domain.spf !== null) {
-      const spf = findSpf(await this.d.dns.txt(domain.domain));
-      if (spf.kind === 'none') problems.push(`${domain.domain} has no SPF record any more.`);
-      else if (spf.kind === 'permerror')
-        problems.push(`${domain.domain} has ${spf.records.length} SPF records (a permerror).`);
-      else if (spf.record !== domain.spf)
-        problems.push(`${domain.domain} serves \`${spf.record}\` as SPF, not \`${domain.spf}\`.`);
-    }
-    const dmarc = findDmarc(await this.d.dns.txt(`_dmarc.${domain.domain}`));
-    if (dmarc.kind === 'none') problems.push(`_dmarc.${domain.domain} has no DMARC record any more.`);
-    else if (dmarc.kind === 'invalid')
+    if (spf?.kind === 'none') problems.push(`${domain.domain} has no SPF record any more.`);
+    else if (spf?.kind === 'permerror')
+      problems.push(`${domain.domain} has ${spf.records.length} SPF records (a permerror).`);
+    else if (spf?.kind === 'one')
+      problems.push(`${domain.domain} serves \`${spf.record}\` as SPF, not \`${domain.spf}\`.`);
+    if (dmarc?.kind === 'none') problems.push(`_dmarc.${domain.domain} has no DMARC record any more.`);
+    else if (dmarc?.kind === 'invalid')
       problems.push(`_dmarc.${domain.domain} has ${dmarc.records.length} DMARC records, which receivers ignore.`);
-    else if (dmarc.record !== domain.dmarc)
+    else if (dmarc?.kind === 'one')
       problems.push(`_dmarc.${domain.domain} serves \`${dmarc.record}\`, not \`${domain.dmarc}\`.`);
     return problems;
   }

@@ -1,4 +1,6 @@
+import { type DmarcAtName, findDmarc } from '../../domain/dmarc-record.ts';
 import { absolute, stripDot } from '../../domain/names.ts';
+import { findSpf, type SpfAtName } from '../../domain/spf.ts';
 import { type DnsChecker, hasDkimKey } from '../../providers/dns.ts';
 
 export interface CnameCheck {
@@ -40,4 +42,30 @@ export async function checkCname(
     return { ok: false, observation: `${owner} points to the right target, but the target has no DKIM key yet.` };
   }
   return { ok: true, observation: `${owner} points to ${absolute(expected)}, which holds a DKIM key.` };
+}
+
+/** The SPF and DMARC records a domain should serve (`spf` null: its SPF is not the bot's to check). */
+export interface ExpectedRecords {
+  spf: string | null;
+  dmarc: string;
+}
+
+/**
+ * What DNS serves where it differs from `expected`: the SPF at the apex (checked only when one is expected) and the
+ * DMARC record at `_dmarc.`; nothing when both match. Each caller says it in its own words (a step waiting for DNS, the
+ * watch seeing a record changed).
+ */
+export async function servedMismatches(
+  dns: DnsChecker,
+  domain: string,
+  expected: ExpectedRecords,
+): Promise<{ spf?: SpfAtName; dmarc?: DmarcAtName }> {
+  const found: { spf?: SpfAtName; dmarc?: DmarcAtName } = {};
+  if (expected.spf !== null) {
+    const spf = findSpf(await dns.txt(domain));
+    if (spf.kind !== 'one' || spf.record !== expected.spf) found.spf = spf;
+  }
+  const dmarc = findDmarc(await dns.txt(`_dmarc.${domain}`));
+  if (dmarc.kind !== 'one' || dmarc.record !== expected.dmarc) found.dmarc = dmarc;
+  return found;
 }

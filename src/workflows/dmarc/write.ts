@@ -1,11 +1,11 @@
-import { findDmarc, readPolicy } from '../../domain/dmarc-record.ts';
+import { readPolicy } from '../../domain/dmarc-record.ts';
 import { showRun } from '../../domain/names.ts';
 import type { Run } from '../../domain/runs.ts';
-import { findSpf } from '../../domain/spf.ts';
 import { grantHolds } from '../../engine/approvals/grants.ts';
 import { need } from '../../engine/invariant.ts';
 import { failed, proceed, waitFor } from '../../engine/outcomes.ts';
 import type { StepContext, StepOutcome } from '../../engine/types.ts';
+import { servedMismatches } from '../common/dns-check.ts';
 import { recordsToAdd } from '../common/publish.ts';
 import { zonesOf } from '../setup/facts.ts';
 import { type DmarcFacts, paramsOf } from './facts.ts';
@@ -79,16 +79,13 @@ export async function writeRecords(run: Run, facts: Facts, ctx: StepContext): Pr
 export async function verifyRecords(run: Run, facts: Facts, ctx: StepContext): Promise<StepOutcome> {
   const expected = need(facts.expected, 'the records DNS must serve');
   const looks = (facts.looks ?? 0) + 1;
+  const { spf, dmarc } = await servedMismatches(ctx.dns, run.domain, expected);
   const problems: string[] = [];
-  if (expected.spf !== null) {
-    const spf = findSpf(await ctx.dns.txt(run.domain));
-    if (spf.kind !== 'one' || spf.record !== expected.spf)
-      problems.push(
-        `${run.domain} serves ${describe(spf.kind === 'one' ? spf.record : spf.kind === 'none' ? undefined : 'several SPF records')} as SPF, not \`${expected.spf}\`.`,
-      );
-  }
-  const dmarc = findDmarc(await ctx.dns.txt(`_dmarc.${run.domain}`));
-  if (dmarc.kind !== 'one' || dmarc.record !== expected.dmarc)
+  if (spf)
+    problems.push(
+      `${run.domain} serves ${describe(spf.kind === 'one' ? spf.record : spf.kind === 'none' ? undefined : 'several SPF records')} as SPF, not \`${expected.spf}\`.`,
+    );
+  if (dmarc)
     problems.push(
       `_dmarc.${run.domain} serves ${describe(dmarc.kind === 'one' ? dmarc.record : dmarc.kind === 'none' ? undefined : 'several DMARC records')}, not \`${expected.dmarc}\`.`,
     );
