@@ -29,8 +29,6 @@ export interface DmarcFacts extends SetupFacts {
   /** Exchange: OVH's offer of the service; a Private Exchange sends from its own IP ranges, not mx.ovh.com. */
   privateExchange?: boolean;
   changes?: RecordChange[];
-  /** What the card says is left as it is, and why (two SPF records, a change past 10 look-ups…). */
-  unchanged?: string[];
   /** The records DNS must serve when done: SPF (null: the bot leaves it) and DMARC. */
   expected?: { spf: string | null; dmarc: string };
   /** The changes made so far (by owner name). */

@@ -33,9 +33,11 @@ export async function readRecords(run: Run, facts: Facts, ctx: StepContext): Pro
   const plan =
     params.action === 'setup' ? await setupPlan(run, facts, ctx, apexTxt, dmarcTxt) : policyPlan(run, params, dmarcTxt);
   if ('refusal' in plan) return failed(facts, run.state, plan.refusal);
-  const next = { ...facts, ...plan };
+  // What is left unchanged is the card's to say, not a fact to keep.
+  const { unchanged, ...found } = plan;
+  const next = { ...facts, ...found };
   if (plan.changes.length === 0) {
-    const text = `Nothing to change for ${showRun(run)}: ${plan.unchanged.join(' ') || 'SPF and DMARC are as they should be.'}`;
+    const text = `Nothing to change for ${showRun(run)}: ${unchanged.join(' ') || 'SPF and DMARC are as they should be.'}`;
     return {
       state: 'done',
       facts: { ...next, lastObservation: 'Nothing to change.' },
@@ -48,7 +50,7 @@ export async function readRecords(run: Run, facts: Facts, ctx: StepContext): Pro
     state: 'awaiting_approval',
     facts: { ...next, written: [], lastObservation: 'The changes need an approval.' },
     next: 'none',
-    approval: card(run, params, plan.changes, plan.unchanged, zone),
+    approval: card(run, params, plan.changes, unchanged, zone),
   };
 }
 
