@@ -89,3 +89,34 @@ test('a poll cycle that began before a burst steps none of its runs while the bu
     await h.close();
   }
 });
+
+test("a burst's runs wait for their first step as one piece of held work, and all step once it is answered", async () => {
+  const gate = new AckFirst(10, 10_000);
+  let held = 0;
+  const h = await startHarness({
+    core: {
+      defer: (work) => {
+        held++;
+        gate.defer(work);
+      },
+    },
+  });
+  try {
+    const answered = gate.arrived();
+    const domains = ['one.fr', 'two.fr', 'three.fr'];
+    for (const domain of domains) h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain, zone: true });
+    const replies = await Promise.all(domains.map((domain) => h.ops.setup({ domain, user: REQUESTER, channel: 'C1' })));
+    assert.ok(replies.every((reply) => reply.ok));
+    assert.equal(held, 1, 'three runs kicked, one pass held');
+    assert.deepEqual(
+      h.core.store.runs.listActive().map((run) => run.version),
+      [0, 0, 0],
+      'no step while the burst is being answered',
+    );
+    answered();
+    await h.core.engine.idle();
+    assert.ok(h.core.store.runs.listActive().every((run) => run.version > 0));
+  } finally {
+    await h.close();
+  }
+});

@@ -64,6 +64,8 @@ export class Engine {
   private readonly workflows: Map<RunKind, Workflow>;
   private readonly inFlight = new Set<number>();
   private readonly kicked = new Set<Promise<unknown>>();
+  /** Runs kicked, waiting for their turn (`kick`). */
+  private readonly kickedIds = new Set<number>();
   private stopping = false;
   private readonly view: StoreView;
 
@@ -120,7 +122,7 @@ export class Engine {
    * commands writes once instead of once per command; it resolves once the run is written.
    */
   async start(input: StartInput): Promise<StartResult> {
-    const result = await this.o.store.sharedTransaction(() => this.starts.start(input));
+    const result = await this.o.store.sharedTransaction(() => this.starts.startInTransaction(input));
     if (result.ok) this.kick(result.run.id);
     return result;
   }
@@ -166,6 +168,11 @@ export class Engine {
   async advance(runId: number, force = false): Promise<void> {
     // Work that can wait: the command that started the run acks first, and no step begins between a burst's acks.
     await this.turn();
+    await this.advanceNow(runId, force);
+  }
+
+  /** `advance`, its turn come. */
+  private async advanceNow(runId: number, force = false): Promise<void> {
     if (this.inFlight.has(runId) || this.stopping) return;
     const { store, clock } = this.o;
     if (!this.leases.claim(runId)) return;
@@ -192,10 +199,29 @@ export class Engine {
     }
   }
 
-  /** Starts stepping a run in the background (after a command or an approval); `idle()` waits for it. */
+  /**
+   * Starts stepping a run in the background (after a command or an approval), at the next turn (`defer`); `idle()`
+   * waits for it. The runs kicked before that turn wait as ids in one set, with one pass for all of them: a burst of
+   * commands holds a hundred numbers until it is answered, not a hundred waiting steps and their promises, which the
+   * garbage collector would copy at every collection meanwhile.
+   */
   kick(runId: number): void {
-    const work = this.advance(runId);
-    void this.track(work).catch((error) => this.o.log.error('background step failed', { runId, error }));
+    this.kickedIds.add(runId);
+    if (this.kickedIds.size > 1) return;
+    void this.track(this.turn().then(() => this.advanceKicked())).catch((error) =>
+      this.o.log.error('background step failed', { error }),
+    );
+  }
+
+  /** One pass over the runs kicked since the last: each stepped on its own, tracked for `idle()`. */
+  private advanceKicked(): void {
+    const ids = [...this.kickedIds];
+    this.kickedIds.clear();
+    for (const runId of ids) {
+      void this.track(this.advanceNow(runId)).catch((error) =>
+        this.o.log.error('background step failed', { runId, error }),
+      );
+    }
   }
 
   /** Background work that `idle()` waits for. */

@@ -45,19 +45,25 @@ export class Starts {
   constructor(private readonly d: StartDeps) {}
 
   start(input: StartInput): StartResult {
+    return this.d.store.transaction(() => this.startInTransaction(input));
+  }
+
+  /**
+   * `start` inside a transaction the caller opened, which undoes its writes if it throws (a shared commit's
+   * savepoint): no savepoint of its own, on Slack's ack path.
+   */
+  startInTransaction(input: StartInput): StartResult {
     const { store } = this.d;
-    return store.transaction((): StartResult => {
-      if (this.overLimit(input.requestedBy)) return { ok: false, limit: this.limit };
-      const busy = this.busyWith(input);
-      if (busy) return { ok: false, existing: busy };
-      const run = this.insert(input, this.d.clock.now());
-      return run
-        ? { ok: true, run }
-        : {
-            ok: false,
-            existing: need(store.runs.active(input.kind, input.domain), 'the active run that refused the insert'),
-          };
-    });
+    if (this.overLimit(input.requestedBy)) return { ok: false, limit: this.limit };
+    const busy = this.busyWith(input);
+    if (busy) return { ok: false, existing: busy };
+    const run = this.insert(input, this.d.clock.now());
+    return run
+      ? { ok: true, run }
+      : {
+          ok: false,
+          existing: need(store.runs.active(input.kind, input.domain), 'the active run that refused the insert'),
+        };
   }
 
   /**
