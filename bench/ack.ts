@@ -42,10 +42,11 @@ const SIMS_COMMAND: readonly string[] = ['node', '--import', 'tsx', 'bench/sims.
 const SIGNING_SECRET = 'bench-signing-secret';
 /**
  * Commands one after the other, then bursts, before anything is measured: V8 optimizes a path only after many calls,
- * and a burst's own paths (many connections at once) only after a few bursts.
+ * and a burst's own paths (many connections at once) only after many bursts. With five, each app's CPU time per burst
+ * still fell by about a third over the next fourteen (both apps alike): the first rounds measured a bot still warming.
  */
 const WARM_UP_COMMANDS = 300;
-const WARM_UP_BURSTS = 5;
+const WARM_UP_BURSTS = 20;
 /** Rounds of bot, floor, bot scraped, floor. */
 const ROUNDS = 6;
 /** As an operator runs it when watching closely: the poller (engine, outbox) every second, during the bursts too. */
@@ -69,6 +70,8 @@ export interface LatencyFigures {
   statuses: Record<number, number>;
   /** The app's garbage collections during the burst (read from its /metrics before and after). */
   gc: GcTally;
+  /** The app's CPU time during the burst, every thread (process_cpu_seconds_total before and after). */
+  cpuMs: number;
 }
 
 export interface GcTally {
@@ -106,6 +109,8 @@ export interface AckFigures {
   botCommand: string;
   /** From spawning the process to it listening (the bot's "dkim-bot started" line, the floor's port line). */
   startupMs: { bot: number; floor: number };
+  /** Each app's resident memory once the bursts are over (process_resident_memory_bytes). */
+  rssMiB: { bot: number; floor: number };
   rounds: AckRound[];
   /** The bursts with the median p99. */
   bot: BotFigures;
@@ -119,6 +124,8 @@ export interface AckFigures {
   worstBurstRatio: number;
   /** The worst burst's ratio to the floor bursts either side of it. */
   worstNeighboursRatio: number;
+  /** The median CPU time of the bot's unscraped bursts and of the floor's, every thread of each. */
+  cpuMs: { bot: number; floor: number };
   targetRatio: number;
 }
 
@@ -197,19 +204,20 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
 
     const floorBurst = async (label: string): Promise<LatencyFigures> => {
       await quiet(bot.port, waiting);
-      const { samples, window, gc } = await load.burst(floor.port, label);
+      const { samples, window, gc, cpuMs } = await load.burst(floor.port, label);
       windows.push(window);
-      return { ...summarize(samples), gc };
+      return { ...summarize(samples), gc, cpuMs };
     };
     const botBurst = async (label: string, scrape: boolean): Promise<BotFigures> => {
       const linesBefore = bot.child.stderrLines;
-      const { samples, scrapes, window, gc } = await load.burst(bot.port, label, scrape);
+      const { samples, scrapes, window, gc, cpuMs } = await load.burst(bot.port, label, scrape);
       windows.push(window);
       const logLines = bot.child.stderrLines - linesBefore;
       if (scrapes.some((s) => s.status !== 200)) throw new Error(`${label}: a scrape of /metrics failed`);
       return {
         ...summarize(samples),
         gc,
+        cpuMs,
         started: samples.filter((sample) => sample.body.includes('Started DKIM setup')).length,
         logLines,
         scrapes: scrapes.length,
@@ -240,6 +248,7 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
       writeFileSync(join(profileDir, 'bot', 'windows.json'), JSON.stringify(windows.filter((w) => !isFloor(w))));
       writeFileSync(join(profileDir, 'floor', 'windows.json'), JSON.stringify(windows.filter(isFloor)));
     }
+    const rssMiB = { bot: await residentMiB(bot.port), floor: await residentMiB(floor.port) };
     await Promise.all([bot.child.stop(), floor.child.stop(), sims.stop()]);
     const botMedian = medianBy(rounds.map((r) => r.bot));
     const floorMedian = medianBy(floors);
@@ -247,6 +256,7 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
       commands: concurrent,
       botCommand: BOT_COMMAND.join(' '),
       startupMs: { bot: botUp.elapsedMs, floor: floorUp.elapsedMs },
+      rssMiB,
       rounds,
       bot: botMedian,
       scraped: medianBy(rounds.map((r) => r.scraped)),
@@ -255,6 +265,7 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
       p99Ratio: botMedian.p99Ms / floorMedian.p99Ms,
       worstBurstRatio: Math.max(...rounds.flatMap((r) => [r.bot.p99Ms, r.scraped.p99Ms])) / floorMedian.p99Ms,
       worstNeighboursRatio: Math.max(...rounds.flatMap((r) => [r.botRatio, r.scrapedRatio])),
+      cpuMs: { bot: median(rounds.map((r) => r.bot.cpuMs)), floor: median(floors.map((f) => f.cpuMs)) },
       targetRatio: ACK_P99_TARGET_RATIO,
     };
   } finally {
@@ -266,6 +277,10 @@ export async function benchAck(concurrent = 100): Promise<AckFigures> {
 
 function isFloor(window: { label: string }): boolean {
   return window.label.startsWith('floor');
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 function mean(a: number, b: number): number {
@@ -296,10 +311,15 @@ async function quiet(port: number, waiting: number | undefined): Promise<number>
   throw new Error(`bench ack: the bot did not finish its work in ${QUIET_TIMEOUT_MS} ms`);
 }
 
-/** The app's garbage collections so far, from its /metrics (prom-client's nodejs_gc_duration_seconds; the floor's own). */
-async function gcTally(port: number): Promise<GcTally> {
+/**
+ * The app's garbage collections and CPU time so far, from its /metrics (prom-client's nodejs_gc_duration_seconds and
+ * process_cpu_seconds_total; the floor counts its own alike).
+ */
+async function usage(port: number): Promise<{ gc: GcTally; cpuMs: number }> {
   const tally = { count: 0, ms: 0, majorMs: 0 };
   const text = (await send(port, 'GET', '/metrics')).body;
+  const cpu = /^process_cpu_seconds_total (\S+)$/m.exec(text);
+  if (!cpu) throw new Error('bench ack: /metrics no longer says process_cpu_seconds_total');
   for (const [, what, kind, value] of text.matchAll(
     /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm,
   )) {
@@ -309,7 +329,14 @@ async function gcTally(port: number): Promise<GcTally> {
       if (kind === 'major') tally.majorMs += Number(value) * 1000;
     }
   }
-  return tally;
+  return { gc: tally, cpuMs: Number(cpu[1]) * 1000 };
+}
+
+async function residentMiB(port: number): Promise<number> {
+  const text = (await send(port, 'GET', '/metrics')).body;
+  const rss = /^process_resident_memory_bytes (\S+)$/m.exec(text);
+  if (!rss) throw new Error('bench ack: /metrics no longer says process_resident_memory_bytes');
+  return Number(rss[1]) / 2 ** 20;
 }
 
 /** The commands sent: signed as Slack signs them, each from a user and for a domain of its own. */
@@ -346,8 +373,9 @@ class Load {
     scrapes: Sample[];
     window: { label: string; startUs: number; endUs: number };
     gc: GcTally;
+    cpuMs: number;
   }> {
-    const gcBefore = await gcTally(port);
+    const before = await usage(port);
     // Bodies signed before any timer starts; the requests then all leave in one synchronous loop.
     const requests = Array.from({ length: this.concurrent }, (_, i) => this.command(`ack-${label}-${i}.fr`, label));
     // This process's own garbage collected now, so that its pauses do not land in the measurement.
@@ -363,13 +391,13 @@ class Load {
     const endUs = monotonicUs();
     loading = false;
     await scraping;
-    const gcAfter = await gcTally(port);
+    const after = await usage(port);
     const gc = {
-      count: gcAfter.count - gcBefore.count,
-      ms: gcAfter.ms - gcBefore.ms,
-      majorMs: gcAfter.majorMs - gcBefore.majorMs,
+      count: after.gc.count - before.gc.count,
+      ms: after.gc.ms - before.gc.ms,
+      majorMs: after.gc.majorMs - before.gc.majorMs,
     };
-    return { samples, scrapes, window: { label, startUs, endUs }, gc };
+    return { samples, scrapes, window: { label, startUs, endUs }, gc, cpuMs: after.cpuMs - before.cpuMs };
   }
 
   private command(domain: string, label: string): SignedRequest {
@@ -469,7 +497,7 @@ function send(
   });
 }
 
-function summarize(samples: Sample[]): Omit<LatencyFigures, 'gc'> {
+function summarize(samples: Sample[]): Omit<LatencyFigures, 'gc' | 'cpuMs'> {
   const times = samples.map((s) => s.elapsedMs).sort((a, b) => a - b);
   const statuses: Record<number, number> = {};
   for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;

@@ -2,7 +2,7 @@
  * The floor of the ack benchmark: a bare Bolt app in HTTP mode built as the bot builds its own (src/slack/app.ts
  * and receiver.ts: the same HTTPReceiver options, Web API client options and App options, deferred initialization,
  * no conversation store) whose `/dkim` listener acks and does nothing else. Whatever the bot takes beyond this is the
- * bot's own. GET /metrics says its garbage collections only, as the bot's own /metrics does among its figures. Plain JavaScript run by plain node, as `npm start` runs the compiled bot: no loader either side.
+ * bot's own. GET /metrics says its garbage collections, CPU time and resident memory only, as the bot's own /metrics does among its figures (prom-client's names). Plain JavaScript run by plain node, as `npm start` runs the compiled bot: no loader either side.
  * Prints `{"port":N}` on stdout once listening; stops on SIGTERM/SIGINT or when stdin closes.
  *
  *   SLACK_BOT_TOKEN=… SLACK_SIGNING_SECRET=… SLACK_API_URL=… PORT=0 node bench/floor-app.mjs
@@ -39,10 +39,13 @@ async function main() {
   };
   /** @type {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} */
   const gcMetrics = (_req, res) => {
+    const cpu = process.cpuUsage();
     const lines = Object.entries(collections).flatMap(([kind, { count, seconds }]) => [
       `nodejs_gc_duration_seconds_sum{kind="${kind}"} ${seconds}`,
       `nodejs_gc_duration_seconds_count{kind="${kind}"} ${count}`,
     ]);
+    lines.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
+    lines.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`${lines.join('\n')}\n`);
   };

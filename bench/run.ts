@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const all = [...a.floors, ...a.rounds.flatMap((r) => [r.bot, r.scraped])];
     const figures = (f: LatencyFigures) => `${fmt(f.p50Ms)} / ${fmt(f.p99Ms)} / ${fmt(f.maxMs)}`;
     const gc = (f: LatencyFigures) =>
-      `[GC ${f.gc.count}× ${fmt(f.gc.ms)} ms${f.gc.majorMs > 0 ? `, major ${fmt(f.gc.majorMs)} ms` : ''}]`;
+      `[CPU ${fmt(f.cpuMs)} ms, GC ${f.gc.count}× ${fmt(f.gc.ms)} ms${f.gc.majorMs > 0 ? `, major ${fmt(f.gc.majorMs)} ms` : ''}]`;
     const botFigures = a.rounds.flatMap((r) => [r.bot, r.scraped]);
     const startedAll = botFigures.reduce((sum, f) => sum + f.started, 0);
     console.log(`   bot:                       ${a.botCommand}, one process all along, as the floor`);
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       `   statuses:                  ${[...new Set(all.map((f) => JSON.stringify(f.statuses)))].join(' ')} (runs started: ${startedAll} / ${a.commands * botFigures.length})`,
     );
     console.log(
-      "   every burst in order, p50 / p99 / max in ms; ×: p99 ÷ the floor's median p99, then ÷ the mean p99 of the floor bursts either side (the floor: a bare Bolt app that only acks); [the app's garbage collections during the burst]",
+      "   every burst in order, p50 / p99 / max in ms; ×: p99 ÷ the floor's median p99, then ÷ the mean p99 of the floor bursts either side (the floor: a bare Bolt app that only acks); [the app's CPU time, every thread, and its garbage collections during the burst]",
     );
     const times = (f: LatencyFigures, neighbours: number) =>
       `×${fmt(f.p99Ms / a.floor.p99Ms, 2)} / ${fmt(neighbours, 2)}`;
@@ -104,6 +104,9 @@ async function main(): Promise<void> {
       `   bot p99 ÷ floor p99:       ${fmt(a.p99Ratio, 2)} (medians; target ≤ ${a.targetRatio}; Slack's deadline is 3000 ms); every burst within ${fmt(a.worstBurstRatio, 2)}× the floor's median p99 (within ${fmt(a.worstNeighboursRatio, 2)}× the floor bursts either side)`,
     );
     console.log(
+      `   CPU per burst:             bot ${fmt(a.cpuMs.bot)} ms, floor ${fmt(a.cpuMs.floor)} ms, every thread (medians; ratio ${fmt(a.cpuMs.bot / a.cpuMs.floor, 2)})`,
+    );
+    console.log(
       `   the floor's own spread:    its slowest burst's p99 ÷ its fastest: ${fmt(Math.max(...floorP99s) / Math.min(...floorP99s), 2)} (the noise of this machine)`,
     );
     console.log(
@@ -111,8 +114,9 @@ async function main(): Promise<void> {
     );
     const logLines = botFigures.reduce((sum, f) => sum + f.logLines, 0);
     console.log(
-      `   start-up, spawn→listening: bot ${fmt(a.startupMs.bot)} ms, floor ${fmt(a.startupMs.floor)} ms; bot log lines during the bursts: ${logLines}\n`,
+      `   start-up, spawn→listening: bot ${fmt(a.startupMs.bot)} ms, floor ${fmt(a.startupMs.floor)} ms; bot log lines during the bursts: ${logLines}`,
     );
+    console.log(`   RSS after the bursts:      bot ${fmt(a.rssMiB.bot)} MiB, floor ${fmt(a.rssMiB.floor)} MiB\n`);
   }
   if (wanted('3')) {
     console.log('3. Memory and start-up with 10,000 runs stored');
