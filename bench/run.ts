@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       `   CPU per burst:             bot ${fmt(a.cpuMs.bot)} ms, floor ${fmt(a.cpuMs.floor)} ms, every thread (medians; ratio ${fmt(a.cpuMs.bot / a.cpuMs.floor, 2)})`,
     );
     console.log(
-      `   the floor's own spread:    its slowest burst's p99 ÷ its fastest: ${fmt(Math.max(...floorP99s) / Math.min(...floorP99s), 2)} (the noise of this machine)`,
+      `   the floor's own spread:    its slowest burst's p99 ÷ its fastest: ${fmt(Math.max(...floorP99s) / Math.min(...floorP99s), 2)}; ÷ its median: ${fmt(Math.max(...floorP99s) / a.floor.p99Ms, 2)}, the bot's test applied to the floor (the noise of this machine)`,
     );
     console.log(
       `   /metrics under the load:   bot scraped p99 ${fmt(a.scraped.p99Ms)} ms against ${fmt(a.bot.p99Ms)} ms unscraped (ratio ${fmt(a.scraped.p99Ms / a.bot.p99Ms, 2)}), medians`,

@@ -1,4 +1,4 @@
-import { ImapFlow, type MessageStructureObject } from 'imapflow';
+import type { ImapFlow, MessageStructureObject } from 'imapflow';
 import { DEFAULT_DONE_FOLDER, type ImapTarget, parseImapUrl } from '../config/imap-url.ts';
 import { MAX_MESSAGE_BYTES } from '../domain/report-archive.ts';
 import { ProviderError } from './errors.ts';
@@ -57,7 +57,13 @@ const PROVIDER = 'imap' as ProviderError['provider'];
 
 export function createImapMailbox(url: string, options: ImapMailboxOptions = {}): ReportMailbox {
   const target = parseImapUrl(url);
-  return { drain: (handle, drainOptions) => new Session(target, options).drain(handle, drainOptions?.limit) };
+  return {
+    async drain(handle, drainOptions) {
+      // imapflow and its dependencies (about 5 MiB of heap) are loaded at the first read, not when the bot starts.
+      const { ImapFlow } = await import('imapflow');
+      return new Session(target, options, ImapFlow).drain(handle, drainOptions?.limit);
+    },
+  };
 }
 
 class Session {
@@ -69,12 +75,13 @@ class Session {
   constructor(
     private readonly target: ImapTarget,
     options: ImapMailboxOptions,
+    Client: typeof ImapFlow,
   ) {
     const timeout = options.timeoutMs ?? 30_000;
     this.done = options.doneFolder ?? DEFAULT_DONE_FOLDER;
     this.rejected = options.rejectedFolder ?? REJECTED_FOLDER;
     this.maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-    this.client = new ImapFlow({
+    this.client = new Client({
       host: target.host,
       port: target.port,
       secure: target.secure,

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { isLoopback } from '../domain/names.ts';
 import { ProviderError } from './errors.ts';
 
@@ -65,7 +64,8 @@ export function createMailer(settings: SmtpSettings): Mailer {
 export function mailerFor(options: ReturnType<typeof smtpOptions>): Mailer {
   return {
     async send(mail) {
-      const raw = await compose(mail);
+      const { MailComposer, SMTPConnection } = await nodemailer();
+      const raw = await compose(MailComposer, mail);
       const connection = new SMTPConnection(options);
       // Every failure also ends the phase under way (below); an error after the last phase must not crash the bot.
       connection.on('error', () => undefined);
@@ -125,7 +125,18 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function compose(mail: OutgoingMail): Promise<Buffer> {
+/** nodemailer's parts (about 2.5 MiB of heap), loaded at the first mail rather than when the bot starts. */
+async function nodemailer() {
+  const [composer, smtp] = await Promise.all([
+    import('nodemailer/lib/mail-composer'),
+    import('nodemailer/lib/smtp-connection'),
+  ]);
+  return { MailComposer: composer.default, SMTPConnection: smtp.default };
+}
+
+type Composer = Awaited<ReturnType<typeof nodemailer>>['MailComposer'];
+
+function compose(MailComposer: Composer, mail: OutgoingMail): Promise<Buffer> {
   const message = new MailComposer({
     from: mail.from,
     to: mail.to,
