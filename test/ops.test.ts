@@ -106,34 +106,36 @@ for (const mode of ['http', 'socket'] as SlackMode[]) {
     }
   });
 
-  test(`${label}: a hung Slack holds neither the engine nor the outbox: calls end at SLACK_TIMEOUT_MS, nothing is posted twice`, async () => {
-    const h = await startSlackHarness({
-      mode,
-      poll: true,
-      env: { POLL_CRON: EVERY_SECOND, SLACK_TIMEOUT_MS: '300' },
+  for (const outage of ['hang', 'stall'] as const) {
+    test(`${label}: a hung Slack (${outage === 'hang' ? 'no answer' : 'an answer whose body stops'}) holds neither the engine nor the outbox: calls end at SLACK_TIMEOUT_MS, nothing is posted twice`, async () => {
+      const h = await startSlackHarness({
+        mode,
+        poll: true,
+        env: { POLL_CRON: EVERY_SECOND, SLACK_TIMEOUT_MS: '300' },
+      });
+      try {
+        h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'hung.fr', zone: true });
+        await h.command('setup hung.fr');
+        const runId = latestRun(h).id;
+        h.slack.outage(true, outage);
+        // The engine's cycle goes on while every Slack call hangs: the run reaches its approval card.
+        await eventually(() => (h.bot.core.store.runs.get(runId)?.state === 'awaiting_approval' ? true : undefined));
+        assert.ok(h.bot.core.store.outbox.pendingCount() > 0, 'its messages wait');
+        const healthy = await get(h, '/healthz');
+        if (mode === 'http') assert.equal(healthy.status, 200, 'the engine cycles: healthy while Slack hangs');
+        h.slack.outage(false);
+        // The failed deliveries wait their backoff on the bot's clock, which the test moves.
+        await eventually(() => {
+          h.clock.advance(60_000);
+          return h.bot.core.store.outbox.pendingCount() === 0 ? true : undefined;
+        }, 30_000);
+        const thread = h.slack.thread('C1', h.bot.core.store.runs.get(runId)!.threadTs!);
+        const texts = thread.map((m) => JSON.stringify(m.versions.at(-1) ?? m));
+        assert.equal(new Set(texts).size, texts.length, 'no message posted twice');
+        assert.equal(h.slack.messages('C1').length, 1, 'one parent message');
+      } finally {
+        await h.close();
+      }
     });
-    try {
-      h.sim.addExchangeDomain({ org: 'org1', service: 'svc1', domain: 'hung.fr', zone: true });
-      await h.command('setup hung.fr');
-      const runId = latestRun(h).id;
-      h.slack.outage(true, 'hang');
-      // The engine's cycle goes on while every Slack call hangs: the run reaches its approval card.
-      await eventually(() => (h.bot.core.store.runs.get(runId)?.state === 'awaiting_approval' ? true : undefined));
-      assert.ok(h.bot.core.store.outbox.pendingCount() > 0, 'its messages wait');
-      const healthy = await get(h, '/healthz');
-      if (mode === 'http') assert.equal(healthy.status, 200, 'the engine cycles: healthy while Slack hangs');
-      h.slack.outage(false);
-      // The failed deliveries wait their backoff on the bot's clock, which the test moves.
-      await eventually(() => {
-        h.clock.advance(60_000);
-        return h.bot.core.store.outbox.pendingCount() === 0 ? true : undefined;
-      }, 30_000);
-      const thread = h.slack.thread('C1', h.bot.core.store.runs.get(runId)!.threadTs!);
-      const texts = thread.map((m) => JSON.stringify(m.versions.at(-1) ?? m));
-      assert.equal(new Set(texts).size, texts.length, 'no message posted twice');
-      assert.equal(h.slack.messages('C1').length, 1, 'one parent message');
-    } finally {
-      await h.close();
-    }
-  });
+  }
 }

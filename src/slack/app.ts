@@ -202,33 +202,55 @@ function pollerHealth(poller: Poller, periodMs: number): NonNullable<HealthSourc
  * one retry mechanism, so a message is never sent twice by two layers), and counted for /metrics.
  */
 function slackClientOptions(config: Config, logger: BoltLogger, metrics: Metrics): WebClientOptions {
-  const counted: typeof fetch = async (input, init) => {
-    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    const method = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : 'file_upload';
-    try {
-      const response = await fetch(input, init);
-      const ok = response.ok && (await answeredOk(response.clone()));
-      metrics.slackRequest(method, ok);
-      return response;
-    } catch (error) {
-      metrics.slackRequest(method, false);
-      throw error;
-    }
-  };
   return {
     slackApiUrl: config.slack.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: config.slack.timeoutMs,
-    fetch: counted,
+    // The time limit is slackFetch's: the client's own would leave a timer and a signal alive per call.
+    timeout: 0,
+    fetch: slackFetch(config.slack.timeoutMs, metrics),
     logger,
   };
 }
 
-async function answeredOk(response: Response): Promise<boolean> {
-  if (!(response.headers.get('content-type') ?? '').includes('json')) return true;
+/** Statuses whose Response may not have a body (the Fetch standard's null body statuses that fetch can return). */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/**
+ * fetch for the Web API client: the request and its whole answer within `timeoutMs`, then counted (ok when Slack's
+ * JSON says so). The client's own `timeout` would make an `AbortSignal.timeout` per call, whose timer and signal live
+ * out the whole limit after the answer came: thousands of them after a burst of messages, all surviving into the old
+ * generation. Here the timer is cleared as soon as the answer is read, and the answer is read once, not cloned.
+ */
+function slackFetch(timeoutMs: number, metrics: Metrics): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const method = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : 'file_upload';
+    const limit = new AbortController();
+    const timer = setTimeout(
+      () => limit.abort(new DOMException(`Slack did not answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
+    try {
+      const signal = init?.signal ? AbortSignal.any([init.signal, limit.signal]) : limit.signal;
+      const response = await fetch(input, { ...init, signal });
+      const body = await response.arrayBuffer();
+      metrics.slackRequest(method, response.ok && answeredOk(response.headers, body));
+      const { status, statusText, headers } = response;
+      return new Response(NULL_BODY_STATUSES.has(status) ? null : body, { status, statusText, headers });
+    } catch (error) {
+      metrics.slackRequest(method, false);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function answeredOk(headers: Headers, body: ArrayBuffer): boolean {
+  if (!(headers.get('content-type') ?? '').includes('json')) return true;
   try {
-    return ((await response.json()) as { ok?: boolean }).ok === true;
+    return (JSON.parse(new TextDecoder().decode(body)) as { ok?: boolean }).ok === true;
   } catch {
     return false;
   }

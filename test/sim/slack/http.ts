@@ -19,6 +19,8 @@ export interface Answer {
   headers?: Record<string, string>;
   drop?: boolean;
   hang?: boolean;
+  /** Headers and the start of the body sent, the rest never. */
+  stall?: boolean;
 }
 
 export function send(response: ServerResponse, answer: Answer): void {
@@ -33,6 +35,7 @@ export function send(response: ServerResponse, answer: Answer): void {
 export function outageAnswer(mode: OutageMode): Answer {
   if (mode === 'drop') return { status: 0, drop: true };
   if (mode === 'hang') return { status: 0, hang: true };
+  if (mode === 'stall') return { status: 200, stall: true };
   if (mode === 'internal_error') return { status: 200, body: { ok: false, error: 'internal_error' } };
   return { status: 503, body: 'Service Unavailable' };
 }

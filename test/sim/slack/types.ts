@@ -100,7 +100,8 @@ export interface RecordedResponse {
 
 /** `http503`: HTTP 503; `internal_error`: 200 `{ok:false,error:'internal_error'}`; `drop`: the connection is cut. */
 /** `hang`: a request is taken and never answered nor carried out (a black hole), until the fake closes. */
-export type OutageMode = 'http503' | 'internal_error' | 'drop' | 'hang';
+/** `stall`: the answer's headers and the first bytes of its body come, then nothing more, until the fake closes. */
+export type OutageMode = 'http503' | 'internal_error' | 'drop' | 'hang' | 'stall';
 
 export interface FakeSlackUser {
   name?: string;

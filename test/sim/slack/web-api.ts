@@ -285,6 +285,11 @@ export class FakeSlack {
     if (this.latencyMs > 0 && this.outageMode === undefined) await sleep(this.latencyMs);
     const answer = this.outageMode ? outageAnswer(this.outageMode) : this.answerApi(method, decoded);
     if (answer.hang) return void this.hung.push(response);
+    if (answer.stall) {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      response.write('{"ok":');
+      return void this.hung.push(response);
+    }
     this.record({
       method,
       args: decoded.args,
