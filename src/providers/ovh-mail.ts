@@ -94,12 +94,18 @@ export class MailDiscovery {
     return this.find(domain, askedBy);
   }
 
-  /** Every domain of every service of the account (the fleet scan). */
-  async everything(after?: number): Promise<{ domains: { domain: string; at: MailService }[]; lookedAt: LookedAt[] }> {
+  /**
+   * Every domain of every service of the account (the fleet scan); with `only`, that domain's entries alone, the
+   * others passed over without an object each (a setup's look-up, once per run, on accounts of thousands of domains).
+   */
+  async everything(
+    after?: number,
+    only?: string,
+  ): Promise<{ domains: { domain: string; at: MailService }[]; lookedAt: LookedAt[] }> {
     const lookedAt: LookedAt[] = [];
     const domains: { domain: string; at: MailService }[] = [];
     for (const offer of ['exchange', 'pro', 'mxplan'] as const) {
-      const listed = await this.offerDomains(offer, after);
+      const listed = await this.offerDomains(offer, after, only);
       lookedAt.push(listed.lookedAt);
       for (const entry of listed.domains) domains.push(entry);
     }
@@ -112,11 +118,11 @@ export class MailDiscovery {
   }
 
   private async find(domain: string, after?: number) {
-    const { domains, lookedAt } = await this.everything(after);
-    return { found: domains.filter((d) => d.domain === domain).map((d) => d.at), lookedAt };
+    const { domains, lookedAt } = await this.everything(after, domain);
+    return { found: domains.map((d) => d.at), lookedAt };
   }
 
-  private async offerDomains(offer: OfferId, after?: number) {
+  private async offerDomains(offer: OfferId, after?: number, only?: string) {
     const domains: { domain: string; at: MailService }[] = [];
     const skipped: string[] = [];
     /** One service's list: refused (403, 404), it is looked past and named, and the offer's other services are read. */
@@ -131,13 +137,17 @@ export class MailDiscovery {
       }
     };
     const add = (list: string[], at: MailService) => {
-      for (const d of list) domains.push({ domain: d.toLowerCase(), at });
+      for (const d of list) {
+        if (only !== undefined && (d.length !== only.length || d.toLowerCase() !== only)) continue;
+        domains.push({ domain: d.toLowerCase(), at });
+      }
     };
     const looked = (services: number): LookedAt => ({ offer, services, ...(skipped.length ? { skipped } : {}) });
     try {
       if (offer === 'mxplan') {
-        add(await sharedList(this.ovh, this.shared, '/email/domain', after), { offer });
-        return { domains, lookedAt: looked(domains.length > 0 ? 1 : 0) };
+        const listed = await sharedList(this.ovh, this.shared, '/email/domain', after);
+        add(listed, { offer });
+        return { domains, lookedAt: looked(listed.length > 0 ? 1 : 0) };
       }
       if (offer === 'pro') {
         const services = await sharedList(this.ovh, this.shared, '/email/pro', after);
