@@ -19,6 +19,7 @@ import { FormDrafts } from './form-drafts.ts';
 import { registerListeners } from './listeners/index.ts';
 import { claimMs, Notifier } from './notifier.ts';
 import { boltLogger, httpReceiver, type Link, socketReceiver } from './receiver.ts';
+import { slackFetch } from './web-api-fetch.ts';
 
 export interface Bot {
   core: Core;
@@ -211,47 +212,4 @@ function slackClientOptions(config: Config, logger: BoltLogger, metrics: Metrics
     fetch: slackFetch(config.slack.timeoutMs, metrics),
     logger,
   };
-}
-
-/** Statuses whose Response may not have a body (the Fetch standard's null body statuses that fetch can return). */
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
-
-/**
- * fetch for the Web API client: the request and its whole answer within `timeoutMs`, then counted (ok when Slack's
- * JSON says so). The client's own `timeout` would make an `AbortSignal.timeout` per call, whose timer and signal live
- * out the whole limit after the answer came: thousands of them after a burst of messages, all surviving into the old
- * generation. Here the timer is cleared as soon as the answer is read, and the answer is read once, not cloned.
- */
-function slackFetch(timeoutMs: number, metrics: Metrics): typeof fetch {
-  return async (input, init) => {
-    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    const method = url.pathname.startsWith('/api/') ? url.pathname.slice('/api/'.length) : 'file_upload';
-    const limit = new AbortController();
-    const timer = setTimeout(
-      () => limit.abort(new DOMException(`Slack did not answer within ${timeoutMs} ms`, 'TimeoutError')),
-      timeoutMs,
-    );
-    try {
-      const signal = init?.signal ? AbortSignal.any([init.signal, limit.signal]) : limit.signal;
-      const response = await fetch(input, { ...init, signal });
-      const body = await response.arrayBuffer();
-      metrics.slackRequest(method, response.ok && answeredOk(response.headers, body));
-      const { status, statusText, headers } = response;
-      return new Response(NULL_BODY_STATUSES.has(status) ? null : body, { status, statusText, headers });
-    } catch (error) {
-      metrics.slackRequest(method, false);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-}
-
-function answeredOk(headers: Headers, body: ArrayBuffer): boolean {
-  if (!(headers.get('content-type') ?? '').includes('json')) return true;
-  try {
-    return (JSON.parse(new TextDecoder().decode(body)) as { ok?: boolean }).ok === true;
-  } catch {
-    return false;
-  }
 }
