@@ -74,7 +74,9 @@ function overNodeHttp(url: URL, init: RequestInit, body: string, signal: AbortSi
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
-        response.on('aborted', () => reject(signal.reason ?? new Error('the answer was cut')));
+        response.on('close', () => {
+          if (!response.complete) reject(signal.aborted ? signal.reason : new Error('Slack cut the answer short'));
+        });
         response.on('end', () =>
           resolve({
             status,
