@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import { percent, share } from '../src/domain/figures-text.ts';
 import { plainText } from '../src/domain/text.ts';
 import { reportPeriod } from '../src/domain/time.ts';
-import { ReportOperations } from '../src/operations/report.ts';
-import { createDnsChecker, type DnsChecker } from '../src/providers/dns.ts';
+import { createDnsChecker } from '../src/providers/dns.ts';
 import { dkimCommand } from '../src/slack/listeners/commands/dkim.ts';
 import { homeView } from '../src/slack/render/home.ts';
 import { REPORTED_DOMAINS_QUERY } from '../src/store/dmarc.ts';
@@ -31,25 +30,24 @@ function rows(h: Harness): number {
   return count('dmarc_reports') + count('runs') + count('outbox') + count('events');
 }
 
-/** The simulator's DNS, counting look-ups. */
-function countingDns(h: Harness): DnsChecker & { calls: number } {
-  const real = createDnsChecker([h.sim.dnsServer], 500);
-  const dns = {
-    calls: 0,
-    cname(name: string) {
-      dns.calls++;
-      return real.cname(name);
-    },
-    txt(name: string) {
-      dns.calls++;
-      return real.txt(name);
-    },
-    reverse(ip: string) {
-      dns.calls++;
-      return real.reverse(ip);
-    },
+/** The look-ups made through the core's one resolver (the simulator's DNS), counted from now on. */
+function countDns(h: Harness): { calls: number } {
+  const counter = { calls: 0 };
+  const dns = h.core.dns;
+  const { cname, txt, reverse } = { ...dns };
+  dns.cname = (name) => {
+    counter.calls++;
+    return cname(name);
   };
-  return dns;
+  dns.txt = (name) => {
+    counter.calls++;
+    return txt(name);
+  };
+  dns.reverse = (ip, withinMs) => {
+    counter.calls++;
+    return reverse(ip, withinMs);
+  };
+  return counter;
 }
 
 test('a report: messages, DMARC, aligned DKIM per selector and SPF with their counts, the failing sources named', async () => {
@@ -99,8 +97,8 @@ test('a report: messages, DMARC, aligned DKIM per selector and SPF with their co
 test('bad input gets a clear answer and changes nothing: no row, no DNS look-up, no OVH call', async () => {
   const h = await startHarness({ env: { DMARC_RETENTION_DAYS: '30' } });
   try {
-    const dns = countingDns(h);
-    const ops = new ReportOperations(h.core, dns);
+    const dns = countDns(h);
+    const ops = h.ops.report;
     const before = rows(h);
     const cases: [string, string | undefined, RegExp][] = [
       ['not a domain', undefined, /^No report: a domain name cannot contain spaces\. Usage: `\/dkim report/],

@@ -13,7 +13,6 @@ import {
 import { type DomainName, parseDomain, printable, showDomain } from '../domain/names.ts';
 import { joinText, type Text, when, words } from '../domain/text.ts';
 import { DAY_MS, reportPeriod } from '../domain/time.ts';
-import type { DnsChecker } from '../providers/dns.ts';
 import type { DmarcSummary, FailingSource, ReportedDomain } from '../store/dmarc.ts';
 import { REPORT_USAGE } from './help.ts';
 import type { Reply } from './reply.ts';
@@ -75,14 +74,7 @@ export interface RecentReports {
 }
 
 export class ReportOperations {
-  private readonly dns: DnsChecker;
-
-  constructor(
-    private readonly core: Core,
-    dns?: DnsChecker,
-  ) {
-    this.dns = dns ?? core.dns;
-  }
+  constructor(private readonly core: Core) {}
 
   /** `domain [days]` checked: a clear answer for bad input, and nothing read or called. */
   parse(domainText: unknown, daysText?: string): { ok: true; request: ReportRequest } | { ok: false; text: string } {
@@ -120,7 +112,7 @@ export class ReportOperations {
     const failingSources = await Promise.all(
       summary.failingSources.map(async (source) => ({
         ...source,
-        reverse: (await this.dns.reverse(source.sourceIp, REVERSE_TIMEOUT_MS)) ?? null,
+        reverse: (await this.core.dns.reverse(source.sourceIp, REVERSE_TIMEOUT_MS)) ?? null,
       })),
     );
     const latest = summary.messages > 0 ? null : (dmarc.latestReport(domain.ascii) ?? null);
